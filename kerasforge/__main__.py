@@ -1,0 +1,7 @@
+"""`python -m kerasforge` runs the command line."""
+
+import sys
+
+from kerasforge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""Builds and compiles the model of a recipe for the data it will see."""
+
+import keras
+
+from kerasforge.data import updates_per_epoch
+from kerasforge.errors import RecipeError
+from kerasforge.recipes.build_network import build_network, head_defaults
+from kerasforge.recipes.build_optimizer import build_optimizer
+from kerasforge.recipes.prepared_data import PreparedData
+from kerasforge.recipes.recipe import Recipe
+
+# Keras spends most of a small-batch step dispatching into the graph; running
+# this many updates per call amortises that (see benchmarks/recipe_speed.py).
+MAX_STEPS_PER_EXECUTION = 32
+
+
+def resolve_steps_per_execution(recipe: Recipe, updates: int) -> int:
+    """Returns the recipe's `steps_per_execution`, picking one for `auto`."""
+    setting = recipe.training.steps_per_execution
+    if setting == "auto":
+        return max(1, min(MAX_STEPS_PER_EXECUTION, updates))
+    return setting
+
+
+def _metrics(recipe: Recipe) -> list:
+    names = recipe.model.metrics
+    if names is None:
+        names = head_defaults(recipe.model.task)[1]
+    metrics = []
+    for name in names:
+        if name == "r2_score":
+            metrics.append(keras.metrics.R2Score(name="r2_score"))
+            continue
+        try:
+            keras.metrics.get(name)
+        except ValueError:
+            raise RecipeError(
+                f"`model.metrics`: unknown Keras metric {name!r}; "
+                "use a name from keras.metrics, e.g. accuracy, mae, mse, auc, r2_score"
+            ) from None
+        metrics.append(name)
+    return metrics
+
+
+def _loss(recipe: Recipe):
+    name = recipe.model.loss or head_defaults(recipe.model.task)[0]
+    try:
+        return keras.losses.get(name)
+    except ValueError:
+        raise RecipeError(
+            f"`model.loss`: unknown Keras loss {name!r}; use a name from keras.losses, "
+            "e.g. mse, mae, huber, binary_crossentropy, sparse_categorical_crossentropy"
+        ) from None
+
+
+def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
+    """Builds the network, optimizer, loss and metrics, and compiles them.
+
+    Args:
+        recipe: A validated recipe.
+        data: The `PreparedData` the model will be trained on; it fixes the
+            input width, the output units and the updates per epoch.
+
+    Returns:
+        A compiled `keras.Model`.
+
+    Raises:
+        RecipeError: if a name does not resolve through Keras or `init_from`
+            does not fit.
+
+    Example:
+
+    ```python
+    recipe = load_recipe("digits_mlp")
+    data = prepare_data(recipe)
+    model = build_model(recipe, data)
+    ```
+    """
+    updates = updates_per_epoch(
+        len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder
+    )
+    model = build_network(recipe.model, data.input_dim, data.output_units)
+    model.compile(
+        optimizer=build_optimizer(recipe.training, updates),
+        loss=_loss(recipe),
+        metrics=_metrics(recipe),
+        steps_per_execution=resolve_steps_per_execution(recipe, updates),
+    )
+    return model

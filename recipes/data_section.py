@@ -1,0 +1,79 @@
+"""The `data:` section of a recipe."""
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from kerasforge.recipes.strict_model import StrictModel
+
+
+class SyntheticSection(StrictModel):
+    """Shape of generated data when `data.source` is `synthetic`."""
+
+    rows: int = Field(1000, ge=10, description="Number of rows to generate.")
+    features: int = Field(20, ge=1, description="Number of feature columns.")
+    informative: int | None = Field(
+        None, ge=1, description="Informative features (default: all, or half for classification)."
+    )
+    classes: int = Field(3, ge=2, description="Classes for a multiclass task (binary uses 2).")
+    noise: float = Field(
+        0.1,
+        ge=0.0,
+        description="Regression: std of Gaussian noise on the target. "
+        "Classification: fraction of labels flipped at random.",
+    )
+
+
+class SplitSection(StrictModel):
+    """Fractions of the rows that go to the train, validation and test splits."""
+
+    train: float = Field(0.7, gt=0.0, lt=1.0, description="Fraction of rows used for training.")
+    val: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows used for validation.")
+    test: float = Field(0.15, ge=0.0, lt=1.0, description="Fraction of rows held out for the test.")
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self):
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"train + val + test must sum to 1. Received: train={self.train}, "
+                f"val={self.val}, test={self.test} (sum {total:g})"
+            )
+        return self
+
+
+class DataSection(StrictModel):
+    """Where the rows come from and how they are split, encoded and scaled."""
+
+    source: str = Field(
+        "digits",
+        description="A scikit-learn bundled dataset (digits, iris, wine, breast_cancer, "
+        "diabetes), `synthetic`, or a path to a .csv or .parquet file.",
+    )
+    target: str | None = Field(
+        None, description="Target column. Defaults to `target` for bundled and synthetic data."
+    )
+    features: list[str] | None = Field(
+        None, description="Feature columns to use. Defaults to every column but the target."
+    )
+    synthetic: SyntheticSection = Field(
+        default_factory=SyntheticSection, description="Used only when source is `synthetic`."
+    )
+    split: SplitSection = Field(default_factory=SplitSection, description="Split fractions.")
+    stratify: bool | None = Field(
+        None, description="Keep class proportions in every split. Defaults to true for classification."
+    )
+    max_train_rows: int | None = Field(
+        None,
+        ge=1,
+        description="Keep only this many training rows (after splitting), to study small data.",
+    )
+    normalize: Literal["standard", "minmax", "none"] = Field(
+        "standard", description="Input scaling, fitted on the train split only."
+    )
+    categorical: Literal["onehot", "error"] = Field(
+        "onehot", description="What to do with non-numeric columns."
+    )
+    missing: Literal["error", "mean", "median"] = Field(
+        "error", description="What to do with missing values: refuse, or impute from the train split."
+    )

@@ -1,0 +1,47 @@
+"""The `Recipe`: one YAML document that describes a whole training run."""
+
+from typing import Any
+
+from pydantic import Field
+
+from kerasforge.recipes.callbacks_section import CallbacksSection
+from kerasforge.recipes.data_section import DataSection
+from kerasforge.recipes.model_section import ModelSection
+from kerasforge.recipes.search_section import SearchSection
+from kerasforge.recipes.strict_model import StrictModel
+from kerasforge.recipes.training_section import TrainingSection
+
+
+class Recipe(StrictModel):
+    """A validated, typed training recipe.
+
+    Every field has a default where a sensible one exists, so the smallest
+    recipe is `{name: my_run}`: digits, a 64-64 ReLU MLP, Adam, early stopping
+    and the gradient monitor.
+
+    Example:
+
+    ```python
+    recipe = Recipe.model_validate({"name": "tiny", "model": {"hidden": [32]}})
+    recipe.model.hidden_widths  # [32]
+    ```
+    """
+
+    name: str = Field(
+        "recipe",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="Short name, used in run-folder names.",
+    )
+    description: str = Field("", description="One line saying what the recipe shows.")
+    seed: int = Field(0, ge=0, description="Seeds data splitting, initialisation and shuffling.")
+    data: DataSection = Field(default_factory=DataSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    callbacks: CallbacksSection = Field(default_factory=CallbacksSection)
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named override sets (dotted key -> value) that `kerasforge compare` trains side by side.",
+    )
+    search: SearchSection | None = Field(
+        None, description="Search space for `kerasforge tune`."
+    )

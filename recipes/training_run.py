@@ -1,0 +1,157 @@
+"""`train`: from a recipe to a trained, evaluated model and a run folder."""
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import pandas as pd
+from keras.src.utils import io_utils
+
+from kerasforge.data import updates_per_epoch
+from kerasforge.recipes.build_callbacks import build_callbacks
+from kerasforge.recipes.build_model import build_model
+from kerasforge.recipes.fit_model import fit_model
+from kerasforge.recipes.load_recipe import recipe_to_yaml
+from kerasforge.recipes.plot_history import plot_history
+from kerasforge.recipes.prepared_data import PreparedData, prepare_data
+from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.run_folder import RunFolder
+from kerasforge.recipes.set_global_seed import set_global_seed
+
+
+@dataclass
+class TrainingRun:
+    """The outcome of `train`.
+
+    Attributes:
+        recipe: The resolved recipe that ran.
+        model: The trained Keras model.
+        history: Metric name -> one value per epoch (as in `History.history`).
+        test_metrics: Metric name -> value on the test split.
+        data: The `PreparedData` used.
+        callbacks: The recipe's callbacks, with their findings (`.events`).
+        run_dir: The run folder, or None when nothing was written.
+        seconds: Wall time of `fit`.
+    """
+
+    recipe: Recipe
+    model: keras.Model
+    history: dict[str, list]
+    test_metrics: dict[str, float]
+    data: PreparedData
+    callbacks: list = field(default_factory=list)
+    run_dir: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def events(self) -> list[dict]:
+        """Every finding the monitors recorded (vanishing, exploding, dead units...)."""
+        return [event for callback in self.callbacks for event in getattr(callback, "events", [])]
+
+
+def _history_frame(history: dict[str, list]) -> pd.DataFrame:
+    frame = pd.DataFrame(history)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return frame
+
+
+def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
+    (folder / "recipe.yaml").write_text(recipe_to_yaml(run.recipe), encoding="utf-8")
+    _history_frame(run.history).to_csv(folder / "history.csv", index=False)
+    metrics = {"test": run.test_metrics, **extra}
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
+    (folder / "events.json").write_text(json.dumps(run.events, indent=2, default=str) + "\n")
+    run.model.save(folder / "model.keras")
+    plot_history(run.history, folder / "plots", title=run.recipe.name)
+
+
+def train(
+    recipe: Recipe,
+    run_dir: str | Path | None = None,
+    runs_root: str | Path = "runs",
+    verbose: int = 1,
+    write: bool = True,
+    data: PreparedData | None = None,
+) -> TrainingRun:
+    """Trains and evaluates a recipe, and writes its run folder.
+
+    The folder holds `recipe.yaml` (fully resolved: training it again
+    reproduces the run), `history.csv`, `metrics.json` (test metrics under
+    `test`), `events.json`, `model.keras` and `plots/`. It appears only once
+    everything is written.
+
+    Args:
+        recipe: A validated recipe (see `load_recipe`).
+        run_dir: Run folder; must not exist or be empty. Defaults to
+            `RUNS_ROOT/NAME-TIMESTAMP`.
+        runs_root: Parent of default run folders. Defaults to `runs`.
+        verbose: Integer. 0 silent, 1 summary and progress bar, 2 summary and
+            one line per epoch.
+        write: Boolean. False trains without writing a run folder.
+        data: Optional `PreparedData` to reuse (e.g. to compare variants on
+            the very same split).
+
+    Returns:
+        A `TrainingRun`.
+
+    Raises:
+        RecipeError, DataError, RunDirError: on user mistakes, before anything
+            is written.
+
+    Example:
+
+    ```python
+    run = train(load_recipe("digits_mlp", ["training.epochs=3"]), verbose=0)
+    run.test_metrics["accuracy"]
+    ```
+    """
+    folder = RunFolder(recipe.name, run_dir, runs_root) if write else None
+    set_global_seed(recipe.seed)
+    data = data if data is not None else prepare_data(recipe)
+    model = build_model(recipe, data)
+    callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
+    updates = updates_per_epoch(
+        len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder
+    )
+    if verbose:
+        model.summary(print_fn=lambda line, **_: io_utils.print_msg(line))
+        io_utils.print_msg(
+            f"{len(data.x_train)} training rows at batch {recipe.training.batch_size}: "
+            f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
+        )
+    with folder or contextlib.nullcontext():
+        started = time.perf_counter()
+        history = fit_model(recipe, model, data, callbacks, verbose=verbose)
+        seconds = time.perf_counter() - started
+        test_metrics = {}
+        if len(data.x_test):
+            test_metrics = model.evaluate(
+                data.x_test, data.y_test, batch_size=256, verbose=0, return_dict=True
+            )
+        run = TrainingRun(
+            recipe=recipe,
+            model=model,
+            history={key: [float(v) for v in values] for key, values in history.history.items()},
+            test_metrics={key: float(value) for key, value in test_metrics.items()},
+            data=data,
+            callbacks=callbacks,
+            seconds=seconds,
+        )
+        if folder is not None:
+            extra = {
+                "epochs_run": len(history.epoch),
+                "updates_per_epoch": updates,
+                "steps_per_execution": int(model.steps_per_execution),
+                "fit_seconds": round(seconds, 3),
+            }
+            _write_run(run, folder.staging, extra)
+            run.run_dir = folder.commit()
+    if verbose:
+        shown = ", ".join(f"{key}={value:.4f}" for key, value in run.test_metrics.items())
+        io_utils.print_msg(f"test: {shown}")
+        if run.run_dir is not None:
+            io_utils.print_msg(f"run folder: {run.run_dir}")
+    return run
