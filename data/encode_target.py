@@ -1,0 +1,93 @@
+"""Encodes a target column for a regression, binary or multiclass model."""
+
+import numpy as np
+import pandas as pd
+
+from kerasforge.data._checks import check_choice
+from kerasforge.errors import DataError
+
+TASKS = ("regression", "binary", "multiclass")
+
+
+def encode_target(values, task):
+    """Encodes target values into the array a Keras model trains on.
+
+    Regression targets become a `float32` column of shape `(rows, 1)`, the
+    shape of a one-unit linear output (Keras's `R2Score` needs it 2-D). Binary
+    targets become a `float32` column of 0 and 1, where 1 is the second of the
+    two sorted class names. Multiclass targets become `int32` class indices
+    of shape `(rows,)` for a sparse categorical loss, indexing the sorted
+    class names.
+
+    Args:
+        values: 1-D array-like or `pandas.Series`. The raw target; a Series
+            name is used in error messages.
+        task: String. `"regression"`, `"binary"` or `"multiclass"`.
+
+    Returns:
+        A tuple `(array, classes)`. `classes` is the sorted list of class
+        names (plain Python values) for classification, `None` for
+        regression.
+
+    Raises:
+        DataError: An unknown task, missing values, a non-numeric or infinite
+            regression target, a binary target without exactly 2 classes, a
+            multiclass target with fewer than 2, or a continuous target for
+            classification.
+
+    Example:
+
+    >>> y, classes = encode_target(["cat", "dog", "cat"], "binary")
+    >>> y.ravel().tolist(), classes
+    ([0.0, 1.0, 0.0], ['cat', 'dog'])
+    """
+    check_choice("task", task, TASKS)
+    series = pd.Series(values) if not isinstance(values, pd.Series) else values
+    label = f"Target column {series.name!r}" if series.name is not None else "The target"
+    missing = int(series.isna().sum())
+    if missing:
+        raise DataError(
+            f"{label} has {missing} missing values (NaN) out of {len(series)} rows. "
+            "Drop those rows first."
+        )
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            raise DataError(
+                f"{label} holds non-numeric values such as {series.iloc[:1].tolist()[0]!r}; "
+                "task regression needs numbers. Use task binary or multiclass "
+                "for class labels."
+            )
+        array = series.to_numpy(dtype=np.float64)
+        infinite = int(np.isinf(array).sum())
+        if infinite:
+            raise DataError(f"{label} has {infinite} infinite values.")
+        return array.astype(np.float32).reshape(-1, 1), None
+    if pd.api.types.is_float_dtype(series) and not np.all(np.mod(series, 1) == 0):
+        raise DataError(
+            f"{label} holds non-integer numbers such as {_first_fraction(series)!r}; "
+            f"task {task} needs class labels. Use task regression."
+        )
+    codes, classes = pd.factorize(series, sort=True)
+    classes = classes.tolist()
+    if task == "binary" and len(classes) != 2:
+        raise DataError(
+            f"{label} has {len(classes)} classes {_preview(classes)}; task binary "
+            "needs exactly 2. Use task multiclass."
+        )
+    if len(classes) < 2:
+        raise DataError(
+            f"{label} has only {len(classes)} class {_preview(classes)}; "
+            "task multiclass needs at least 2."
+        )
+    if task == "binary":
+        return codes.astype(np.float32).reshape(-1, 1), classes
+    return codes.astype(np.int32), classes
+
+
+def _preview(classes, limit=10):
+    shown = ", ".join(map(repr, classes[:limit]))
+    return f"[{shown}{', ...' if len(classes) > limit else ''}]"
+
+
+def _first_fraction(series):
+    return series[np.mod(series, 1) != 0].iloc[0].item()

@@ -1,0 +1,183 @@
+"""Loads a dataset (bundled, synthetic or a file) as one `pandas.DataFrame`."""
+
+import difflib
+import math
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kerasforge.data._checks import check_choice, check_int
+from kerasforge.errors import DataError
+
+BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
+SYNTHETIC_TASKS = ("binary", "multiclass", "regression")
+FILE_SUFFIXES = (".csv", ".parquet", ".pq")
+DEFAULT_TARGET = "target"
+
+
+def load_frame(
+    source,
+    *,
+    target=None,
+    task=None,
+    rows=1000,
+    features=20,
+    informative=None,
+    classes=2,
+    noise=0.1,
+    seed=0,
+):
+    """Loads a dataset as a single table holding both features and target.
+
+    `source` is one of three things. A scikit-learn bundled dataset name
+    (`"digits"`, `"iris"`, `"wine"`, `"breast_cancer"`, `"diabetes"`), whose
+    target column is called `"target"`. The string `"synthetic"`, which draws
+    `rows` rows with scikit-learn's `make_regression` or
+    `make_classification` into columns `x0..x{features-1}` and the target.
+    Anything else is a path to a `.csv` or `.parquet` (`.pq`) file read with
+    pandas.
+
+    Args:
+        source: String or path-like. Dataset name, `"synthetic"` or file path.
+        target: String. Name of the target column. Defaults to `None`, which
+            means `"target"`.
+        task: String. For `"synthetic"` only: `"regression"`, `"binary"` or
+            `"multiclass"`. Ignored otherwise. Defaults to `None`.
+        rows: Integer. Synthetic rows. Defaults to `1000`.
+        features: Integer. Synthetic feature columns. Defaults to `20`.
+        informative: Integer. Synthetic features that carry signal. Defaults
+            to `None`: half the features, at least enough for `classes`.
+        classes: Integer. Synthetic classes for `"multiclass"`; `"binary"`
+            always uses 2. Defaults to `2`.
+        noise: Float >= 0. Synthetic noise: the standard deviation added to a
+            regression target, or the fraction of flipped labels (<= 1) for
+            classification. Defaults to `0.1`.
+        seed: Integer. Seed for the synthetic draw. Defaults to `0`.
+
+    Returns:
+        A tuple `(frame, target_name)`.
+
+    Raises:
+        DataError: Unknown dataset name, missing file, unsupported suffix,
+            unreadable or empty file, missing target column or a bad
+            synthetic argument.
+
+    Example:
+
+    >>> frame, target = load_frame("iris")
+    >>> frame.shape, target
+    ((150, 5), 'target')
+    """
+    if isinstance(source, str) and source in BUNDLED:
+        frame = _load_bundled(source)
+    elif isinstance(source, str) and source == "synthetic":
+        frame = _make_synthetic(
+            task, rows, features, informative, classes, noise, seed,
+            target or DEFAULT_TARGET,
+        )
+    elif isinstance(source, (str, os.PathLike)):
+        frame = _read_file(Path(source))
+    else:
+        raise DataError(
+            f"Argument `source` must be a dataset name or a file path. "
+            f"Received: source={source!r}"
+        )
+    target = DEFAULT_TARGET if target is None else target
+    if target not in frame.columns:
+        raise DataError(
+            f"Target column {target!r} is not in the data from {str(source)!r}. "
+            f"Columns: {', '.join(map(str, frame.columns))}"
+        )
+    return frame, target
+
+
+def _load_bundled(name):
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")(as_frame=True).frame
+
+
+def _read_file(path):
+    suffix = path.suffix.lower()
+    if suffix not in FILE_SUFFIXES:
+        if not suffix and not path.exists():
+            choices = [*BUNDLED, "synthetic"]
+            close = difflib.get_close_matches(str(path), choices, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise DataError(
+                f"Unknown data source {str(path)!r}. Allowed: "
+                f"{', '.join(choices)}, or a .csv or .parquet path.{hint}"
+            )
+        raise DataError(
+            f"Data file {str(path)!r} has an unsupported suffix {suffix!r}. "
+            f"Allowed suffixes: {', '.join(FILE_SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise DataError(f"Data file {str(path)!r} does not exist.")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"Data file {str(path)!r} is empty.") from err
+    except ImportError as err:
+        raise DataError(
+            f"Reading {str(path)!r} needs pyarrow: pip install 'kerasforge[parquet]'"
+        ) from err
+    except (ValueError, OSError) as err:
+        raise DataError(f"Cannot read data file {str(path)!r}: {err}") from err
+    if len(frame) == 0:
+        raise DataError(
+            f"Data file {str(path)!r} has no rows "
+            f"(columns: {', '.join(map(str, frame.columns)) or 'none'})."
+        )
+    return frame
+
+
+def _make_synthetic(task, rows, features, informative, classes, noise, seed, target):
+    from sklearn import datasets
+
+    check_choice("task", task, SYNTHETIC_TASKS)
+    rows = check_int("rows", rows, 2)
+    features = check_int("features", features, 1)
+    seed = check_int("seed", seed, 0)
+    classes = 2 if task == "binary" else check_int("classes", classes, 2)
+    limit = 1 if task != "regression" else math.inf
+    if (
+        isinstance(noise, bool)
+        or not isinstance(noise, numbers.Real)
+        or not 0 <= noise <= limit
+    ):
+        allowed = "between 0 and 1 (fraction of flipped labels)" if limit == 1 else ">= 0"
+        raise DataError(
+            f"Argument `noise` must be a number {allowed} for task {task!r}. "
+            f"Received: noise={noise!r}"
+        )
+    # make_classification needs 2**informative >= classes (one cluster each).
+    needed = 1 if task == "regression" else max(1, math.ceil(math.log2(classes)))
+    if informative is None:
+        informative = min(features, max(needed, math.ceil(features / 2)))
+    informative = check_int("informative", informative, needed)
+    if informative > features:
+        raise DataError(
+            f"Argument `informative` must be <= features ({features}). "
+            f"Received: informative={informative}"
+        )
+    if task == "regression":
+        x, y = datasets.make_regression(
+            n_samples=rows, n_features=features, n_informative=informative,
+            noise=noise, random_state=seed,
+        )
+    else:
+        x, y = datasets.make_classification(
+            n_samples=rows, n_features=features, n_informative=informative,
+            n_redundant=0, n_repeated=0, n_classes=classes,
+            n_clusters_per_class=1, flip_y=noise, random_state=seed,
+        )
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(features)])
+    frame[target] = y.astype(np.float64 if task == "regression" else np.int64)
+    return frame

@@ -1,0 +1,69 @@
+"""Builds a batched, prefetched `tf.data.Dataset` from in-memory arrays."""
+
+import numpy as np
+
+from kerasforge.data._checks import check_int
+from kerasforge.data.updates_per_epoch import updates_per_epoch
+from kerasforge.errors import DataError
+
+
+def make_dataset(x, y=None, *, batch_size, shuffle=True, drop_remainder=False, seed=0,
+                 cache=True):
+    """Wraps arrays in a `tf.data` pipeline that keeps the accelerator fed.
+
+    The pipeline is `from_tensor_slices`, optionally `cache`, then a shuffle
+    whose buffer holds every row (a true permutation, redrawn each epoch from
+    `seed`, so two runs with the same seed see the same sequence of epoch
+    orders), `batch`, and `prefetch(AUTOTUNE)` so the next batch is ready
+    while the current step runs. TensorFlow is imported only when called.
+
+    Args:
+        x: Array-like of shape `(rows, ...)`. Inputs.
+        y: Array-like with `rows` entries, or `None` for inputs only.
+            Defaults to `None`.
+        batch_size: Integer >= 1. Rows per batch.
+        shuffle: Boolean. Reshuffle every epoch. Defaults to `True`.
+        drop_remainder: Boolean. Drop the last partial batch. Defaults to
+            `False`.
+        seed: Integer. Shuffle seed. Defaults to `0`.
+        cache: Boolean. Cache the sliced tensors after the first epoch.
+            Defaults to `True`.
+
+    Returns:
+        A `tf.data.Dataset` of `(x, y)` batches, or `x` batches when `y` is
+        `None`.
+
+    Raises:
+        DataError: `batch_size` is not a positive integer, `x` and `y` differ
+            in length, `x` is empty, or `drop_remainder` leaves no batch.
+
+    Example:
+
+    >>> dataset = make_dataset(np.zeros((800, 3)), np.zeros(800), batch_size=150)
+    >>> len(list(dataset))
+    6
+    """
+    batch_size = check_int("batch_size", batch_size, 1)
+    seed = check_int("seed", seed, 0)
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise DataError(f"Argument `x` must hold at least one row. Received shape {x.shape}")
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != len(x):
+            raise DataError(
+                f"Arguments `x` and `y` must have the same number of rows. "
+                f"Received: x with {len(x)} rows, y with shape {y.shape}"
+            )
+    updates_per_epoch(len(x), batch_size, drop_remainder)
+
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+        tf.data.AUTOTUNE
+    )
