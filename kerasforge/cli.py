@@ -39,6 +39,16 @@ def _import_recipes():
     return recipes
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1. Received: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1. Received: {value}")
+    return value
+
+
 def _add_recipe_arguments(parser):
     parser.add_argument("recipe", help="a recipe YAML path or a bundled recipe name (see `kerasforge list`)")
     parser.add_argument(
@@ -58,7 +68,7 @@ def _command_train(args):
 
 
 def _command_validate(args):
-    from kerasforge.recipes.load_recipe import load_recipe
+    from kerasforge.recipes.recipe_loader import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
     print(f"{args.recipe}: valid recipe {recipe.name!r} ({recipe.model.task}, "
@@ -66,7 +76,7 @@ def _command_validate(args):
 
 
 def _command_list(args):
-    from kerasforge.recipes.load_recipe import bundled_recipes, read_yaml
+    from kerasforge.recipes.recipe_loader import bundled_recipes, read_yaml
 
     for name, path in bundled_recipes().items():
         print(f"{name:<28} {read_yaml(path).get('description', '')}")
@@ -76,6 +86,44 @@ def _command_schema(args):
     from kerasforge.recipes.recipe import Recipe
 
     print(json.dumps(Recipe.model_json_schema(), indent=2))
+
+
+def _command_tune(args):
+    _import_recipes()
+    from kerasforge.recipes import load_recipe
+    from kerasforge.tuning import run_search
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    run_search(
+        recipe,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        objective=args.objective,
+        run_dir=args.run_dir,
+        overwrite=args.overwrite,
+        workers=args.workers,
+        role=args.role,
+        oracle=args.oracle,
+        verbose=1,
+    )
+
+
+def _command_compare(args):
+    recipes = _import_recipes()
+    recipe = recipes.load_recipe(args.recipe, args.overrides)
+    recipes.compare(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1)
+
+
+def _command_report(args):
+    recipes = _import_recipes()
+    path = recipes.write_report(args.run_dir)
+    print(f"report: {path}")
+
+
+def _command_lr_find(args):
+    recipes = _import_recipes()
+    recipe = recipes.load_recipe(args.recipe, args.overrides)
+    recipes.find_learning_rate(recipe, run_dir=args.run_dir, steps=args.steps, verbose=1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +151,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a recipe")
     schema.set_defaults(handler=_command_schema)
+
+    tune = commands.add_parser("tune", help="KerasTuner search over the recipe's `search:` space")
+    _add_recipe_arguments(tune)
+    tune.add_argument("--tuner", choices=["random", "hyperband", "bayesian", "grid"], default="random")
+    tune.add_argument("--max-trials", type=_positive_int, default=None, help="total trials (default: the recipe's)")
+    tune.add_argument("--objective", default=None, help="metric to optimise (default: val_loss)")
+    tune.add_argument("--run-dir", help="search folder; running again resumes it")
+    tune.add_argument("--overwrite", action="store_true", help="start the search afresh")
+    tune.add_argument("--workers", type=_positive_int, default=1, help="parallel workers on this machine")
+    tune.add_argument("--role", choices=["chief", "worker"], default=None, help="join a multi-host search")
+    tune.add_argument("--oracle", metavar="HOST:PORT", default=None, help="chief address for --role")
+    tune.set_defaults(handler=_command_tune)
+
+    compare = commands.add_parser("compare", help="train every variant of a recipe side by side")
+    _add_recipe_arguments(compare)
+    compare.add_argument("--run-dir", help="comparison folder to create")
+    compare.add_argument("--quiet", action="store_true", help="one line per epoch")
+    compare.set_defaults(handler=_command_compare)
+
+    report = commands.add_parser("report", help="write the HTML report and diagnosis of a run folder")
+    report.add_argument("run_dir", help="a run folder written by train or compare")
+    report.set_defaults(handler=_command_report)
+
+    lr_find = commands.add_parser("lr-find", help="learning-rate range test: loss against an exponential LR sweep")
+    _add_recipe_arguments(lr_find)
+    lr_find.add_argument("--run-dir", help="folder for the plot and the suggestion")
+    lr_find.add_argument("--steps", type=_positive_int, default=200, help="updates in the sweep")
+    lr_find.set_defaults(handler=_command_lr_find)
     return parser
 
 

@@ -7,27 +7,40 @@ Names are imported on first use, so reading and validating recipes
 import importlib
 
 _PUBLIC = {
+    "Comparison": "comparison",
+    "Finding": "finding",
     "PreparedData": "prepared_data",
     "Recipe": "recipe",
     "RunFolder": "run_folder",
+    "RunRecord": "run_record",
     "TrainingRun": "training_run",
-    "apply_overrides": "load_recipe",
-    "build_callbacks": "build_callbacks",
-    "build_model": "build_model",
-    "build_network": "build_network",
-    "build_optimizer": "build_optimizer",
-    "bundled_recipes": "load_recipe",
-    "fit_model": "fit_model",
-    "load_recipe": "load_recipe",
-    "parse_overrides": "load_recipe",
+    "apply_overrides": "recipe_loader",
+    "build_callbacks": "callback_builder",
+    "build_model": "model_builder",
+    "build_network": "network_builder",
+    "build_optimizer": "optimizer_builder",
+    "bundled_recipes": "recipe_loader",
+    "compare": "comparison",
+    "describe_data": "data_description",
+    "diagnose": "diagnosis",
+    "find_learning_rate": "learning_rate_range_test",
+    "fit_model": "model_fitting",
+    "load_recipe": "recipe_loader",
+    "parse_overrides": "recipe_loader",
     "prepare_data": "prepared_data",
-    "recipe_to_yaml": "load_recipe",
-    "set_global_seed": "set_global_seed",
+    "pretrain_autoencoder": "autoencoder_pretraining",
+    "recipe_to_yaml": "recipe_loader",
+    "set_global_seed": "reproducibility",
     "train": "training_run",
-    "validate_recipe": "load_recipe",
+    "validate_recipe": "recipe_loader",
+    "write_report": "html_report",
 }
 
 __all__ = sorted(_PUBLIC)
+
+
+# Module names differ from the names they export: importing a submodule sets
+# it as an attribute of the package, which would shadow a same-named function.
 
 
 def __getattr__(name):

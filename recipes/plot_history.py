@@ -11,11 +11,17 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 _PER_LAYER_PREFIXES = ("grad_norm", "weight_norm", "update_ratio", "dead_fraction", "saturated_fraction")
 
 
+# Logged every epoch, but drawn by the report's own figures, not as a metric curve.
+_NOT_CURVES = ("learning_rate", "epoch_seconds")
+
+
 def curve_names(history: dict[str, list]) -> list[str]:
     """Returns the metric names that have a training curve (`loss`, `accuracy`, ...)."""
     names = []
     for key in history:
         if "/" in key or key.startswith("val_") or key.startswith(_PER_LAYER_PREFIXES):
+            continue
+        if key in _NOT_CURVES:
             continue
         names.append(key)
     return names

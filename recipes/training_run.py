@@ -10,16 +10,18 @@ import keras
 import pandas as pd
 from keras.src.utils import io_utils
 
-from kerasforge.data import updates_per_epoch
-from kerasforge.recipes.build_callbacks import build_callbacks
-from kerasforge.recipes.build_model import build_model
-from kerasforge.recipes.fit_model import fit_model
-from kerasforge.recipes.load_recipe import recipe_to_yaml
+from kerasforge.data import make_dataset, updates_per_epoch
+from kerasforge.recipes.callback_builder import build_callbacks
+from kerasforge.recipes.data_description import describe_data
+from kerasforge.recipes.html_report import write_report
+from kerasforge.recipes.model_builder import build_model
+from kerasforge.recipes.model_fitting import fit_model
 from kerasforge.recipes.plot_history import plot_history
 from kerasforge.recipes.prepared_data import PreparedData, prepare_data
 from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.recipe_loader import recipe_to_yaml
+from kerasforge.recipes.reproducibility import set_global_seed
 from kerasforge.recipes.run_folder import RunFolder
-from kerasforge.recipes.set_global_seed import set_global_seed
 
 
 @dataclass
@@ -66,6 +68,8 @@ def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     (folder / "events.json").write_text(json.dumps(run.events, indent=2, default=str) + "\n")
     run.model.save(folder / "model.keras")
     plot_history(run.history, folder / "plots", title=run.recipe.name)
+    (folder / "data.json").write_text(json.dumps(describe_data(run.recipe, run.data), indent=2) + "\n")
+    write_report(folder)
 
 
 def train(
@@ -128,9 +132,8 @@ def train(
         seconds = time.perf_counter() - started
         test_metrics = {}
         if len(data.x_test):
-            test_metrics = model.evaluate(
-                data.x_test, data.y_test, batch_size=256, verbose=0, return_dict=True
-            )
+            test_set = make_dataset(data.x_test, data.y_test, batch_size=256, shuffle=False)
+            test_metrics = model.evaluate(test_set, verbose=0, return_dict=True)
         run = TrainingRun(
             recipe=recipe,
             model=model,

@@ -39,14 +39,16 @@ def build_schedule(schedule: ScheduleSection, batch_size: int, updates_per_epoch
     warmup_steps = min(int(round(schedule.warmup_epochs * updates_per_epoch)), total_steps - 1)
     if schedule.schedule == "one_cycle":
         return OneCycleSchedule(max_learning_rate=peak, total_steps=total_steps)
+    decay_steps = total_steps - warmup_steps
+    if schedule.schedule == "step":
+        decay_steps = max(1, int(round(schedule.step_epochs * updates_per_epoch)))
     return WarmupDecaySchedule(
         peak_learning_rate=peak,
         warmup_steps=warmup_steps,
-        decay_steps=total_steps - warmup_steps,
         decay=schedule.schedule,
+        decay_steps=decay_steps,
         final_learning_rate=schedule.final,
         decay_rate=schedule.decay_rate,
-        step_size=max(1, int(round(schedule.step_epochs * updates_per_epoch))),
     )
 
 

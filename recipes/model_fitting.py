@@ -2,6 +2,7 @@
 
 import keras
 
+from kerasforge.callbacks.compact_progbar_logger import CompactProgbarLogger
 from kerasforge.data import make_dataset
 from kerasforge.recipes.prepared_data import PreparedData
 from kerasforge.recipes.recipe import Recipe
@@ -49,10 +50,13 @@ def fit_model(
         validation = make_dataset(
             data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False
         )
+    # Last, so the bar is drawn after every callback has written its logs.
+    callbacks = [*(callbacks or []), CompactProgbarLogger()]
     return model.fit(
         train_set,
         validation_data=validation,
         epochs=epochs or training.epochs,
-        callbacks=callbacks or [],
+        callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the tf.data pipeline already reshuffles every epoch
     )

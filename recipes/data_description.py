@@ -1,0 +1,70 @@
+"""`describe_data`: the facts about a run's data that its diagnosis needs (`data.json`)."""
+
+import numpy as np
+
+from kerasforge.recipes.network_builder import head_defaults
+from kerasforge.recipes.prepared_data import PreparedData
+from kerasforge.recipes.recipe import Recipe
+
+_CROSSENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")
+_SQUARED = ("mse", "mean_squared_error")
+_ABSOLUTE = ("mae", "mean_absolute_error")
+
+
+def baseline_loss(y_train: np.ndarray, loss: str) -> float | None:
+    """The training loss of the best constant prediction, or None for other losses.
+
+    Class frequencies for a cross-entropy (their entropy), the mean for mean
+    squared error (the variance), the median for mean absolute error. A model
+    whose loss stays near this has learnt little from the inputs.
+    """
+    y = np.asarray(y_train, dtype=float).reshape(len(y_train), -1)[:, 0]
+    if not len(y):
+        return None
+    if loss in _CROSSENTROPY:
+        _, counts = np.unique(y, return_counts=True)
+        shares = counts / counts.sum()
+        return float(-(shares * np.log(shares)).sum())
+    if loss in _SQUARED:
+        return float(np.var(y))
+    if loss in _ABSOLUTE:
+        return float(np.mean(np.abs(y - np.median(y))))
+    return None
+
+
+def describe_data(recipe: Recipe, data: PreparedData) -> dict:
+    """Returns the JSON-ready description of a run's data that `train` writes as `data.json`.
+
+    Args:
+        recipe: The resolved recipe.
+        data: The `PreparedData` the run trained on.
+
+    Returns:
+        A dict with `task`, `rows` (per split), `normalize`, `feature_scales`
+        (feature -> standard deviation of the training rows *before*
+        normalisation) and `baseline_loss` (see `baseline_loss`; None when the
+        loss is not one it knows).
+
+    Example:
+
+    ```python
+    recipe = load_recipe("digits_mlp")
+    info = describe_data(recipe, prepare_data(recipe))
+    info["rows"]["train"]
+    ```
+    """
+    scales = {}
+    preprocessor = data.preprocessor
+    if preprocessor is not None and hasattr(preprocessor, "feature_scales_"):
+        scales = {
+            str(name): float(value)
+            for name, value in zip(preprocessor.output_feature_names_, preprocessor.feature_scales_)
+        }
+    loss = recipe.model.loss or head_defaults(recipe.model.task)[0]
+    return {
+        "task": data.task,
+        "rows": {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)},
+        "normalize": recipe.data.normalize,
+        "feature_scales": scales,
+        "baseline_loss": baseline_loss(data.y_train, loss),
+    }

@@ -1,0 +1,169 @@
+"""`write_report`: one self-contained HTML page describing and diagnosing a run."""
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from kerasforge.errors import RunDirError
+from kerasforge.recipes.recipe_loader import recipe_to_yaml
+from kerasforge.recipes.plot_diagnostics import (
+    plot_gradient_heatmap,
+    plot_learning_rate,
+    plot_unit_fractions,
+    save_figure,
+)
+from kerasforge.recipes.run_record import REQUIRED_FILES, RunRecord
+
+REPORT_NAME = "report.html"
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f3f3f3; } td:first-child { text-align: left; }
+pre { background: #f7f7f7; padding: 0.8em; font-size: 0.85em; overflow-x: auto; }
+.finding { border-left: 5px solid #d9534f; padding: 0.3em 1em; margin: 0.8em 0; background: #fdf3f2; }
+.healthy { border-left: 5px solid #5cb85c; padding: 0.3em 1em; background: #f1f9f1; }
+code.fix { background: #222; color: #eee; padding: 2px 6px; display: inline-block; }
+img { max-width: 100%; margin: 0.5em 0; }
+.scroll { overflow-x: auto; }
+"""
+
+
+def _image(png: bytes, alt: str) -> str:
+    encoded = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
+
+
+def _figure(figure, alt: str) -> str:
+    return "" if figure is None else _image(save_figure(figure), alt)
+
+
+def _plots_in(folder: Path, skip: tuple = ()) -> str:
+    paths = [path for path in sorted(folder.glob("plots/*.png")) if path.stem not in skip]
+    return "".join(_image(path.read_bytes(), path.stem) for path in paths)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    table = frame.to_html(index=False, float_format=lambda value: f"{value:.4g}", na_rep="")
+    return f'<div class="scroll">{table}</div>'
+
+
+def findings_html(findings: list, history: pd.DataFrame) -> str:
+    """The diagnosis as HTML: one box per finding, or a healthy summary."""
+    if not findings:
+        loss = history["loss"] if "loss" in history else None
+        summary = ""
+        if loss is not None and len(loss):
+            summary = (f" Train loss went from {loss.iloc[0]:.4g} to {loss.iloc[-1]:.4g} "
+                       f"in {len(loss)} epochs.")
+        return (f'<div class="healthy"><b>Healthy run:</b> no diagnosis rule fired '
+                f"(vanishing, exploding, dead ReLUs, overfitting, underfitting, plateau, "
+                f"learning rate, input scales).{html.escape(summary)}</div>")
+    boxes = []
+    for finding in findings:
+        boxes.append(
+            f'<div class="finding"><b>{html.escape(finding.title)}</b> '
+            f"<small>({finding.kind})</small><br>Evidence: {html.escape(finding.evidence)}<br>"
+            f'Try: <code class="fix">{html.escape(finding.fix)}</code></div>'
+        )
+    return "".join(boxes)
+
+
+def _constant_rate(history: pd.DataFrame) -> str:
+    if "learning_rate" not in history:
+        return "<p>Not logged.</p>"
+    return f"<p>Constant at {history['learning_rate'].iloc[0]:.4g} for all {len(history)} epochs.</p>"
+
+
+def _page(title: str, body: list[str]) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+            f"<body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>\n")
+
+
+def _run_page(record: RunRecord) -> str:
+    history = record.history
+    test = record.metrics.get("test", {})
+    facts = {key: value for key, value in record.metrics.items() if key != "test"}
+    body = [
+        f"<p>{html.escape(record.recipe.description)}</p>",
+        "<h2>Diagnosis</h2>",
+        findings_html(record.findings(), history),
+        "<h2>Test metrics</h2>",
+        _table(pd.DataFrame([test])) if test else "<p>No test split.</p>",
+        f"<p>{html.escape(', '.join(f'{key}: {value}' for key, value in facts.items()))}</p>",
+        "<h2>Loss and metric curves</h2>",
+        _plots_in(record.path, skip=("learning_rate",)),
+        "<h2>Per-layer gradient norms</h2>",
+        _figure(plot_gradient_heatmap(history, record.recipe.name), "gradient norm heatmap")
+        or "<p>No gradient norms were logged (callbacks.gradient_monitor.enabled is false).</p>",
+        "<h2>Learning rate</h2>",
+        _figure(plot_learning_rate(history), "learning rate") or _constant_rate(history),
+        "<h2>Dead and saturated units</h2>",
+        _figure(plot_unit_fractions(history), "unit fractions")
+        or "<p>Not logged (callbacks.activation_monitor.enabled is false).</p>",
+    ]
+    if record.events:
+        body += ["<h2>Monitor events</h2>", _table(pd.DataFrame(record.events))]
+    body += ["<h2>Resolved recipe</h2>", f"<pre>{html.escape(recipe_to_yaml(record.recipe))}</pre>"]
+    return _page(f"kerasforge report: {record.recipe.name}", body)
+
+
+def _comparison_page(folder: Path) -> str:
+    table = pd.read_csv(folder / "comparison.csv")
+    body = ["<h2>Comparison</h2>", _table(table), "<h2>Curves</h2>", _plots_in(folder),
+            "<h2>Diagnosis per variant</h2>"]
+    for variant in table["variant"]:
+        record = RunRecord.read(folder / str(variant))
+        link = f'<a href="{html.escape(str(variant))}/{REPORT_NAME}">full report</a>'
+        body += [f"<h3>{html.escape(str(variant))} ({link})</h3>",
+                 findings_html(record.findings(), record.history)]
+    return _page(f"kerasforge comparison: {folder.name}", body)
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Writes `report.html` into a run folder (or a comparison folder) and returns its path.
+
+    The page embeds its images (base64 PNG), so it can be mailed or opened
+    from anywhere. A run's page shows the diagnosis (see `diagnose`), the test
+    metrics, the loss and metric curves, per-layer gradient norms as a
+    heatmap, the learning rate, dead and saturated unit fractions, the
+    monitors' events and the resolved recipe. A comparison's page (a folder
+    written by `compare`) shows the table, the overlaid curves and each
+    variant's diagnosis.
+
+    Args:
+        run_dir: A folder written by `train` or `compare`.
+
+    Returns:
+        The path of the report.
+
+    Raises:
+        RunDirError: if the folder is missing or incomplete.
+
+    Example:
+
+    ```python
+    run = train(load_recipe("digits_mlp", ["training.epochs=3"]), verbose=0)
+    write_report(run.run_dir)
+    ```
+    """
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise RunDirError(f"run folder {str(folder)!r} does not exist")
+    if (folder / "comparison.csv").is_file():
+        page = _comparison_page(folder)
+    elif any((folder / name).exists() for name in REQUIRED_FILES):
+        page = _run_page(RunRecord.read(folder))
+    else:
+        raise RunDirError(
+            f"{str(folder)!r} is neither a run folder (recipe.yaml, history.csv, metrics.json) "
+            "nor a finished comparison (comparison.csv)"
+        )
+    path = folder / REPORT_NAME
+    path.write_text(page, encoding="utf-8")
+    return path
