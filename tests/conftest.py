@@ -1,0 +1,19 @@
+"""Shared fixtures: small recipes that train in a second or two."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+TINY_OVERRIDES = {
+    "training.epochs": 2,
+    "model.hidden": [16],
+    "callbacks.activation_monitor.enabled": False,
+}
+
+
+@pytest.fixture
+def tiny_overrides():
+    """Overrides that shrink any bundled recipe to a couple of seconds of training."""
+    return dict(TINY_OVERRIDES)
