@@ -97,6 +97,12 @@ def _epochs_to(values: np.ndarray, target: float) -> float:
     return float(reached[0] + 1) if len(reached) else math.nan
 
 
+def _steady_epoch_seconds(run: TrainingRun) -> float:
+    """Median time of an epoch's updates, leaving out epoch 1 (it traces the graph) when there are more."""
+    seconds = run.history.get("train_seconds") or [run.seconds]
+    return float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
+
+
 def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dict:
     data = run.data
     evaluate = dict(batch_size=256, verbose=0, return_dict=True)
@@ -107,7 +113,7 @@ def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dic
         "batch_size": run.recipe.training.batch_size,
         "updates_per_epoch": record.metrics.get("updates_per_epoch"),
         "epochs_run": len(record.history),
-        "seconds_per_epoch": run.seconds / max(1, len(record.history)),
+        "seconds_per_epoch": _steady_epoch_seconds(run),
         "train_loss": train_loss,
     }
     if len(data.x_val):

@@ -1,11 +1,31 @@
 """Fits a compiled recipe model on prepared data through a tf.data pipeline."""
 
+import time
+
 import keras
 
 from kerasforge.callbacks.compact_progbar_logger import CompactProgbarLogger
 from kerasforge.data import make_dataset
 from kerasforge.recipes.prepared_data import PreparedData
 from kerasforge.recipes.recipe import Recipe
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Logs the wall time of each epoch's updates, before validation, as `train_seconds`."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+        self._train_seconds = None
+
+    def on_test_begin(self, logs=None):
+        if self._train_seconds is None:
+            self._train_seconds = time.perf_counter() - self._started
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._train_seconds is None:
+            self._train_seconds = time.perf_counter() - self._started
+        if logs is not None:
+            logs["train_seconds"] = self._train_seconds
 
 
 def fit_model(
@@ -51,7 +71,7 @@ def fit_model(
             data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False
         )
     # Last, so the bar is drawn after every callback has written its logs.
-    callbacks = [*(callbacks or []), CompactProgbarLogger()]
+    callbacks = [_EpochClock(), *(callbacks or []), CompactProgbarLogger()]
     return model.fit(
         train_set,
         validation_data=validation,

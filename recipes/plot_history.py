@@ -12,7 +12,7 @@ _PER_LAYER_PREFIXES = ("grad_norm", "weight_norm", "update_ratio", "dead_fractio
 
 
 # Logged every epoch, but drawn by the report's own figures, not as a metric curve.
-_NOT_CURVES = ("learning_rate", "epoch_seconds")
+_NOT_CURVES = ("learning_rate", "train_seconds")
 
 
 def curve_names(history: dict[str, list]) -> list[str]:
