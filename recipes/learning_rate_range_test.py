@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import pandas as pd  # noqa: E402
 from keras.src.utils import io_utils  # noqa: E402
 
-from kerasforge.callbacks.learning_rate_finder import LearningRateFinder  # noqa: E402
+from kerasforge.callbacks import LearningRateFinder  # noqa: E402
 from kerasforge.data import updates_per_epoch  # noqa: E402
 from kerasforge.recipes.model_builder import build_model  # noqa: E402
 from kerasforge.recipes.model_fitting import fit_model  # noqa: E402

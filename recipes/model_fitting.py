@@ -4,7 +4,7 @@ import time
 
 import keras
 
-from kerasforge.callbacks.compact_progbar_logger import CompactProgbarLogger
+from kerasforge.callbacks import CompactProgbarLogger
 from kerasforge.data import make_dataset
 from kerasforge.recipes.prepared_data import PreparedData
 from kerasforge.recipes.recipe import Recipe

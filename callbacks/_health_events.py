@@ -1,0 +1,119 @@
+"""How the health monitors act on what they detect, shared by both monitors.
+
+An event is a plain dict with at least `kind`, `layer`, `epoch`, `value` and
+`message`, so it can go straight into JSON or a pandas DataFrame.
+"""
+
+import logging
+import warnings
+
+import keras
+
+logger = logging.getLogger("kerasforge.callbacks")
+
+ON_DETECT_CHOICES = ("warn", "stop", "raise", "log")
+
+# Remedies from the lecture notes, keyed by event kind.
+REMEDIES = {
+    "vanishing": (
+        "use ReLU or LeakyReLU instead of sigmoid or tanh; He (ReLU) or "
+        "Glorot (sigmoid/tanh) initialisation; add BatchNormalization; add "
+        "residual connections; use fewer layers"
+    ),
+    "exploding": (
+        "clip gradients (`clipnorm=` or `global_clipnorm=` on the optimizer); "
+        "lower the learning rate; use a better initialisation (He or Glorot)"
+    ),
+    "dead_units": (
+        "lower the learning rate; use LeakyReLU or ELU; He initialisation; "
+        "check for large negative biases; add BatchNormalization"
+    ),
+    "saturated": (
+        "use a ReLU-family activation; normalise the inputs; Glorot "
+        "initialisation; add BatchNormalization"
+    ),
+}
+REMEDIES["non_finite"] = REMEDIES["exploding"]
+
+
+def print_message(message):
+    """Verbose output, following Keras's interactive-logging switch."""
+    if keras.config.is_interactive_logging_enabled():
+        print(message, flush=True)
+    else:
+        logger.info(message)
+
+
+def make_event(kind, layer, epoch, value, message, **extra):
+    """Builds one event dict."""
+    return dict(
+        kind=kind,
+        layer=layer,
+        epoch=int(epoch),
+        value=float(value),
+        message=message,
+        **extra,
+    )
+
+
+def act_on_events(callback, events, on_detect, before_raise=None):
+    """Warns, logs, stops training or raises, as `on_detect` says.
+
+    Args:
+        callback: The callback that found the events; its `model` is stopped
+            when `on_detect="stop"`.
+        events: List of new event dicts.
+        on_detect: One of `ON_DETECT_CHOICES`.
+        before_raise: Callable or `None`. Called before raising, so the
+            callback can undo what it installed on the model and write its
+            summary (Keras skips `on_train_end` when a callback raises).
+
+    Raises:
+        RuntimeError: If `on_detect="raise"` and there is at least one event.
+    """
+    if not events:
+        return
+    for event in events:
+        if on_detect in ("log", "raise"):
+            logger.info(event["message"])
+        else:
+            warnings.warn(event["message"], RuntimeWarning, stacklevel=3)
+    if on_detect == "stop":
+        callback.model.stop_training = True
+    elif on_detect == "raise":
+        if before_raise is not None:
+            before_raise()
+        raise RuntimeError(
+            "Training stopped by "
+            f"{type(callback).__name__}(on_detect='raise'): "
+            + "; ".join(event["message"] for event in events)
+        )
+
+
+def summarize_events(title, events, verbose, quiet):
+    """Returns (and reports) a summary naming layers and remedies per kind.
+
+    Args:
+        title: String. Name of the monitor, first words of the summary.
+        events: List of event dicts from the whole fit.
+        verbose: Integer. Whether to also print the summary.
+        quiet: Boolean. Log at INFO instead of WARNING (for `on_detect="log"`).
+
+    Returns:
+        The summary string ("" when there are no events).
+    """
+    if not events:
+        return ""
+    lines = [f"{title}: {len(events)} training-health event(s)."]
+    for kind in dict.fromkeys(event["kind"] for event in events):
+        layers = list(
+            dict.fromkeys(e["layer"] for e in events if e["kind"] == kind)
+        )
+        lines.append(
+            f"- {kind}: {', '.join(layers)}. Remedies: {REMEDIES[kind]}."
+        )
+    summary = "\n".join(lines)
+    logger.log(logging.INFO if quiet else logging.WARNING, summary)
+    if verbose:
+        print_message(summary)
+    return summary

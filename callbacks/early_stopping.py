@@ -1,0 +1,221 @@
+"""EarlyStopping with the defaults of the notes and more reasons to stop."""
+
+import math
+import warnings
+
+import keras
+import numpy as np
+
+from ._checks import check_choice, check_integer, check_number
+from ._config import ConfigFromInit
+from ._health_events import print_message
+
+MODES = ("auto", "min", "max")
+_MAXIMIZED = ("acc", "accuracy", "auc", "precision", "recall", "f1", "iou")
+
+
+class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
+    """Stops training when a monitored metric stops improving.
+
+    A drop-in for `keras.callbacks.EarlyStopping`: same arguments, same
+    patience/baseline/`start_from_epoch` behaviour, but with the defaults of
+    the notes (`monitor="val_loss"`, `min_delta=1e-4`,
+    `restore_best_weights=True`) and three more reasons to stop:
+    `divergence_threshold` (stop at once when the metric is worse than this),
+    `stopping_threshold` (stop once it is good enough) and `check_finite`
+    (stop on a NaN or infinite metric).
+
+    It records `best`, `best_epoch`, `stopped_epoch` (0-based, `None` if it
+    did not stop training) and `stop_reason` (`"patience"`, `"divergence"`,
+    `"threshold"`, `"non_finite"`, or `None`), says them at train end when
+    `verbose=1`, and restores the best weights at train end even when another
+    callback stopped training. All state is reset at each `fit`.
+
+    Args:
+        monitor: String. Quantity to monitor. Defaults to `"val_loss"`.
+        min_delta: Float >= 0. Smallest change that counts as an improvement.
+            Defaults to `1e-4`.
+        patience: Integer. Epochs without improvement before stopping.
+            Defaults to `0`.
+        verbose: Integer. 0 is silent, 1 says why and when it stopped.
+            Defaults to `0`.
+        mode: String. `"auto"`, `"min"` or `"max"`. `"auto"` minimises losses
+            and errors and maximises accuracy-like metrics. Defaults to
+            `"auto"`.
+        baseline: Float or `None`. Training stops if the metric does not beat
+            it within `patience` epochs. Defaults to `None`.
+        restore_best_weights: Boolean. Restore the weights of the best epoch
+            at train end. Defaults to `True`.
+        start_from_epoch: Integer. Epochs to wait before monitoring. Defaults
+            to `0`.
+        divergence_threshold: Float or `None`. Stop at once when the metric is
+            worse than this. Defaults to `None`.
+        stopping_threshold: Float or `None`. Stop once the metric is at least
+            this good. Defaults to `None`.
+        check_finite: Boolean. Stop when the metric is NaN or infinite.
+            Defaults to `True`.
+
+    Raises:
+        ValueError: If an argument is out of range, or, during `fit`, the
+            direction of the monitored metric cannot be inferred with
+            `mode="auto"`. A missing metric gives a warning listing the
+            available keys, as in Keras.
+
+    Example:
+
+    ```python
+    stopper = EarlyStopping(patience=5, divergence_threshold=10.0)
+    model.fit(x, y, validation_split=0.2, epochs=100, callbacks=[stopper])
+    stopper.best_epoch, stopper.stop_reason
+    ```
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=1e-4,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=True,
+        start_from_epoch=0,
+        divergence_threshold=None,
+        stopping_threshold=None,
+        check_finite=True,
+    ):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(
+                "Argument `monitor` must be a non-empty string. "
+                f"Received: monitor={monitor!r}"
+            )
+        check_number("min_delta", min_delta, minimum=0)
+        check_integer("patience", patience, minimum=0)
+        check_integer("verbose", verbose, minimum=0)
+        check_choice("mode", mode, MODES)
+        check_number("baseline", baseline, allow_none=True)
+        check_integer("start_from_epoch", start_from_epoch, minimum=0)
+        for name, value in (
+            ("divergence_threshold", divergence_threshold),
+            ("stopping_threshold", stopping_threshold),
+        ):
+            check_number(name, value, allow_none=True)
+        self.monitor = monitor
+        self.min_delta = min_delta
+        self.patience = patience
+        self.verbose = verbose
+        self.mode = mode
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.divergence_threshold = divergence_threshold
+        self.stopping_threshold = stopping_threshold
+        self.check_finite = check_finite
+        self._reset()
+
+    def _reset(self):
+        self.wait = 0
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+        self.stopped_epoch = None
+        self.stop_reason = None
+        self._sign = None
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def _direction(self):
+        """+1 when smaller is better, -1 when larger is better."""
+        if self.mode != "auto":
+            return 1 if self.mode == "min" else -1
+        name = self.monitor.removeprefix("val_")
+        if name.endswith("loss") or "error" in name:
+            return 1
+        for metric in getattr(self.model, "metrics", []):
+            for inner in getattr(metric, "metrics", [metric]):
+                direction = getattr(inner, "_direction", None)
+                if inner.name == name and direction in ("up", "down"):
+                    return -1 if direction == "up" else 1
+        if name in _MAXIMIZED or name.endswith(_MAXIMIZED):
+            return -1
+        raise ValueError(
+            f"EarlyStopping cannot tell whether `{self.monitor}` should go "
+            "down or up. Pass mode='min' or mode='max'. Received: mode='auto'"
+        )
+
+    def _better(self, value, reference, delta=0.0):
+        """Whether `value` beats `reference` by more than `delta`."""
+        return self._sign * (reference - value) > delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            # A warning, not an error, as in Keras: with `validation_freq > 1`
+            # the `val_` keys are legitimately missing on some epochs.
+            warnings.warn(
+                f"EarlyStopping is monitoring `{self.monitor}`, which is not "
+                f"in the epoch logs. Available keys: {sorted(logs)}. Pass one "
+                "of them as `monitor` (`val_` keys need validation data).",
+                stacklevel=2,
+            )
+            return
+        if self._sign is None:
+            self._sign = self._direction()
+        current = float(np.asarray(logs[self.monitor]))
+        if self.check_finite and not math.isfinite(current):
+            return self._stop(epoch, "non_finite")
+        if epoch < self.start_from_epoch:
+            return
+        if self.divergence_threshold is not None and self._better(
+            self.divergence_threshold, current
+        ):
+            return self._stop(epoch, "divergence")
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self.best is None or self._better(
+            current, self.best, self.min_delta
+        ):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._better(
+                current, self.baseline, self.min_delta
+            ):
+                self.wait = 0
+            if self.stopping_threshold is not None and not self._better(
+                self.stopping_threshold, current
+            ):
+                self._stop(epoch, "threshold")
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self._stop(epoch, "patience")
+
+    def _stop(self, epoch, reason):
+        self.stopped_epoch = epoch
+        self.stop_reason = reason
+        self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.verbose and self.best_epoch is not None:
+            stopped = (
+                "did not stop training"
+                if self.stopped_epoch is None
+                else f"stopped at epoch {self.stopped_epoch + 1} "
+                f"({self.stop_reason})"
+            )
+            print_message(
+                f"EarlyStopping {stopped}; best {self.monitor}={self.best:.6g} "
+                f"at epoch {self.best_epoch + 1}."
+            )
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print_message(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
+            self.model.set_weights(self.best_weights)
