@@ -1,0 +1,50 @@
+import json
+import os
+
+import pytest
+
+from kerasforge.errors import TuningError
+from kerasforge.tuning import SearchCluster, run_search
+from kerasforge.tuning.search_cluster import oracle_environment, parse_address
+
+
+def test_chief_and_two_workers_on_loopback_record_every_trial_once(tiny_recipe, tmp_path):
+    recipe = tiny_recipe(search={"max_trials": 4, "layers": [1, 2], "units": [4, 8], "batch_size": [16, 32]})
+    result = run_search(recipe, workers=2, run_dir=tmp_path / "s", verbose=0)
+    trials = result.trials
+    assert sorted(trials["trial_id"]) == ["0", "1", "2", "3"]
+    assert (trials["status"] == "COMPLETED").all()
+    assert set(trials["tuner_id"]) <= {"worker0", "worker1"}
+    oracle = json.loads((tmp_path / "s" / "keras_tuner" / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == sorted(trials["trial_id"])
+    assert oracle["ongoing_trials"] == {}
+    for trial_id, status in zip(trials["trial_id"], trials["status"]):
+        trial_file = tmp_path / "s" / "keras_tuner" / f"trial_{trial_id}" / "trial.json"
+        assert json.loads(trial_file.read_text())["status"] == status
+    assert (tmp_path / "s" / "best_recipe.yaml").exists()
+
+
+@pytest.mark.parametrize("address", ["localhost", "host:port", ":80", "host:70000"])
+def test_oracle_address_must_be_host_and_port(address):
+    with pytest.raises(TuningError, match="--oracle must be HOST:PORT"):
+        parse_address(address)
+
+
+def test_worker_environment_is_set_and_restored(monkeypatch):
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker7")
+    monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
+    with oracle_environment("worker", "10.0.0.2:8000"):
+        assert (os.environ["KERASTUNER_TUNER_ID"], os.environ["KERASTUNER_ORACLE_IP"]) == ("worker7", "10.0.0.2")
+    assert "KERASTUNER_ORACLE_IP" not in os.environ
+
+
+def test_worker_id_must_not_look_like_the_chief(monkeypatch):
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief-2")
+    with pytest.raises(TuningError, match="must not contain 'chief'"):
+        with oracle_environment("worker", "127.0.0.1:8000"):
+            pass
+
+
+def test_cluster_needs_a_worker(tiny_recipe, tmp_path):
+    with pytest.raises(TuningError, match="`workers` must be >= 1. Received: workers=0"):
+        SearchCluster(tiny_recipe(), "random", tmp_path, 2, 0, "val_loss")

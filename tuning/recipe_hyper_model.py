@@ -1,0 +1,143 @@
+"""`RecipeHyperModel`: the KerasTuner HyperModel of a recipe and its search space."""
+
+import math
+
+import keras
+import keras_tuner as kt
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+from kerasforge.errors import RecipeError
+from kerasforge.recipes import (
+    PreparedData,
+    build_callbacks,
+    build_model,
+    fit_model,
+    set_global_seed,
+)
+from kerasforge.tuning.search_space import SearchSpace
+
+
+class _StopOnNaN(keras.callbacks.Callback):
+    """Ends a diverged trial at the epoch's end (TerminateOnNaN would check every batch)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.model.stop_training = True
+
+
+class RecipeHyperModel(kt.HyperModel):
+    """Builds and fits one trial of a recipe search through the recipe engine.
+
+    `build` applies the trial's hyperparameters to the base recipe and calls
+    `build_model`; `fit` builds the recipe's callbacks (early stopping, the
+    gradient and activation monitors) and calls `fit_model` with the trial's
+    batch size and epochs. Each trial is seeded with the recipe's seed just as
+    `kerasforge train` seeds a run, so retraining the best recipe reproduces
+    the best trial.
+
+    A trial whose recipe cannot be built, or whose loss becomes NaN, raises
+    `keras_tuner.errors.FailedTrialError` with the reason; KerasTuner records
+    it as failed and the search goes on.
+
+    Args:
+        space: The `SearchSpace` (it holds the base recipe).
+        data: The `PreparedData` every trial trains on; prepared once so all
+            trials see the same split.
+        keep_checkpoints: Boolean. Keep KerasTuner's best-epoch weight files.
+            Hyperband needs them to continue a trial in its next round; other
+            tuners skip the writes. Defaults to `False`.
+
+    Attributes:
+        history_: Metric name -> per-epoch values of the last fit (also set
+            when the fit failed), or None.
+
+    Example:
+
+    ```python
+    hypermodel = RecipeHyperModel(space, prepare_data(space.recipe))
+    tuner = keras_tuner.RandomSearch(hypermodel, objective="val_loss", max_trials=5)
+    ```
+    """
+
+    def __init__(self, space: SearchSpace, data: PreparedData, keep_checkpoints: bool = False):
+        if not isinstance(space, SearchSpace):
+            raise TypeError(f"Argument `space` must be a SearchSpace. Received: space={space!r}")
+        if not isinstance(data, PreparedData):
+            raise TypeError(f"Argument `data` must be a PreparedData. Received: data={data!r}")
+        super().__init__(name=space.recipe.name)
+        self.space = space
+        self.data = data
+        self.keep_checkpoints = keep_checkpoints
+        self.history_ = None
+
+    def _trial_recipe(self, hp):
+        try:
+            return self.space.trial_recipe(hp)
+        except RecipeError as error:
+            raise kt.errors.FailedTrialError(f"invalid trial recipe: {error}") from None
+
+    def build(self, hp) -> keras.Model:
+        """Returns the compiled model of the trial's recipe."""
+        recipe = self._trial_recipe(hp)
+        self.history_ = None
+        set_global_seed(recipe.seed)
+        try:
+            return build_model(recipe, self.data)
+        except (RecipeError, ValueError) as error:
+            raise kt.errors.FailedTrialError(f"cannot build the model: {error}") from None
+
+    def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, **kwargs):
+        """Trains `model` with the trial's batch size, epochs and recipe callbacks.
+
+        Args:
+            hp: The trial's `HyperParameters`.
+            model: The model `build` returned.
+            *args: Not supported: the data comes from the recipe.
+            callbacks: KerasTuner's own callbacks for the trial.
+            epochs: Integer. Hyperband's cumulative epoch budget, else None
+                (the trial recipe's `training.epochs`).
+            initial_epoch: Integer. Epochs the weights were already trained
+                (Hyperband continuing a trial). Defaults to `0`.
+            **kwargs: Not supported; listed so a stray fit argument is an error.
+
+        Returns:
+            The `keras.callbacks.History`.
+
+        Raises:
+            TypeError: if data or other fit arguments are passed.
+            keras_tuner.errors.FailedTrialError: if the loss became NaN.
+        """
+        if args or kwargs:
+            raise TypeError(
+                "RecipeHyperModel.fit takes its data from the recipe. "
+                f"Received extra arguments: {list(args) + sorted(kwargs)}"
+            )
+        recipe = self._trial_recipe(hp)
+        tuner_callbacks = [
+            callback
+            for callback in callbacks
+            if self.keep_checkpoints or not isinstance(callback, SaveBestEpoch)
+        ]
+        trial_callbacks = (
+            build_callbacks(recipe, self.data, verbose=0)
+            + [_StopOnNaN()]
+            + tuner_callbacks
+        )
+        history = fit_model(
+            recipe,
+            model,
+            self.data,
+            trial_callbacks,
+            verbose=0,
+            batch_size=recipe.training.batch_size,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+        )
+        self.history_ = {key: [float(value) for value in values] for key, values in history.history.items()}
+        losses = self.history_.get("loss", [])
+        if any(math.isnan(value) or math.isinf(value) for value in losses):
+            epoch = next(i for i, value in enumerate(losses) if math.isnan(value) or math.isinf(value))
+            raise kt.errors.FailedTrialError(
+                f"loss became {losses[epoch]} at epoch {initial_epoch + epoch + 1}"
+            )
+        return history

@@ -1,0 +1,206 @@
+"""`RecipeTuner`: what every kerasforge tuner adds to KerasTuner's, and the tuner factory."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import keras_tuner as kt
+from keras.src.utils import io_utils
+from keras_tuner.src import config as kt_config
+
+from kerasforge.errors import TuningError
+from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
+
+TRIAL_RECORD = "kerasforge_trial.json"
+TUNERS = {
+    "random": kt.RandomSearch,
+    "hyperband": kt.Hyperband,
+    "bayesian": kt.BayesianOptimization,
+    "grid": kt.GridSearch,
+}
+
+
+def resident_memory_mb() -> float | None:
+    """Current resident memory of this process in MB (Linux), else None."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+class TrialLimitReached(Exception):
+    """Raised after a process has run its `trial_limit` trials; the search resumes elsewhere."""
+
+
+class RecipeTuner:
+    """Mixin for KerasTuner tuners: records every trial and prints one line per trial.
+
+    Beside KerasTuner's `trial.json`, each trial folder gets
+    `kerasforge_trial.json` with the per-epoch history, the duration, the
+    tuner (worker) that ran it, the process's resident memory after the
+    trial and, for a failed trial, the reason. The line printed after each
+    trial shows `trial k of N`, the objective, the best so far and the time
+    elapsed. KerasTuner's own display is silenced.
+
+    Use `make_tuner` rather than this class directly.
+
+    Attributes:
+        total_trials: Integer. The N of "trial k of N" (None if unknown).
+        verbose: Integer. 0 prints nothing.
+        trial_limit: Integer or None. After this many trials in this
+            process, `search` raises `TrialLimitReached` (the oracle state is
+            saved first, so the search can resume in a fresh process).
+        search_started: `time.time()` when the search started, for the
+            elapsed time; set when the search continues in another process.
+    """
+
+    total_trials = None
+    verbose = 1
+    trial_limit = None
+    search_started = None
+    _trials_here = 0
+
+    def on_search_begin(self):
+        if self.search_started is None:
+            self.search_started = time.time()
+        super().on_search_begin()
+
+    def run_trial(self, trial, *args, **kwargs):
+        started = time.perf_counter()
+        record = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "pid": os.getpid(), "reason": None}
+        record["initial_epoch"] = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except Exception as error:
+            if isinstance(error, kt.errors.FailedTrialError):
+                record["reason"] = str(error)
+            else:
+                record["reason"] = f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            record["seconds"] = round(time.perf_counter() - started, 3)
+            record["rss_mb"] = resident_memory_mb()
+            record["history"] = self.hypermodel.history_
+            path = Path(self.get_trial_dir(trial.trial_id)) / TRIAL_RECORD
+            path.write_text(json.dumps(record, default=float) + "\n", encoding="utf-8")
+
+    def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
+        # KerasTuner imports tensorboard here for every trial, even with no
+        # TensorBoard callback; tensorboard is not a dependency of kerasforge.
+        if any(type(callback).__name__ == "TensorBoard" for callback in callbacks):
+            super()._configure_tensorboard_dir(callbacks, trial, execution)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if self.verbose:
+            self._report(trial)
+        self._trials_here += 1
+        if self.trial_limit is not None and self._trials_here >= self.trial_limit:
+            raise TrialLimitReached(f"{self._trials_here} trials run in this process")
+
+    def _report(self, trial):
+        ended = self.oracle.get_trial(trial.trial_id)
+        trials = self.oracle.get_best_trials(10**6)
+        best = trials[0] if trials and trials[0].status == "COMPLETED" else None
+        name = self.oracle.objective.name
+        total = f" of {self.total_trials}" if self.total_trials else ""
+        if ended.status == "COMPLETED":
+            outcome = f"{name} {ended.score:.4f}"
+        else:
+            outcome = f"{ended.status.lower()}: {_reason(self.get_trial_dir(trial.trial_id), ended)}"
+        best_text = f"best {best.score:.4f} (trial {best.trial_id})" if best else "no trial completed yet"
+        elapsed = time.time() - (self.search_started or time.time())
+        values = ", ".join(
+            f"{key}={_short(value)}"
+            for key, value in ended.hyperparameters.values.items()
+            if not key.startswith("tuner/")
+        )
+        who = f"[{self.tuner_id}] " if os.environ.get("KERASTUNER_ORACLE_IP") else ""
+        io_utils.print_msg(
+            f"{who}trial {len(trials)}{total} (id {trial.trial_id}): {outcome} | {best_text} | "
+            f"elapsed {_duration(elapsed)} | {values}"
+        )
+
+
+def _reason(trial_dir, trial) -> str:
+    path = Path(trial_dir) / TRIAL_RECORD
+    if path.exists():
+        reason = json.loads(path.read_text(encoding="utf-8")).get("reason")
+        if reason:
+            return reason
+    lines = (trial.message or "").strip().splitlines()
+    return lines[-1] if lines else "no reason recorded"
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def make_tuner(
+    tuner: str,
+    hypermodel: RecipeHyperModel,
+    objective: kt.Objective,
+    max_trials: int | None,
+    directory: str | Path,
+    project_name: str,
+    seed: int,
+    max_consecutive_failures: int = 3,
+    hyperband_factor: int = 3,
+    max_epochs: int = 30,
+    overwrite: bool = False,
+) -> kt.Tuner:
+    """Creates a KerasTuner tuner that runs `hypermodel` and records its trials.
+
+    Args:
+        tuner: One of `random`, `hyperband`, `bayesian`, `grid`.
+        hypermodel: A `RecipeHyperModel`.
+        objective: A `keras_tuner.Objective`.
+        max_trials: Integer total of trials, or None (Hyperband: its plan).
+        directory: Folder holding the KerasTuner project.
+        project_name: Name of the project folder inside `directory`.
+        seed: Integer seed of the oracle.
+        max_consecutive_failures: Integer. Failed trials in a row that stop
+            the search. Defaults to `3`.
+        hyperband_factor: Integer. Hyperband's reduction factor. Defaults to `3`.
+        max_epochs: Integer. Hyperband's largest epoch budget. Defaults to `30`.
+        overwrite: Boolean. False reloads an existing project (resume).
+
+    Raises:
+        TuningError: for an unknown tuner name.
+    """
+    if tuner not in TUNERS:
+        raise TuningError(f"Argument `tuner` must be one of {', '.join(TUNERS)}. Received: tuner={tuner!r}")
+    base = TUNERS[tuner]
+    tuner_class = type(f"Recipe{base.__name__}", (RecipeTuner, base), {})
+    arguments = dict(
+        hypermodel=hypermodel,
+        objective=objective,
+        seed=seed,
+        max_consecutive_failed_trials=max_consecutive_failures,
+        directory=str(directory),
+        project_name=project_name,
+        overwrite=overwrite,
+    )
+    if tuner == "hyperband":
+        arguments.update(max_epochs=max_epochs, factor=hyperband_factor)
+    else:
+        arguments["max_trials"] = max_trials
+    # The progress line shows a failed trial's reason and trial.json keeps the
+    # traceback; KerasTuner's debug mode would print every traceback as well.
+    kt_config.DEBUG = False
+    instance = tuner_class(**arguments)
+    if tuner == "hyperband" and max_trials is not None:
+        instance.oracle.max_trials = max_trials
+    instance.oracle.verbose = 0
+    return instance

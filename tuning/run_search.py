@@ -1,0 +1,242 @@
+"""`run_search`: a KerasTuner search over a recipe's `search:` space, from start (or resume) to results."""
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import keras_tuner as kt
+from keras.src.utils import io_utils
+
+from kerasforge.errors import TuningError
+from kerasforge.recipes import Recipe, prepare_data
+from kerasforge.recipes.network_builder import head_defaults
+from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
+from kerasforge.tuning.recipe_tuner import TUNERS, TrialLimitReached, make_tuner
+from kerasforge.tuning.search_cluster import THREADS_VARIABLE, SearchCluster, oracle_environment, parse_address
+from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
+from kerasforge.tuning.search_plan import SearchPlan
+from kerasforge.tuning.search_result import SearchResult
+from kerasforge.tuning.search_space import SearchSpace
+
+ROLES = (None, "chief", "worker")
+PAUSED = "paused: the trial limit of this process was reached"
+_MAXIMISED = ("accuracy", "auc", "r2_score", "precision", "recall", "f1_score")
+
+
+def _objective(recipe: Recipe, name: str) -> kt.Objective:
+    metrics = recipe.model.metrics or list(head_defaults(recipe.model.task)[1])
+    available = ["loss", *metrics]
+    if recipe.data.split.val > 0:
+        available += [f"val_{metric}" for metric in available]
+    if name not in available:
+        raise TuningError(
+            f"--objective {name!r} is not a metric of this recipe; available: {', '.join(available)}"
+        )
+    bare = name.removeprefix("val_")
+    return kt.Objective(name, "max" if bare in _MAXIMISED else "min")
+
+
+def _check_arguments(tuner, max_trials, workers, role, oracle, verbose):
+    if tuner not in TUNERS:
+        raise TuningError(f"Argument `tuner` must be one of {', '.join(TUNERS)}. Received: tuner={tuner!r}")
+    if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
+        raise TuningError(f"Argument `max_trials` must be an integer >= 1. Received: max_trials={max_trials!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise TuningError(f"Argument `workers` must be an integer >= 1. Received: workers={workers!r}")
+    if role not in ROLES:
+        raise TuningError(f"Argument `role` must be chief, worker or None. Received: role={role!r}")
+    if (role is None) != (oracle is None):
+        raise TuningError(
+            f"--role and --oracle go together (a multi-host search). Received: role={role}, oracle={oracle}"
+        )
+    if role is not None and workers > 1:
+        raise TuningError(f"--workers starts a search on this machine; it cannot be combined with --role {role}")
+    if oracle is not None:
+        parse_address(oracle)
+    if verbose not in (0, 1):
+        raise TuningError(f"Argument `verbose` must be 0 or 1. Received: verbose={verbose!r}")
+
+
+def _run_tuner(recipe, space, tuner, objective, max_trials, folder, total, verbose, chief=False,
+               trial_limit=None, search_started=None):
+    """Runs trials in this process: the whole search, or one worker or the chief of a cluster.
+
+    Returns None when the search is over, `PAUSED` when this process ran
+    its `trial_limit` trials and more remain, or why the search stopped.
+
+    A chief serves the oracle until the search ends or it is interrupted
+    (which is how `SearchCluster` ends it); either way it saves the oracle
+    last, since KerasTuner's chief saves before it marks the last trial done.
+    """
+    data = prepare_data(recipe)
+    hypermodel = RecipeHyperModel(space, data, keep_checkpoints=tuner == "hyperband")
+    instance = make_tuner(
+        tuner,
+        hypermodel,
+        objective,
+        max_trials,
+        directory=folder,
+        project_name=PROJECT_NAME,
+        seed=recipe.seed + 1,
+        max_consecutive_failures=space.section.max_consecutive_failures,
+        hyperband_factor=space.section.hyperband_factor,
+        max_epochs=recipe.training.epochs,
+    )
+    instance.total_trials, instance.verbose = total, verbose
+    instance.trial_limit, instance.search_started = trial_limit, search_started
+    try:
+        instance.search()
+    except TrialLimitReached:
+        if max_trials is not None and len(instance.oracle.trials) >= max_trials:
+            return None
+        return PAUSED
+    except KeyboardInterrupt:
+        if not chief:
+            raise
+    except RuntimeError as error:
+        if "consecutive failures" not in str(error):
+            raise
+        # KerasTuner stops before saving the last failed trial; save it so trials.csv shows it.
+        for trial in instance.oracle.trials.values():
+            trial.save(os.path.join(instance.get_trial_dir(trial.trial_id), "trial.json"))
+        return f"{space.section.max_consecutive_failures} trials failed in a row"
+    finally:
+        if chief:
+            instance.oracle.save()
+    return None
+
+
+def _child(queue, arguments, options):
+    queue.put(_run_tuner(*arguments, **options))
+
+
+def _run_in_child(arguments, options):
+    """Runs `_run_tuner` in a fresh (spawned) process, whose memory goes back to the system at its end."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.SimpleQueue()
+    process = context.Process(target=_child, args=(queue, arguments, options))
+    process.start()
+    process.join()
+    if process.exitcode != 0 or queue.empty():
+        raise RuntimeError(f"the search's trial process exited with status {process.exitcode}")
+    return queue.get()
+
+
+def _limit_threads() -> None:
+    threads = os.environ.get(THREADS_VARIABLE)
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+
+
+def run_search(
+    recipe: Recipe,
+    tuner: str = "random",
+    max_trials: int | None = None,
+    objective: str | None = None,
+    run_dir: str | Path | None = None,
+    overwrite: bool = False,
+    workers: int = 1,
+    role: str | None = None,
+    oracle: str | None = None,
+    verbose: int = 1,
+) -> SearchResult | None:
+    """Searches the recipe's `search:` space with KerasTuner and writes the results.
+
+    Before it starts it prints the space and the plan (for Hyperband: the
+    brackets, the trials and the total epochs). Each trial prints one line:
+    trial k of N, its objective, the best so far and the time elapsed. At
+    the end it prints the top-5 table. The search folder then holds
+    `trials.csv`, `histories.csv`, `best_recipe.yaml` (runnable with
+    `kerasforge train`) and `plots/`.
+
+    Running the same search again resumes it: finished trials are kept, a
+    trial that was running when the process died runs again, and
+    `max_trials` counts the total, so only the missing trials run. The same
+    mechanism bounds memory: a search of more than `search.trials_per_process`
+    trials runs them in child processes of that many trials each.
+
+    Args:
+        recipe: The base `Recipe`; its `search:` section is the space (the
+            default space when it has none).
+        tuner: `random`, `hyperband`, `bayesian` or `grid`. Defaults to `random`.
+        max_trials: Integer total of trials. Defaults to `search.max_trials`
+            (Hyperband: its full plan).
+        objective: Metric to optimise, e.g. `val_accuracy`. Defaults to `val_loss`.
+        run_dir: The search folder. Defaults to `runs/NAME-search`.
+        overwrite: Boolean. Delete an earlier search in `run_dir` first.
+        workers: Integer. Parallel workers on this machine (a chief and N
+            workers over KerasTuner's gRPC oracle on 127.0.0.1). Defaults to `1`.
+        role: None, `chief` or `worker`: join a multi-host search.
+        oracle: `HOST:PORT` of the chief, with `role`.
+        verbose: Integer. 0 prints nothing, 1 the plan, progress and table.
+
+    Returns:
+        A `SearchResult`, or None for a worker.
+
+    Raises:
+        TuningError: for invalid arguments or search spaces, a `run_dir`
+            holding another search, or a search stopped by too many failed
+            trials in a row (after writing the results).
+
+    Example:
+
+    ```python
+    result = run_search(load_recipe("digits_mlp"), max_trials=10, run_dir="runs/digits-search")
+    result.best_recipe, result.trials
+    ```
+    """
+    _check_arguments(tuner, max_trials, workers, role, oracle, verbose)
+    space = SearchSpace(recipe)
+    if tuner == "hyperband" and "epochs" in space.tuned:
+        raise TuningError("`search.epochs` cannot be tuned with --tuner hyperband, which allots epochs itself")
+    goal = _objective(recipe, objective or "val_loss")
+    if max_trials is None and tuner != "hyperband":
+        max_trials = space.section.max_trials
+    plan = SearchPlan.build(tuner, space, max_trials)
+    folder = SearchFolder(
+        run_dir or Path("runs") / f"{recipe.name}-search", recipe, tuner, goal.name, goal.direction, overwrite
+    )
+    arguments = (recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose)
+    if role == "worker":
+        _limit_threads()
+        with oracle_environment("worker", oracle):
+            stopped = _run_tuner(*arguments)
+        if stopped:
+            raise TuningError(f"search stopped: {stopped}")
+        return None
+    resumed = folder.prepare()
+    if verbose:
+        for line in plan.lines():
+            io_utils.print_msg(line)
+        io_utils.print_msg(f"search folder: {folder.path}" + (" (resuming)" if resumed else ""))
+    started = time.perf_counter()
+    if role == "chief":
+        _limit_threads()
+        with oracle_environment("chief", oracle):
+            stopped = _run_tuner(*arguments, chief=True)
+    elif workers > 1:
+        stopped = SearchCluster(recipe, tuner, folder.path, max_trials, workers, goal.name, verbose).run()
+    else:
+        options = {"trial_limit": space.section.trials_per_process, "search_started": time.time()}
+        done = len(list(folder.project_dir.glob("trial_*/trial.json")))
+        # A search longer than one process's share runs wholly in child processes,
+        # so this one does not keep the memory of its own share meanwhile.
+        stopped = PAUSED if plan.trials - done > options["trial_limit"] else _run_tuner(*arguments, **options)
+        while stopped == PAUSED:
+            stopped = _run_in_child(arguments, options)
+    result = SearchResult.from_folder(folder.path, space, seconds=time.perf_counter() - started)
+    if verbose:
+        counts = result.trials["status"].value_counts().to_dict()
+        shown = ", ".join(f"{count} {status.lower()}" for status, count in sorted(counts.items()))
+        io_utils.print_msg(f"\n{len(result.trials)} trials ({shown}) in {result.seconds:.0f} s")
+        if result.best_recipe is not None:
+            io_utils.print_msg(f"top trials by {goal.name}:\n{result.table(5)}")
+            io_utils.print_msg(f"best recipe: {folder.path / 'best_recipe.yaml'}")
+        io_utils.print_msg(f"results: {folder.path / 'trials.csv'}, histories.csv, plots/")
+    if stopped:
+        raise TuningError(f"search stopped: {stopped}; see the reason column of {folder.path / 'trials.csv'}")
+    return result

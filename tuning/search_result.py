@@ -1,0 +1,124 @@
+"""`SearchResult`: the outcome of a search, and the files it leaves in the search folder."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
+
+from kerasforge.recipes import Recipe, apply_overrides, recipe_to_yaml
+from kerasforge.tuning.search_space import SearchSpace
+from kerasforge.tuning.trial_table import load_histories, load_trials, search_objective, trial_values
+
+
+def _plot(trials: pd.DataFrame, objective: str, direction: str, hp_names: list[str], folder: Path) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    done = trials[trials["status"] == "COMPLETED"]
+    paths = []
+    figure = Figure(figsize=(6, 3.5))
+    axis = figure.subplots()
+    axis.plot(range(len(done)), done[objective], "o-", label=objective)
+    best = done[objective].cummin() if direction == "min" else done[objective].cummax()
+    axis.plot(range(len(done)), best, "--", label="best so far")
+    axis.set(xlabel="completed trial", ylabel=objective, title=f"{objective} by trial")
+    axis.legend()
+    figure.tight_layout()
+    paths.append(folder / "objective_by_trial.png")
+    figure.savefig(paths[-1], dpi=100)
+    for name in hp_names:
+        column = done[[name, objective]].dropna()
+        if column.empty:
+            continue
+        figure = Figure(figsize=(4.5, 3.5))
+        axis = figure.subplots()
+        axis.scatter(column[name].astype(str) if column[name].dtype == object else column[name], column[objective])
+        if name in ("learning_rate", "l2"):
+            axis.set_xscale("log")
+        axis.set(xlabel=name, ylabel=objective, title=f"{objective} against {name}")
+        figure.tight_layout()
+        paths.append(folder / f"{name.replace('/', '_')}.png")
+        figure.savefig(paths[-1], dpi=100)
+    return paths
+
+
+@dataclass
+class SearchResult:
+    """What a search found, read back from its folder.
+
+    `SearchResult.from_folder` writes `trials.csv`, `histories.csv`,
+    `best_recipe.yaml` and `plots/*.png` and returns the result, so the
+    same files come out of a fresh search, a resumed one and a distributed
+    one.
+
+    Attributes:
+        run_dir: The search folder.
+        objective: The objective name; `direction` is `min` or `max`.
+        trials: `load_trials(run_dir)`.
+        best_trial_id: The best completed trial, or None.
+        best_score: Its objective value, or None.
+        best_recipe: The base recipe with the best trial's values, or None.
+        seconds: Wall time of this call of `run_search` (0 when loaded).
+        plots: Paths of the PNG plots written.
+
+    Example:
+
+    ```python
+    result = run_search(recipe, max_trials=10, verbose=0)
+    print(result.table(5))
+    ```
+    """
+
+    run_dir: Path
+    objective: str
+    direction: str
+    trials: pd.DataFrame
+    best_trial_id: str | None = None
+    best_score: float | None = None
+    best_recipe: Recipe | None = None
+    seconds: float = 0.0
+    plots: list = field(default_factory=list)
+
+    @classmethod
+    def from_folder(cls, run_dir, space: SearchSpace, seconds: float = 0.0) -> "SearchResult":
+        """Reads a search folder, writes its result files and returns the result."""
+        run_dir = Path(run_dir)
+        objective, direction = search_objective(run_dir)
+        trials = load_trials(run_dir)
+        trials.to_csv(run_dir / "trials.csv", index=False)
+        load_histories(run_dir).to_csv(run_dir / "histories.csv", index=False)
+        result = cls(run_dir, objective, direction, trials, seconds=seconds)
+        done = trials[trials["status"] == "COMPLETED"].dropna(subset=[objective])
+        if not done.empty:
+            best = done.loc[done[objective].idxmin() if direction == "min" else done[objective].idxmax()]
+            result.best_trial_id, result.best_score = best["trial_id"], float(best[objective])
+            values = trial_values(run_dir, best["trial_id"])
+            result.best_recipe = cls._best_recipe(space, values, best["trial_id"], f"{objective}={result.best_score:.4f}")
+            (run_dir / "best_recipe.yaml").write_text(recipe_to_yaml(result.best_recipe), encoding="utf-8")
+        hp_names = [name for name in trials.columns[2 : trials.columns.get_loc(objective)]
+                    if not name.startswith("tuner/")]
+        result.plots = _plot(trials, objective, direction, hp_names, run_dir / "plots")
+        return result
+
+    @staticmethod
+    def _best_recipe(space: SearchSpace, values: dict, trial_id: str, score: str) -> Recipe:
+        overrides = space.overrides(values)
+        if "tuner/epochs" in values:
+            overrides["training.epochs"] = int(values["tuner/epochs"])
+        overrides["search"] = None
+        overrides["description"] = (
+            f"Best trial {trial_id} of a search: {score}. "
+            + space.recipe.description
+        ).strip()
+        return apply_overrides(space.recipe, overrides, origin="best trial")
+
+    def top(self, k: int = 5) -> pd.DataFrame:
+        """The `k` best completed trials, best first."""
+        done = self.trials[self.trials["status"] == "COMPLETED"]
+        return done.sort_values(self.objective, ascending=self.direction == "min").head(k)
+
+    def table(self, k: int = 5) -> str:
+        """The top-`k` table as text, without KerasTuner's internal `tuner/` columns."""
+        top = self.top(k)
+        columns = [name for name in top.columns if not name.startswith("tuner/")
+                   and name not in ("status", "tuner_id", "reason") and top[name].notna().any()]
+        return top[columns].to_string(index=False, float_format=lambda value: f"{value:.4g}")
