@@ -4,9 +4,12 @@ Trains the same 3x128 ReLU MLP on the same synthetic data for the same
 epochs three ways, at several batch sizes:
 
 - kerasforge: `prepare_data` + `build_model` + `fit_model` (auto
-  `steps_per_execution`, a cached and prefetched tf.data pipeline) with the
-  recipe's default callbacks (gradient and activation monitors, LR logger)
-  but no early stopping, so every contender runs every epoch;
+  `steps_per_execution`, a cached and prefetched tf.data pipeline), with no
+  callbacks, so it does the same work as the Keras scripts;
+- kerasforge+monitors: the same with the recipe's default callbacks
+  (gradient and activation monitors, LR logger) but no early stopping, so
+  every contender runs every epoch; their cost alone is measured by
+  `benchmarks/callback_overhead.py`;
 - plain Keras with `compile()` defaults and `fit(x, y)` on NumPy arrays;
 - a hand-tuned Keras script: `steps_per_execution=32` and a tf.data pipeline.
 
@@ -101,12 +104,15 @@ def main():
         def steady_seconds(timer):
             return sum(timer.seconds)
 
-        def through_kerasforge():
-            model = build_model(recipe, data)
-            timer = EpochTimer()
-            callbacks = build_callbacks(recipe, data, verbose=0) + [timer]
-            fit_model(recipe, model, data, callbacks, verbose=0, epochs=epochs)
-            return steady_seconds(timer)
+        def through_kerasforge(with_monitors):
+            def run():
+                model = build_model(recipe, data)
+                timer = EpochTimer()
+                callbacks = build_callbacks(recipe, data, verbose=0) if with_monitors else []
+                fit_model(recipe, model, data, [*callbacks, timer], verbose=0, epochs=epochs)
+                return steady_seconds(timer)
+
+            return run
 
         def plain_default():
             model = plain_model(data.input_dim, data.output_units)
@@ -125,7 +131,8 @@ def main():
 
         seconds = interleaved(
             {
-                "kerasforge": through_kerasforge,
+                "kerasforge": through_kerasforge(False),
+                "kerasforge+monitors": through_kerasforge(True),
                 "plain": plain_default,
                 "tuned": hand_tuned,
             },
@@ -135,17 +142,21 @@ def main():
         rate = {name: steps / median(values) for name, values in seconds.items()}
         # Speed ratio = time of the other / time of kerasforge, paired within a round.
         per_round = [
-            (plain / ours, tuned / ours)
-            for ours, plain, tuned in zip(seconds["kerasforge"], seconds["plain"], seconds["tuned"])
+            (plain / ours, tuned / ours, tuned / monitored)
+            for ours, monitored, plain, tuned in zip(
+                seconds["kerasforge"], seconds["kerasforge+monitors"], seconds["plain"], seconds["tuned"]
+            )
         ]
         rows.append(
             {
                 "batch": batch_size,
                 "kerasforge steps/s": f"{rate['kerasforge']:.0f}",
+                "+monitors steps/s": f"{rate['kerasforge+monitors']:.0f}",
                 "plain steps/s": f"{rate['plain']:.0f}",
                 "tuned steps/s": f"{rate['tuned']:.0f}",
                 "kf/plain": f"{median([r[0] for r in per_round]):.2f}x",
                 "kf/tuned": f"{median([r[1] for r in per_round]):.2f}x",
+                "kf+monitors/tuned": f"{median([r[2] for r in per_round]):.2f}x",
             }
         )
         keras.backend.clear_session()

@@ -191,7 +191,8 @@ def main(argv=None) -> int:
         print(f"kerasforge: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("kerasforge: interrupted; no run folder was written", file=sys.stderr)
+        # A partial train/compare folder is removed; a search folder stays, to resume.
+        print(f"kerasforge: {args.command} interrupted", file=sys.stderr)
         return 130
     return 0
 

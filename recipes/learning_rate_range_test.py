@@ -5,10 +5,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
 import pandas as pd  # noqa: E402
 from keras.src.utils import io_utils  # noqa: E402
 
@@ -46,7 +44,8 @@ class LearningRateRange:
 
 
 def _plot(result: LearningRateRange, title: str):
-    figure, axes = plt.subplots(figsize=(7, 4))
+    figure = Figure(figsize=(7, 4))
+    axes = figure.subplots()
     axes.plot(result.learning_rates, result.losses, alpha=0.3, label="loss per step")
     axes.plot(result.learning_rates, result.smoothed_losses, label="smoothed loss")
     finite = [value for value in result.smoothed_losses if math.isfinite(value)]

@@ -36,6 +36,7 @@ def fit_model(
     verbose: int | str = "auto",
     batch_size: int | None = None,
     epochs: int | None = None,
+    initial_epoch: int = 0,
 ) -> keras.callbacks.History:
     """Trains `model` with the recipe's batch loop settings.
 
@@ -50,7 +51,9 @@ def fit_model(
         callbacks: Keras callbacks for this fit.
         verbose: Passed to `fit`: 0 silent, 1 progress bar, 2 one line per epoch.
         batch_size: Integer overriding `training.batch_size` (used by searches).
-        epochs: Integer overriding `training.epochs`.
+        epochs: Integer overriding `training.epochs`: the epoch to stop at.
+        initial_epoch: Integer. Epoch to resume from (Hyperband continues
+            trials this way), so epoch numbers and schedules carry on.
 
     Returns:
         The `keras.callbacks.History` of the fit.
@@ -76,6 +79,7 @@ def fit_model(
         train_set,
         validation_data=validation,
         epochs=epochs or training.epochs,
+        initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
         shuffle=False,  # the tf.data pipeline already reshuffles every epoch

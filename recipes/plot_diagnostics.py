@@ -9,10 +9,8 @@ import io
 import math
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -21,7 +19,6 @@ def save_figure(figure, path: str | Path | None = None) -> bytes | Path:
     """Writes `figure` as PNG to `path` (returned), or returns the PNG bytes; closes it."""
     target = io.BytesIO() if path is None else Path(path)
     figure.savefig(target, format="png", dpi=90)
-    plt.close(figure)
     return target.getvalue() if path is None else target
 
 
@@ -50,7 +47,8 @@ def plot_gradient_heatmap(history: pd.DataFrame, title: str = "", prefix: str = 
     matrix, layers = _layer_matrix(history, prefix)
     if matrix is None:
         return None
-    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.3 * len(layers)))
+    figure = Figure(figsize=(7, 1.2 + 0.3 * len(layers)))
+    axes = figure.subplots()
     image = _draw_heatmap(axes, history, prefix, f"{title} log10 {prefix} per layer".strip())
     figure.colorbar(image, ax=axes, label=f"log10 {prefix}")
     figure.tight_layout()
@@ -67,8 +65,8 @@ def plot_heatmap_grid(histories: dict[str, pd.DataFrame], prefix: str = "grad_no
     values = values[np.isfinite(values) & (values > 0)]
     limits = (math.log10(values.min()), math.log10(values.max())) if len(values) else (None, None)
     rows = max(len(_layer_matrix(frame, prefix)[1]) for frame in usable.values())
-    figure, axes = plt.subplots(1, len(usable), figsize=(3.8 * len(usable), 1.6 + 0.3 * rows),
-                                squeeze=False, layout="constrained")
+    figure = Figure(figsize=(3.8 * len(usable), 1.6 + 0.3 * rows), layout="constrained")
+    axes = figure.subplots(1, len(usable), squeeze=False)
     for axis, (name, frame) in zip(axes[0], usable.items()):
         image = _draw_heatmap(axis, frame, prefix, name)
         image.set_clim(*limits)
@@ -80,7 +78,8 @@ def plot_learning_rate(history: pd.DataFrame):
     """The learning rate by epoch, or None when it was not logged or never changed."""
     if "learning_rate" not in history or history["learning_rate"].nunique() < 2:
         return None
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure = Figure(figsize=(6, 3))
+    axes = figure.subplots()
     epochs = range(1, len(history) + 1)
     axes.plot(epochs, history["learning_rate"], marker=".")
     axes.set_xlabel("epoch")
@@ -97,7 +96,8 @@ def plot_unit_fractions(history: pd.DataFrame):
                if key.startswith(("dead_fraction/", "saturated_fraction/"))]
     if not columns:
         return None
-    figure, axes = plt.subplots(figsize=(6, 3.5))
+    figure = Figure(figsize=(6, 3.5))
+    axes = figure.subplots()
     epochs = range(1, len(history) + 1)
     for key in columns:
         axes.plot(epochs, history[key], marker=".", label=key,
@@ -116,7 +116,8 @@ def plot_overlaid(histories: dict[str, pd.DataFrame], key: str):
     """One curve per run for `key` (solid) and `val_<key>` (dashed), or None if no run has it."""
     if not any(key in frame for frame in histories.values()):
         return None
-    figure, axes = plt.subplots(figsize=(7, 4))
+    figure = Figure(figsize=(7, 4))
+    axes = figure.subplots()
     for index, (name, frame) in enumerate(histories.items()):
         if key not in frame:
             continue

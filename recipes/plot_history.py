@@ -2,10 +2,8 @@
 
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
 
 # Keys the callbacks add per layer; they get heatmaps in the report, not curves.
 _PER_LAYER_PREFIXES = ("grad_norm", "weight_norm", "update_ratio", "dead_fraction", "saturated_fraction")
@@ -42,7 +40,8 @@ def plot_history(history: dict[str, list], out_dir: str | Path, title: str = "")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in curve_names(history):
-        figure, axes = plt.subplots(figsize=(6, 4))
+        figure = Figure(figsize=(6, 4))
+        axes = figure.subplots()
         epochs = range(1, len(history[name]) + 1)
         axes.plot(epochs, history[name], label=f"train {name}", marker=".")
         if f"val_{name}" in history:
@@ -57,6 +56,5 @@ def plot_history(history: dict[str, list], out_dir: str | Path, title: str = "")
         figure.tight_layout()
         path = out_dir / f"{name}.png"
         figure.savefig(path, dpi=100)
-        plt.close(figure)
         written.append(path)
     return written

@@ -191,3 +191,17 @@ def test_subprocess_error_has_no_traceback(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "kerasforge: error: --set: `training.batch_size`: input should be greater than or equal to 1. Received: 0"
     ]
+
+
+def test_missing_backend_is_one_line_saying_what_to_install(tmp_path):
+    # A stand-in `tensorflow` that fails to import, as on a machine without it.
+    fake = tmp_path / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'tensorflow'\", name='tensorflow')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": "tensorflow"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasforge", "train", "digits_mlp"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "pip install 'kerasforge[cpu]'" in line

@@ -118,3 +118,13 @@ def test_early_stopping_on_val_loss_without_validation_split_is_refused():
     recipe = tiny(**{"data.split": {"train": 0.8, "val": 0.0, "test": 0.2}})
     with pytest.raises(RecipeError, match=r"early_stopping.monitor.*'val_loss'.*data.split.val"):
         train(recipe, write=False, verbose=0)
+
+
+@pytest.mark.parametrize("name", ["digits_mlp", "breast_cancer_mlp", "diabetes_regression"])
+def test_bundled_healthy_recipes_fire_no_monitor_event(name):
+    # The monitors are on by default in every bundled recipe; a healthy run must stay quiet.
+    recipe = load_recipe(name, {"training.epochs": 8})
+    assert recipe.callbacks.gradient_monitor.enabled and recipe.callbacks.activation_monitor.enabled
+    run = train(recipe, write=False, verbose=0)
+    assert run.events == []
+    assert "grad_norm/global" in run.history and any(key.startswith("dead_fraction/") for key in run.history)
