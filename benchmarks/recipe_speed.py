@@ -14,16 +14,14 @@ epochs three ways, at several batch sizes:
 - a hand-tuned Keras script: `steps_per_execution=32` and a tf.data pipeline.
 
 Steps/s are measured in steady state: the first epoch (graph tracing) is
-left out, and every batch size runs enough epochs for about `--steps`
-updates. Prints steps/s per contender and the ratios kerasforge/plain and
+left out, and `--epochs` more epochs are timed at every batch size. Prints steps/s per contender and the ratios kerasforge/plain and
 kerasforge/tuned (medians of per-round ratios over interleaved repeats).
 
 Usage:
-    python benchmarks/recipe_speed.py [--rows 20000] [--steps 600] [--repeats 3]
+    python benchmarks/recipe_speed.py [--rows 20000] [--epochs 10] [--repeats 3]
 """
 
 import argparse
-import math
 import os
 import time
 
@@ -75,7 +73,7 @@ def plain_model(input_dim, classes, steps_per_execution=1):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000)
-    parser.add_argument("--steps", type=int, default=600, help="timed updates per contender")
+    parser.add_argument("--epochs", type=int, default=10, help="timed epochs per fit, after the first")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 256, 2048])
     args = parser.parse_args()
@@ -98,7 +96,7 @@ def main():
         )
         data = prepare_data(recipe)
         steps_per_epoch = updates_per_epoch(len(data.x_train), batch_size)
-        epochs = 1 + max(1, math.ceil(args.steps / steps_per_epoch))
+        epochs = 1 + args.epochs
         validation = (data.x_val, data.y_val)
 
         def steady_seconds(timer):
@@ -160,7 +158,7 @@ def main():
             }
         )
         keras.backend.clear_session()
-    print(f"{args.rows} rows x 20 features, 3x128 ReLU MLP, ~{args.steps} timed steps per fit, "
+    print(f"{args.rows} rows x 20 features, 3x128 ReLU MLP, {args.epochs} timed epochs per fit, "
           f"median of {args.repeats} interleaved repeats, TensorFlow {tf.__version__}")
     print_table(rows, list(rows[0]))
 

@@ -73,8 +73,11 @@ def fit_model(
         validation = make_dataset(
             data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False
         )
-    # Last, so the bar is drawn after every callback has written its logs.
-    callbacks = [_EpochClock(), *(callbacks or []), CompactProgbarLogger()]
+    callbacks = [_EpochClock(), *(callbacks or [])]
+    if verbose:
+        # Last, so the bar is drawn after every callback has written its logs. Only when
+        # shown: a batch-level hook makes Keras fetch the logs after every graph call.
+        callbacks.append(CompactProgbarLogger())
     return model.fit(
         train_set,
         validation_data=validation,
