@@ -110,11 +110,14 @@ def validate_recipe(raw: Mapping[str, Any], origin: str = "recipe") -> Recipe:
         recipe = Recipe.model_validate(raw)
     except ValidationError as error:
         raise RecipeError(f"{origin}: {validation_message(error, Recipe)}") from None
-    for variant, overrides in recipe.variants.items():
-        if not isinstance(overrides, dict):
-            raise RecipeError(f"{origin}: `variants.{variant}` must be a mapping of KEY: VALUE")
-        apply_overrides(recipe, overrides, origin=f"{origin}: variants.{variant}")
+    _check_variants(recipe, origin)
     return recipe
+
+
+def _check_variants(recipe: Recipe, origin: str) -> None:
+    """Raises `RecipeError` unless every variant's overrides give a valid recipe."""
+    for variant, overrides in recipe.variants.items():
+        apply_overrides(recipe, overrides, origin=f"{origin}: variants.{variant}")
 
 
 def apply_overrides(
@@ -180,7 +183,7 @@ def load_recipe(
         recipe = validate_recipe(read_yaml(path), origin=str(source))
     if overrides:
         recipe = apply_overrides(recipe, overrides)
-        validate_recipe(recipe.model_dump(exclude_unset=True), origin="--set")
+        _check_variants(recipe, origin="--set")
     return recipe
 
 
