@@ -39,14 +39,16 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from kerasforge.callbacks import ActivationMonitor  # noqa: E402
-from kerasforge.callbacks import EarlyStopping  # noqa: E402
-from kerasforge.callbacks import GradientNormMonitor  # noqa: E402
-from kerasforge.callbacks import LearningRateLogger  # noqa: E402
+from kerasforge.callbacks import (
+    ActivationMonitor,
+    EarlyStopping,
+    GradientNormMonitor,
+    LearningRateLogger,
+)
 
 FEATURES, CLASSES = 32, 10
 
@@ -61,9 +63,7 @@ class NaiveGradientTape(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         with tf.GradientTape() as tape:
-            loss = self.model.compute_loss(
-                x=self.x, y=self.y, y_pred=self.model(self.x, training=False)
-            )
+            loss = self.model.compute_loss(x=self.x, y=self.y, y_pred=self.model(self.x, training=False))
         grads = tape.gradient(loss, self.model.trainable_variables)
         self.norms.append([float(tf.norm(g)) for g in grads])
 
@@ -150,9 +150,7 @@ def step_cost(steps_per_execution, calls):
             float(model.train_function(iterator)["loss"])
             times.append(time.perf_counter() - start)
     (_, _, plain), (_, _, monitored) = runs
-    return [
-        (pick(plain), pick(monitored)) for pick in (statistics.median, min)
-    ]
+    return [(pick(plain), pick(monitored)) for pick in (statistics.median, min)]
 
 
 def main():
@@ -179,48 +177,58 @@ def main():
             clock = []
             start, start_cpu = time.perf_counter(), time.process_time()
             model.fit(
-                x, y, batch_size=32, epochs=args.epochs, verbose=0,
+                x,
+                y,
+                batch_size=32,
+                epochs=args.epochs,
+                verbose=0,
                 validation_data=(x_val, y_val),
-                callbacks=[EpochClock(clock)] + callbacks()
-                + [EpochClock(clock, stop=True)],
+                callbacks=[EpochClock(clock)] + callbacks() + [EpochClock(clock, stop=True)],
             )
             fits[name].append(time.perf_counter() - start)
             cpu[name].append(time.process_time() - start_cpu)
             epochs[name].append(clock[-1])
-            print(f"repeat {repeat + 1} {name:14s} fit {fits[name][-1]:7.2f}s"
-                  f"  last epoch {clock[-1]:7.2f}s  cpu {cpu[name][-1]:7.2f}s",
-                  flush=True)
-    print(f"\n{args.rows} rows ({args.naive_rows} for naive), {args.epochs} "
-          f"epochs, batch 32, median of {args.repeats} interleaved repeats:")
-    for name, baseline in () if not args.repeats else (
-        ("monitor@1", "none@1"),
-        ("bundle@32", "none@32"),
-        ("naive@1/small", "none@1/small"),
+            print(
+                f"repeat {repeat + 1} {name:14s} fit {fits[name][-1]:7.2f}s"
+                f"  last epoch {clock[-1]:7.2f}s  cpu {cpu[name][-1]:7.2f}s",
+                flush=True,
+            )
+    print(
+        f"\n{args.rows} rows ({args.naive_rows} for naive), {args.epochs} "
+        f"epochs, batch 32, median of {args.repeats} interleaved repeats:"
+    )
+    for name, baseline in (
+        ()
+        if not args.repeats
+        else (
+            ("monitor@1", "none@1"),
+            ("bundle@32", "none@32"),
+            ("naive@1/small", "none@1/small"),
+        )
     ):
-        for label, times in (
-            ("fit wall", fits), ("last epoch wall", epochs), ("fit cpu", cpu)
-        ):
+        for label, times in (("fit wall", fits), ("last epoch wall", epochs), ("fit cpu", cpu)):
             ratios = [
                 f"{pick.__name__} {pick(times[name]):6.2f}s/"
                 f"{pick(times[baseline]):6.2f}s = "
                 f"{pick(times[name]) / pick(times[baseline]):.3f}x"
                 for pick in (statistics.median, min)
             ]
-            print(f"  {name:14s} vs {baseline:13s} {label:16s}"
-                  + "   ".join(ratios))
-    print("\nGradientNormMonitor inside the compiled step, train_function calls "
-          f"alternated {args.step_calls} times:")
+            print(f"  {name:14s} vs {baseline:13s} {label:16s}" + "   ".join(ratios))
+    print(
+        "\nGradientNormMonitor inside the compiled step, train_function calls "
+        f"alternated {args.step_calls} times:"
+    )
     for steps in (1, 32):
         # One call is 32 times cheaper at steps_per_execution=1: more calls.
         calls = args.step_calls * (10 if steps == 1 else 1)
-        (median_plain, median_ours), (min_plain, min_ours) = step_cost(
-            steps, calls
+        (median_plain, median_ours), (min_plain, min_ours) = step_cost(steps, calls)
+        print(
+            f"  steps_per_execution={steps:2d}: median "
+            f"{median_ours * 1e3:6.2f}ms/{median_plain * 1e3:6.2f}ms = "
+            f"{median_ours / median_plain:.3f}x   min "
+            f"{min_ours * 1e3:6.2f}ms/{min_plain * 1e3:6.2f}ms = "
+            f"{min_ours / min_plain:.3f}x"
         )
-        print(f"  steps_per_execution={steps:2d}: median "
-              f"{median_ours * 1e3:6.2f}ms/{median_plain * 1e3:6.2f}ms = "
-              f"{median_ours / median_plain:.3f}x   min "
-              f"{min_ours * 1e3:6.2f}ms/{min_plain * 1e3:6.2f}ms = "
-              f"{min_ours / min_plain:.3f}x")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ epochs three ways, at several batch sizes:
 - a hand-tuned Keras script: `steps_per_execution=32` and a tf.data pipeline.
 
 Steps/s are measured in steady state: the first epoch (graph tracing) is
-left out, and `--epochs` more epochs are timed at every batch size. Prints steps/s per contender and the ratios kerasforge/plain and
+left out, and `--epochs` more epochs are timed at every batch size. Prints
+steps/s per contender and the ratios kerasforge/plain and
 kerasforge/tuned (medians of per-round ratios over interleaved repeats).
 
 Usage:
@@ -27,12 +28,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
+from _timing import interleaved, median, print_table
 
-from _timing import interleaved, median, print_table  # noqa: E402
-from kerasforge.data import make_dataset, updates_per_epoch  # noqa: E402
-from kerasforge.recipes import (  # noqa: E402
+from kerasforge.data import make_dataset, updates_per_epoch
+from kerasforge.recipes import (
     apply_overrides,
     build_callbacks,
     build_model,
@@ -115,8 +116,15 @@ def main():
         def plain_default():
             model = plain_model(data.input_dim, data.output_units)
             timer = EpochTimer()
-            model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
-                      validation_data=validation, verbose=0, callbacks=[timer])
+            model.fit(
+                data.x_train,
+                data.y_train,
+                batch_size=batch_size,
+                epochs=epochs,
+                validation_data=validation,
+                verbose=0,
+                callbacks=[timer],
+            )
             return steady_seconds(timer)
 
         def hand_tuned():
@@ -142,7 +150,8 @@ def main():
         per_round = [
             (plain / ours, tuned / ours, tuned / monitored)
             for ours, monitored, plain, tuned in zip(
-                seconds["kerasforge"], seconds["kerasforge+monitors"], seconds["plain"], seconds["tuned"]
+                *(seconds[name] for name in ("kerasforge", "kerasforge+monitors", "plain", "tuned")),
+                strict=True,
             )
         ]
         rows.append(
@@ -158,8 +167,10 @@ def main():
             }
         )
         keras.backend.clear_session()
-    print(f"{args.rows} rows x 20 features, 3x128 ReLU MLP, {args.epochs} timed epochs per fit, "
-          f"median of {args.repeats} interleaved repeats, TensorFlow {tf.__version__}")
+    print(
+        f"{args.rows} rows x 20 features, 3x128 ReLU MLP, {args.epochs} timed epochs per fit, "
+        f"median of {args.repeats} interleaved repeats, TensorFlow {tf.__version__}"
+    )
     print_table(rows, list(rows[0]))
 
 

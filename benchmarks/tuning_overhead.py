@@ -27,12 +27,12 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import keras_tuner  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from _timing import interleaved, median, print_table  # noqa: E402
+import keras
+import keras_tuner
+import tensorflow as tf
+from _timing import interleaved, median, print_table
 
-from kerasforge.recipes import (  # noqa: E402
+from kerasforge.recipes import (
     build_callbacks,
     build_model,
     fit_model,
@@ -40,7 +40,7 @@ from kerasforge.recipes import (  # noqa: E402
     prepare_data,
     set_global_seed,
 )
-from kerasforge.tuning import RecipeHyperModel, SearchSpace, make_tuner, run_search  # noqa: E402
+from kerasforge.tuning import RecipeHyperModel, SearchSpace, make_tuner, run_search
 
 tf.get_logger().setLevel("ERROR")  # every trial is a new model: retracing is expected
 
@@ -86,26 +86,46 @@ def _plain_keras(recipe, data):
     keras.utils.set_random_seed(recipe.seed)
     model = keras.Sequential(
         [keras.Input((data.input_dim,))]
-        + [keras.layers.Dense(width, activation="relu", kernel_initializer="he_normal")
-           for width in recipe.model.hidden]
+        + [
+            keras.layers.Dense(width, activation="relu", kernel_initializer="he_normal")
+            for width in recipe.model.hidden
+        ]
         + [keras.layers.Dense(data.output_units, activation="softmax")]
     )
-    model.compile(keras.optimizers.Adam(recipe.training.learning_rate),
-                  "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(data.x_train, data.y_train, batch_size=recipe.training.batch_size,
-              epochs=recipe.training.epochs, validation_data=(data.x_val, data.y_val), verbose=0)
+    model.compile(
+        keras.optimizers.Adam(recipe.training.learning_rate),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=recipe.training.batch_size,
+        epochs=recipe.training.epochs,
+        validation_data=(data.x_val, data.y_val),
+        verbose=0,
+    )
 
 
 def _memory(folder, trials_per_process: int) -> None:
     recipe = load_recipe(
         "digits_mlp",
-        {"data.max_train_rows": 200, "training.epochs": 1,
-         "search": {"max_trials": 40, "trials_per_process": trials_per_process,
-                    "layers": {"min": 1, "max": 3}, "units": {"min": 16, "max": 256, "step": 16}}},
+        {
+            "data.max_train_rows": 200,
+            "training.epochs": 1,
+            "search": {
+                "max_trials": 40,
+                "trials_per_process": trials_per_process,
+                "layers": {"min": 1, "max": 3},
+                "units": {"min": 16, "max": 256, "step": 16},
+            },
+        },
     )
     rss = run_search(recipe, run_dir=folder, verbose=0).trials["rss_mb"]
-    print(f"trials_per_process={trials_per_process}: resident memory after trial 5 {rss[4]:.0f} MB, "
-          f"trial 20 {rss[19]:.0f} MB, trial 21 {rss[20]:.0f} MB, trial 40 {rss[39]:.0f} MB")
+    print(
+        f"trials_per_process={trials_per_process}: resident memory after trial 5 {rss[4]:.0f} MB, "
+        f"trial 20 {rss[19]:.0f} MB, trial 21 {rss[20]:.0f} MB, trial 40 {rss[39]:.0f} MB"
+    )
 
 
 def _timing(repeats: int, epochs: int) -> None:
@@ -121,13 +141,21 @@ def _timing(repeats: int, epochs: int) -> None:
         for runner in runners.values():
             runner()  # warm-up: first traces and file creation
         times = interleaved(runners, repeats)
-    rows = [{"contender": name, "median s": f"{median(values):.2f}",
-             "runs": " ".join(f"{value:.2f}" for value in values)} for name, values in times.items()]
+    rows = [
+        {
+            "contender": name,
+            "median s": f"{median(values):.2f}",
+            "runs": " ".join(f"{value:.2f}" for value in values),
+        }
+        for name, values in times.items()
+    ]
     print_table(rows, ["contender", "median s", "runs"])
     trial = median(times["search trial"])
-    print(f"ratio search trial / direct fit: {trial / median(times['direct fit']):.2f}; "
-          f"search trial / plain keras: {trial / median(times['plain keras']):.2f} "
-          f"({epochs} epochs of digits, batch {recipe.training.batch_size}, {repeats} rounds)")
+    print(
+        f"ratio search trial / direct fit: {trial / median(times['direct fit']):.2f}; "
+        f"search trial / plain keras: {trial / median(times['plain keras']):.2f} "
+        f"({epochs} epochs of digits, batch {recipe.training.batch_size}, {repeats} rounds)"
+    )
 
 
 def main():

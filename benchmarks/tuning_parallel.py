@@ -21,11 +21,11 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _timing import interleaved, median, print_table  # noqa: E402
+from _timing import interleaved, median, print_table
 
-from kerasforge.recipes import load_recipe  # noqa: E402
-from kerasforge.tuning import SearchCluster, run_search  # noqa: E402
-from kerasforge.tuning.search_folder import SearchFolder  # noqa: E402
+from kerasforge.recipes import load_recipe
+from kerasforge.tuning import SearchCluster, run_search
+from kerasforge.tuning.search_folder import SearchFolder
 
 
 def main():
@@ -36,9 +36,16 @@ def main():
     args = parser.parse_args()
     recipe = load_recipe(
         "digits_mlp",
-        {"training.epochs": args.epochs, "callbacks.early_stopping.enabled": False,
-         "search": {"max_trials": args.trials, "layers": {"min": 1, "max": 3},
-                    "units": {"min": 32, "max": 256, "step": 32}, "batch_size": [32, 64]}},
+        {
+            "training.epochs": args.epochs,
+            "callbacks.early_stopping.enabled": False,
+            "search": {
+                "max_trials": args.trials,
+                "layers": {"min": 1, "max": 3},
+                "units": {"min": 32, "max": 256, "step": 32},
+                "batch_size": [32, 64],
+            },
+        },
     )
     root = tempfile.mkdtemp(prefix="tuning-parallel-")
     counter = iter(range(10**6))
@@ -50,23 +57,32 @@ def main():
         def run():
             folder = SearchFolder(os.path.join(root, f"run{next(counter)}"), recipe, "random", "val_loss")
             folder.prepare()
-            stopped = SearchCluster(recipe, "random", folder.path, args.trials, workers, "val_loss", verbose=0).run()
+            stopped = SearchCluster(
+                recipe, "random", folder.path, args.trials, workers, "val_loss", verbose=0
+            ).run()
             if stopped:
                 raise RuntimeError(stopped)
 
         return run
 
-    times = interleaved({"1 worker": local, "1 worker, cluster": cluster(1), "2 workers": cluster(2)}, args.repeats)
+    times = interleaved(
+        {"1 worker": local, "1 worker, cluster": cluster(1), "2 workers": cluster(2)}, args.repeats
+    )
     rows = [
-        {"contender": name, "median s": f"{median(values):.1f}",
-         "trials/hour": f"{args.trials * 3600 / median(values):.0f}",
-         "runs s": " ".join(f"{value:.1f}" for value in values)}
+        {
+            "contender": name,
+            "median s": f"{median(values):.1f}",
+            "trials/hour": f"{args.trials * 3600 / median(values):.0f}",
+            "runs s": " ".join(f"{value:.1f}" for value in values),
+        }
         for name, values in times.items()
     ]
     print_table(rows, ["contender", "median s", "trials/hour", "runs s"])
-    print(f"speed-up 2 workers vs 1 worker: {median(times['1 worker']) / median(times['2 workers']):.2f}x; "
-          f"vs 1-worker cluster: {median(times['1 worker, cluster']) / median(times['2 workers']):.2f}x "
-          f"({args.trials} trials x {args.epochs} epochs of digits, {os.cpu_count()} cores)")
+    print(
+        f"speed-up 2 workers vs 1 worker: {median(times['1 worker']) / median(times['2 workers']):.2f}x; "
+        f"vs 1-worker cluster: {median(times['1 worker, cluster']) / median(times['2 workers']):.2f}x "
+        f"({args.trials} trials x {args.epochs} epochs of digits, {os.cpu_count()} cores)"
+    )
 
 
 if __name__ == "__main__":

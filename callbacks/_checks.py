@@ -12,10 +12,7 @@ def check_choice(name, value, choices):
     """Raises `ValueError` unless `value` is one of `choices`."""
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(
-            f"Argument `{name}` must be one of {allowed}. "
-            f"Received: {name}={value!r}"
-        )
+        raise ValueError(f"Argument `{name}` must be one of {allowed}. Received: {name}={value!r}")
 
 
 def check_number(name, value, minimum=None, strict=False, allow_none=False):
@@ -31,17 +28,12 @@ def check_number(name, value, minimum=None, strict=False, allow_none=False):
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Argument `{name}` must be a number. Received: {name}={value!r}"
-        )
+        raise TypeError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
     if minimum is None:
         return
     if (strict and value <= minimum) or (not strict and value < minimum):
         relation = ">" if strict else ">="
-        raise ValueError(
-            f"Argument `{name}` must be {relation} {minimum}. "
-            f"Received: {name}={value!r}"
-        )
+        raise ValueError(f"Argument `{name}` must be {relation} {minimum}. Received: {name}={value!r}")
 
 
 def check_integer(name, value, minimum=0, allow_none=False):
@@ -49,11 +41,6 @@ def check_integer(name, value, minimum=0, allow_none=False):
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"Argument `{name}` must be an integer. Received: {name}={value!r}"
-        )
+        raise TypeError(f"Argument `{name}` must be an integer. Received: {name}={value!r}")
     if value < minimum:
-        raise ValueError(
-            f"Argument `{name}` must be >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
+        raise ValueError(f"Argument `{name}` must be >= {minimum}. Received: {name}={value!r}")

@@ -54,7 +54,11 @@ class GradientRules:
         where = f"epoch {epoch + 1}" + ("" if step is None else f" step {step}")
         return [
             make_event(
-                kind, layer, epoch, value, f"{where}: `{layer}` {message}",
+                kind,
+                layer,
+                epoch,
+                value,
+                f"{where}: `{layer}` {message}",
                 step=step,
             )
         ]
@@ -69,7 +73,10 @@ class GradientRules:
             if count and not (is_global and layer_hit):
                 layer_hit = True
                 events += self._event(
-                    "non_finite", column, epoch, count,
+                    "non_finite",
+                    column,
+                    epoch,
+                    count,
                     f"had {count} step(s) with a non-finite gradient norm.",
                     step,
                 )
@@ -77,9 +84,11 @@ class GradientRules:
             peak = stats["max"][column]
             if peak > self._exploding_threshold:
                 events += self._event(
-                    "exploding", column, epoch, peak,
-                    f"gradient norm reached {peak:.3g} > exploding_threshold="
-                    f"{self._exploding_threshold:g}.",
+                    "exploding",
+                    column,
+                    epoch,
+                    peak,
+                    f"gradient norm reached {peak:.3g} > exploding_threshold={self._exploding_threshold:g}.",
                     step,
                 )
         return events
@@ -93,7 +102,10 @@ class GradientRules:
                 before, now = self._previous_mean[column], mean[column]
                 if before > 0 and now > self._growth_factor * before:
                     events += self._event(
-                        "exploding", column, epoch, now,
+                        "exploding",
+                        column,
+                        epoch,
+                        now,
                         f"gradient norm grew {now / before:.3g}x in one "
                         f"epoch (growth_factor={self._growth_factor:g}).",
                         None,
@@ -105,13 +117,14 @@ class GradientRules:
         largest = mean[layers].max()
         for column in layers:
             value = mean[column]
-            low = value < self._vanishing_threshold or (
-                value < self._vanishing_ratio * largest
-            )
+            low = value < self._vanishing_threshold or (value < self._vanishing_ratio * largest)
             self._low_epochs[column] = (self._low_epochs[column] + 1) * low
             if self._low_epochs[column] >= self._patience:
                 events += self._event(
-                    "vanishing", column, epoch, value,
+                    "vanishing",
+                    column,
+                    epoch,
+                    value,
                     f"gradient norm {value:.3g} is "
                     f"{value / max(largest, 1e-30):.2g} of the largest layer's "
                     f"({largest:.3g}) for {self._low_epochs[column]} epoch(s).",

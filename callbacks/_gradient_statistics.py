@@ -52,9 +52,7 @@ class _LayerGroups:
             if owner not in self.names:
                 self.names.append(owner)
             self.columns[id(variable)] = self.names.index(owner)
-        self.membership = np.zeros(
-            (len(self.variables), len(self.names)), dtype="float32"
-        )
+        self.membership = np.zeros((len(self.variables), len(self.names)), dtype="float32")
         for row, variable in enumerate(self.variables):
             self.membership[row, self.columns[id(variable)]] = 1.0
         self.present = np.zeros(len(self.names) + 1, dtype=bool)
@@ -66,9 +64,7 @@ class _LayerGroups:
 
     def norms(self, arrays):
         """Per-layer L2 norms of `arrays` (one per variable), then global."""
-        squares = np.array(
-            [np.sum(np.square(a, dtype="float64")) for a in arrays]
-        )
+        squares = np.array([np.sum(np.square(a, dtype="float64")) for a in arrays])
         return np.sqrt(np.append(squares @ self.membership, squares.sum()))
 
     def update_ratios(self, before, steps):
@@ -78,7 +74,7 @@ class _LayerGroups:
         it, which is exact for one step and an approximation for several
         (`steps_per_execution > 1`).
         """
-        change = self.norms([a - b for a, b in zip(self.snapshot(), before)])
+        change = self.norms([a - b for a, b in zip(self.snapshot(), before, strict=True)])
         return change / (self.norms(before) + _EPSILON) / steps
 
 
@@ -150,7 +146,7 @@ class InStepStatistics(_LayerGroups):
             variables = trainable_variables
         pairs = [
             (g, v, self.columns[id(v)])
-            for g, v in zip(grads, variables)
+            for g, v in zip(grads, variables, strict=True)
             if g is not None and id(v) in self.columns
         ]
         if pairs:
@@ -176,15 +172,11 @@ class InStepStatistics(_LayerGroups):
             self.present[column] = True
         width = len(self.names) + 1
         segments = [column for _, _, column in pairs] + [width - 1] * len(pairs)
-        squares = tf.math.unsorted_segment_sum(
-            tf.stack(halves + halves), segments, width
-        )
+        squares = tf.math.unsorted_segment_sum(tf.stack(halves + halves), segments, width)
         finite = tf.math.is_finite(squares)
         finite_squares = tf.where(finite, squares, 0.0)
         sums, peak, last = self._state
-        sums.assign_add(
-            tf.concat([finite_squares, tf.cast(finite, tf.float32), [1.0]], 0)
-        )
+        sums.assign_add(tf.concat([finite_squares, tf.cast(finite, tf.float32), [1.0]], 0))
         peak.assign(tf.maximum(peak.value, finite_squares))
         last.assign(squares)
 
@@ -242,13 +234,9 @@ class ProbeStatistics(_LayerGroups):
 
         with tf.GradientTape() as tape:
             y_pred = self._model(x, training=False)
-            loss = self._model.compute_loss(
-                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
-            )
+            loss = self._model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
         grads = tape.gradient(loss, self.variables)
-        squares = [
-            ops.zeros(()) if g is None else _squared_norm(g) for g in grads
-        ]
+        squares = [ops.zeros(()) if g is None else _squared_norm(g) for g in grads]
         return _norms_per_layer(squares, self.membership)
 
     def start_epoch(self):

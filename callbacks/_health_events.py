@@ -29,8 +29,7 @@ REMEDIES = {
         "check for large negative biases; add BatchNormalization"
     ),
     "saturated": (
-        "use a ReLU-family activation; normalise the inputs; Glorot "
-        "initialisation; add BatchNormalization"
+        "use a ReLU-family activation; normalise the inputs; Glorot initialisation; add BatchNormalization"
     ),
 }
 REMEDIES["non_finite"] = REMEDIES["exploding"]
@@ -106,12 +105,8 @@ def summarize_events(title, events, verbose, quiet):
         return ""
     lines = [f"{title}: {len(events)} training-health event(s)."]
     for kind in dict.fromkeys(event["kind"] for event in events):
-        layers = list(
-            dict.fromkeys(e["layer"] for e in events if e["kind"] == kind)
-        )
-        lines.append(
-            f"- {kind}: {', '.join(layers)}. Remedies: {REMEDIES[kind]}."
-        )
+        layers = list(dict.fromkeys(e["layer"] for e in events if e["kind"] == kind))
+        lines.append(f"- {kind}: {', '.join(layers)}. Remedies: {REMEDIES[kind]}.")
     summary = "\n".join(lines)
     logger.log(logging.INFO if quiet else logging.WARNING, summary)
     if verbose:

@@ -5,8 +5,7 @@ import numpy as np
 
 from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
-from ._health_events import ON_DETECT_CHOICES, act_on_events, make_event
-from ._health_events import summarize_events
+from ._health_events import ON_DETECT_CHOICES, act_on_events, make_event, summarize_events
 
 # Activations whose units can die (never positive, zero or tiny gradient).
 RELU_FAMILY = ("relu", "relu6", "leaky_relu", "leakyrelu", "elu", "selu")
@@ -83,8 +82,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         super().__init__()
         if probe_data is None:
             raise ValueError(
-                "Argument `probe_data` must be an array or an (x, ...) tuple. "
-                "Received: probe_data=None"
+                "Argument `probe_data` must be an array or an (x, ...) tuple. Received: probe_data=None"
             )
         check_integer("every", every, minimum=1)
         for name, value in (
@@ -93,10 +91,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         ):
             check_number(name, value, minimum=0)
             if value > 1:
-                raise ValueError(
-                    f"Argument `{name}` must be <= 1. "
-                    f"Received: {name}={value!r}"
-                )
+                raise ValueError(f"Argument `{name}` must be <= 1. Received: {name}={value!r}")
         check_number("saturation_margin", saturation_margin, 0, strict=True)
         if saturation_margin >= 0.5:
             raise ValueError(
@@ -130,8 +125,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         self._watched = [
             (layer, _activation_name(layer))
             for layer in self.model.layers
-            if _activation_name(layer) in RELU_FAMILY + SATURATING
-            and id(layer.output) not in outputs
+            if _activation_name(layer) in RELU_FAMILY + SATURATING and id(layer.output) not in outputs
         ]
         self._probe_model = None
         if self._watched:
@@ -149,7 +143,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         if len(self._watched) == 1:
             outputs = [outputs]
         values, events = {}, []
-        for (layer, activation), output in zip(self._watched, outputs):
+        for (layer, activation), output in zip(self._watched, outputs, strict=True):
             output = keras.ops.convert_to_numpy(output)
             output = output.reshape(output.shape[0], -1)
             if activation in RELU_FAMILY:
@@ -169,9 +163,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
                     f"({activation}) is {state} on the probe batch "
                     f"(threshold {threshold:g})."
                 )
-                events.append(
-                    make_event(kind, layer.name, epoch, value, message)
-                )
+                events.append(make_event(kind, layer.name, epoch, value, message))
         for key, value in values.items():
             self.history.setdefault(key, []).append(value)
         if logs is not None:
@@ -189,6 +181,8 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.summary = summarize_events(
-            "ActivationMonitor", self.events, self.verbose,
+            "ActivationMonitor",
+            self.events,
+            self.verbose,
             quiet=self.on_detect == "log",
         )

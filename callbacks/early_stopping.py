@@ -86,10 +86,7 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
     ):
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
-            raise ValueError(
-                "Argument `monitor` must be a non-empty string. "
-                f"Received: monitor={monitor!r}"
-            )
+            raise ValueError(f"Argument `monitor` must be a non-empty string. Received: monitor={monitor!r}")
         check_number("min_delta", min_delta, minimum=0)
         check_integer("patience", patience, minimum=0)
         check_integer("verbose", verbose, minimum=0)
@@ -168,28 +165,20 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
             return self._stop(epoch, "non_finite")
         if epoch < self.start_from_epoch:
             return
-        if self.divergence_threshold is not None and self._better(
-            self.divergence_threshold, current
-        ):
+        if self.divergence_threshold is not None and self._better(self.divergence_threshold, current):
             return self._stop(epoch, "divergence")
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
             self.best_epoch = epoch
         self.wait += 1
-        if self.best is None or self._better(
-            current, self.best, self.min_delta
-        ):
+        if self.best is None or self._better(current, self.best, self.min_delta):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
-            if self.baseline is None or self._better(
-                current, self.baseline, self.min_delta
-            ):
+            if self.baseline is None or self._better(current, self.baseline, self.min_delta):
                 self.wait = 0
-            if self.stopping_threshold is not None and not self._better(
-                self.stopping_threshold, current
-            ):
+            if self.stopping_threshold is not None and not self._better(self.stopping_threshold, current):
                 self._stop(epoch, "threshold")
             return
         if self.wait >= self.patience and epoch > 0:
@@ -205,8 +194,7 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
             stopped = (
                 "did not stop training"
                 if self.stopped_epoch is None
-                else f"stopped at epoch {self.stopped_epoch + 1} "
-                f"({self.stop_reason})"
+                else f"stopped at epoch {self.stopped_epoch + 1} ({self.stop_reason})"
             )
             print_message(
                 f"EarlyStopping {stopped}; best {self.monitor}={self.best:.6g} "
@@ -215,7 +203,6 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print_message(
-                    "Restoring model weights from the end of the best epoch: "
-                    f"{self.best_epoch + 1}."
+                    f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}."
                 )
             self.model.set_weights(self.best_weights)

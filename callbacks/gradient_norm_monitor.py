@@ -3,14 +3,12 @@
 import logging
 
 import keras
-import numpy as np
 
 from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
 from ._gradient_rules import GradientRules
 from ._gradient_statistics import InStepStatistics, ProbeStatistics
-from ._health_events import ON_DETECT_CHOICES, act_on_events, print_message
-from ._health_events import summarize_events
+from ._health_events import ON_DETECT_CHOICES, act_on_events, print_message, summarize_events
 
 logger = logging.getLogger("kerasforge.callbacks")
 
@@ -139,8 +137,7 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
                 f"probe_data=(x, y). Received: mode={mode!r}"
             )
         if probe_data is not None and (
-            not isinstance(probe_data, (tuple, list))
-            or len(probe_data) not in (2, 3)
+            not isinstance(probe_data, (tuple, list)) or len(probe_data) not in (2, 3)
         ):
             raise ValueError(
                 "Argument `probe_data` must be a tuple (x, y) or "
@@ -213,8 +210,7 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         # With steps_per_execution > 1 batch indices jump, so log when a
         # multiple of log_every was crossed, not only when one is hit.
         crossed = self.log_every and (
-            (batch + 1) // self.log_every
-            > (self._last_batch + 1) // self.log_every
+            (batch + 1) // self.log_every > (self._last_batch + 1) // self.log_every
         )
         self._last_batch = batch
         if crossed:
@@ -223,9 +219,7 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
                 return
             if logs is not None:
                 logs.update(self._gradient_logs(stats))
-            events = self._get_rules().check_spikes(
-                stats, self._statistics.present, self._epoch, step=batch
-            )
+            events = self._get_rules().check_spikes(stats, self._statistics.present, self._epoch, step=batch)
             self._act(events)
 
     def _get_rules(self):
@@ -264,7 +258,9 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
     def _finish(self):
         self._close()
         self.summary = summarize_events(
-            "GradientNormMonitor", self.events, self.verbose,
+            "GradientNormMonitor",
+            self.events,
+            self.verbose,
             quiet=self.on_detect == "log",
         )
 

@@ -149,7 +149,7 @@ class LearningRateFinder(keras.callbacks.Callback):
         self.model.set_weights(self._weights)
         optimizer = self.model.optimizer
         if self._optimizer_state is not None:
-            for variable, value in zip(optimizer.variables, self._optimizer_state):
+            for variable, value in zip(optimizer.variables, self._optimizer_state, strict=True):
                 variable.assign(value)
         optimizer.learning_rate = self._initial_rate
         self._suggest()

@@ -57,10 +57,7 @@ class OneCycleSchedule(WarmupDecaySchedule):
         check_integer("total_steps", total_steps, minimum=2)
         check_number("pct_start", pct_start, minimum=0, strict=True)
         if pct_start >= 1:
-            raise ValueError(
-                "Argument `pct_start` must be < 1. "
-                f"Received: pct_start={pct_start!r}"
-            )
+            raise ValueError(f"Argument `pct_start` must be < 1. Received: pct_start={pct_start!r}")
         check_number("div_factor", div_factor, minimum=1)
         check_number("final_div_factor", final_div_factor, minimum=1)
         check_choice("anneal", anneal, ANNEALS)
@@ -82,4 +79,3 @@ class OneCycleSchedule(WarmupDecaySchedule):
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
         self.anneal = anneal
-

@@ -12,9 +12,7 @@ DECAYS = ("cosine", "linear", "exponential", "step", "constant")
 
 
 @keras.saving.register_keras_serializable(package="kerasforge")
-class WarmupDecaySchedule(
-    ConfigFromInit, keras.optimizers.schedules.LearningRateSchedule
-):
+class WarmupDecaySchedule(ConfigFromInit, keras.optimizers.schedules.LearningRateSchedule):
     """Linear warmup to a peak learning rate, then a decay.
 
     For the first `warmup_steps` optimizer steps the rate rises linearly from
@@ -81,16 +79,12 @@ class WarmupDecaySchedule(
         check_integer("decay_steps", decay_steps, minimum=1, allow_none=True)
         if decay_steps is None and decay != "constant":
             raise ValueError(
-                f"Argument `decay_steps` is required for decay={decay!r}. "
-                "Received: decay_steps=None"
+                f"Argument `decay_steps` is required for decay={decay!r}. Received: decay_steps=None"
             )
         check_number("final_learning_rate", final_learning_rate, minimum=0)
         check_number("decay_rate", decay_rate, minimum=0, strict=True)
         if decay_rate > 1:
-            raise ValueError(
-                "Argument `decay_rate` must be <= 1. "
-                f"Received: decay_rate={decay_rate!r}"
-            )
+            raise ValueError(f"Argument `decay_rate` must be <= 1. Received: decay_rate={decay_rate!r}")
         check_number("initial_learning_rate", initial_learning_rate, minimum=0)
         self.peak_learning_rate = peak_learning_rate
         self.warmup_steps = warmup_steps
@@ -122,5 +116,3 @@ class WarmupDecaySchedule(
         start = self.initial_learning_rate
         warming = start + (peak - start) * step / self.warmup_steps
         return ops.where(step < self.warmup_steps, warming, decayed)
-
-

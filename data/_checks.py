@@ -14,14 +14,9 @@ from kerasforge.errors import DataError
 def check_int(name, value, minimum):
     """Returns `value` if it is an integer >= `minimum`, else raises `DataError`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise DataError(
-            f"Argument `{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
+        raise DataError(f"Argument `{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
     if value < minimum:
-        raise DataError(
-            f"Argument `{name}` must be >= {minimum}. Received: {name}={value!r}"
-        )
+        raise DataError(f"Argument `{name}` must be >= {minimum}. Received: {name}={value!r}")
     return int(value)
 
 
@@ -29,8 +24,7 @@ def check_choice(name, value, allowed):
     """Returns `value` if it is one of `allowed`, else raises `DataError`."""
     if value not in allowed:
         raise DataError(
-            f"Argument `{name}` must be one of {', '.join(map(repr, allowed))}. "
-            f"Received: {name}={value!r}"
+            f"Argument `{name}` must be one of {', '.join(map(repr, allowed))}. Received: {name}={value!r}"
         )
     return value
 

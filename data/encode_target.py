@@ -47,8 +47,7 @@ def encode_target(values, task):
     missing = int(series.isna().sum())
     if missing:
         raise DataError(
-            f"{label} has {missing} missing values (NaN) out of {len(series)} rows. "
-            "Drop those rows first."
+            f"{label} has {missing} missing values (NaN) out of {len(series)} rows. Drop those rows first."
         )
     if task == "regression":
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -76,8 +75,7 @@ def encode_target(values, task):
         )
     if len(classes) < 2:
         raise DataError(
-            f"{label} has only {len(classes)} class {_preview(classes)}; "
-            "task multiclass needs at least 2."
+            f"{label} has only {len(classes)} class {_preview(classes)}; task multiclass needs at least 2."
         )
     if task == "binary":
         return codes.astype(np.float32).reshape(-1, 1), classes

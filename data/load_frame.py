@@ -75,15 +75,20 @@ def load_frame(
         frame = _load_bundled(source)
     elif isinstance(source, str) and source == "synthetic":
         frame = _make_synthetic(
-            task, rows, features, informative, classes, noise, seed,
+            task,
+            rows,
+            features,
+            informative,
+            classes,
+            noise,
+            seed,
             target or DEFAULT_TARGET,
         )
     elif isinstance(source, (str, os.PathLike)):
         frame = _read_file(Path(source))
     else:
         raise DataError(
-            f"Argument `source` must be a dataset name or a file path. "
-            f"Received: source={source!r}"
+            f"Argument `source` must be a dataset name or a file path. Received: source={source!r}"
         )
     target = DEFAULT_TARGET if target is None else target
     if target not in frame.columns:
@@ -125,15 +130,12 @@ def _read_file(path):
     except pd.errors.EmptyDataError as err:
         raise DataError(f"Data file {str(path)!r} is empty.") from err
     except ImportError as err:
-        raise DataError(
-            f"Reading {str(path)!r} needs pyarrow: pip install 'kerasforge[parquet]'"
-        ) from err
+        raise DataError(f"Reading {str(path)!r} needs pyarrow: pip install 'kerasforge[parquet]'") from err
     except (ValueError, OSError) as err:
         raise DataError(f"Cannot read data file {str(path)!r}: {err}") from err
     if len(frame) == 0:
         raise DataError(
-            f"Data file {str(path)!r} has no rows "
-            f"(columns: {', '.join(map(str, frame.columns)) or 'none'})."
+            f"Data file {str(path)!r} has no rows (columns: {', '.join(map(str, frame.columns)) or 'none'})."
         )
     return frame
 
@@ -147,15 +149,10 @@ def _make_synthetic(task, rows, features, informative, classes, noise, seed, tar
     seed = check_int("seed", seed, 0)
     classes = 2 if task == "binary" else check_int("classes", classes, 2)
     limit = 1 if task != "regression" else math.inf
-    if (
-        isinstance(noise, bool)
-        or not isinstance(noise, numbers.Real)
-        or not 0 <= noise <= limit
-    ):
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise <= limit:
         allowed = "between 0 and 1 (fraction of flipped labels)" if limit == 1 else ">= 0"
         raise DataError(
-            f"Argument `noise` must be a number {allowed} for task {task!r}. "
-            f"Received: noise={noise!r}"
+            f"Argument `noise` must be a number {allowed} for task {task!r}. Received: noise={noise!r}"
         )
     # make_classification needs 2**informative >= classes (one cluster each).
     needed = 1 if task == "regression" else max(1, math.ceil(math.log2(classes)))
@@ -164,19 +161,27 @@ def _make_synthetic(task, rows, features, informative, classes, noise, seed, tar
     informative = check_int("informative", informative, needed)
     if informative > features:
         raise DataError(
-            f"Argument `informative` must be <= features ({features}). "
-            f"Received: informative={informative}"
+            f"Argument `informative` must be <= features ({features}). Received: informative={informative}"
         )
     if task == "regression":
         x, y = datasets.make_regression(
-            n_samples=rows, n_features=features, n_informative=informative,
-            noise=noise, random_state=seed,
+            n_samples=rows,
+            n_features=features,
+            n_informative=informative,
+            noise=noise,
+            random_state=seed,
         )
     else:
         x, y = datasets.make_classification(
-            n_samples=rows, n_features=features, n_informative=informative,
-            n_redundant=0, n_repeated=0, n_classes=classes,
-            n_clusters_per_class=1, flip_y=noise, random_state=seed,
+            n_samples=rows,
+            n_features=features,
+            n_informative=informative,
+            n_redundant=0,
+            n_repeated=0,
+            n_classes=classes,
+            n_clusters_per_class=1,
+            flip_y=noise,
+            random_state=seed,
         )
     frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(features)])
     frame[target] = y.astype(np.float64 if task == "regression" else np.int64)

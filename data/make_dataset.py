@@ -7,8 +7,7 @@ from kerasforge.data.updates_per_epoch import updates_per_epoch
 from kerasforge.errors import DataError
 
 
-def make_dataset(x, y=None, *, batch_size, shuffle=True, drop_remainder=False, seed=0,
-                 cache=True):
+def make_dataset(x, y=None, *, batch_size, shuffle=True, drop_remainder=False, seed=0, cache=True):
     """Wraps arrays in a `tf.data` pipeline that keeps the accelerator fed.
 
     The pipeline is `from_tensor_slices`, optionally `cache`, then a shuffle
@@ -64,6 +63,4 @@ def make_dataset(x, y=None, *, batch_size, shuffle=True, drop_remainder=False, s
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
-        tf.data.AUTOTUNE
-    )
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -62,7 +62,7 @@ def split_indices(y, *, train=0.7, val=0.15, test=0.15, stratify=False, seed=0):
         )
     sizes = np.bincount(codes, minlength=len(classes))
     used = [name for name in SPLITS if fractions[name] > 0]
-    for label, size in zip(classes, sizes):
+    for label, size in zip(classes, sizes, strict=True):
         if size < len(used):
             raise DataError(
                 f"Cannot stratify: class {label!r} has {size} rows, but each class "
@@ -94,22 +94,16 @@ def split_indices(y, *, train=0.7, val=0.15, test=0.15, stratify=False, seed=0):
         for name, chunk in _cut(members, counts).items():
             parts[name].append(chunk)
     # Interleave the classes: concatenation alone leaves them in blocks.
-    return {
-        name: rng.permutation(np.concatenate(chunks)).astype(np.int64)
-        for name, chunks in parts.items()
-    }
+    return {name: rng.permutation(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()}
 
 
 def _check_fractions(**fractions):
     for name, value in fractions.items():
         bound = "> 0" if name == "train" else ">= 0"
         is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not is_number or not (
-            (value > 0 if name == "train" else value >= 0) and value <= 1
-        ):
+        if not is_number or not ((value > 0 if name == "train" else value >= 0) and value <= 1):
             raise DataError(
-                f"Argument `{name}` must be a fraction {bound} and <= 1. "
-                f"Received: {name}={value!r}"
+                f"Argument `{name}` must be a fraction {bound} and <= 1. Received: {name}={value!r}"
             )
     total = sum(fractions.values())
     if abs(total - 1) > 1e-6:
@@ -120,15 +114,13 @@ def _check_fractions(**fractions):
 
 def _split_counts(rows, fractions):
     counts = {
-        name: max(1, round(rows * fractions[name])) if fractions[name] > 0 else 0
-        for name in ("val", "test")
+        name: max(1, round(rows * fractions[name])) if fractions[name] > 0 else 0 for name in ("val", "test")
     }
     counts["train"] = rows - counts["val"] - counts["test"]
     if counts["train"] < 1:
         used = [name for name in SPLITS if fractions[name] > 0]
         raise DataError(
-            f"Too few rows to split: {rows} rows, but the splits "
-            f"{', '.join(used)} need at least {len(used)}."
+            f"Too few rows to split: {rows} rows, but the splits {', '.join(used)} need at least {len(used)}."
         )
     return counts
 

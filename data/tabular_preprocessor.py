@@ -83,8 +83,7 @@ class TabularPreprocessor:
             repeated = sorted({f for f in features if features.count(f) > 1}, key=str)
             if repeated:
                 raise DataError(
-                    f"Argument `features` lists {repeated!r} more than once. "
-                    f"Received: features={features!r}"
+                    f"Argument `features` lists {repeated!r} more than once. Received: features={features!r}"
                 )
         self.features = features
         self.normalize = check_choice("normalize", normalize, NORMALIZE)
@@ -183,8 +182,7 @@ class TabularPreprocessor:
     def _select(self, frame, columns):
         if not isinstance(frame, pd.DataFrame):
             raise DataError(
-                f"TabularPreprocessor expects a pandas DataFrame. Received: "
-                f"{type(frame).__name__}"
+                f"TabularPreprocessor expects a pandas DataFrame. Received: {type(frame).__name__}"
             )
         if columns is None:
             return frame
@@ -200,16 +198,13 @@ class TabularPreprocessor:
         for column in numeric:
             if not _is_numeric(frame[column]):
                 raise DataError(
-                    f"Column {column!r} was numeric when fitted but now holds "
-                    f"{frame[column].dtype} values."
+                    f"Column {column!r} was numeric when fitted but now holds {frame[column].dtype} values."
                 )
         nan_counts, inf_counts = nonfinite_counts(frame, numeric)
         if inf_counts:
             raise DataError(f"Infinite values in columns: {describe_counts(inf_counts)}")
         if self.missing == "error":
-            nan_counts.update(
-                {c: int(n) for c in categorical if (n := frame[c].isna().sum())}
-            )
+            nan_counts.update({c: int(n) for c in categorical if (n := frame[c].isna().sum())})
             if nan_counts:
                 raise DataError(
                     f"Missing values (NaN) in columns: {describe_counts(nan_counts)}. "
@@ -234,8 +229,7 @@ class TabularPreprocessor:
                     stacklevel=3,
                 )
             blocks.append(
-                (values.to_numpy()[:, None] == np.array(levels, dtype=object)[None, :])
-                .astype(np.float64)
+                (values.to_numpy()[:, None] == np.array(levels, dtype=object)[None, :]).astype(np.float64)
             )
         return np.hstack(blocks)
 

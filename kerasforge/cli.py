@@ -71,8 +71,10 @@ def _command_validate(args):
     from kerasforge.recipes.recipe_loader import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
-    print(f"{args.recipe}: valid recipe {recipe.name!r} ({recipe.model.task}, "
-          f"hidden {recipe.model.hidden_widths}, {recipe.training.epochs} epochs)")
+    print(
+        f"{args.recipe}: valid recipe {recipe.name!r} ({recipe.model.task}, "
+        f"hidden {recipe.model.hidden_widths}, {recipe.training.epochs} epochs)"
+    )
 
 
 def _command_list(args):
@@ -155,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune = commands.add_parser("tune", help="KerasTuner search over the recipe's `search:` space")
     _add_recipe_arguments(tune)
     tune.add_argument("--tuner", choices=["random", "hyperband", "bayesian", "grid"], default="random")
-    tune.add_argument("--max-trials", type=_positive_int, default=None, help="total trials (default: the recipe's)")
+    tune.add_argument(
+        "--max-trials", type=_positive_int, default=None, help="total trials (default: the recipe's)"
+    )
     tune.add_argument("--objective", default=None, help="metric to optimise (default: val_loss)")
     tune.add_argument("--run-dir", help="search folder; running again resumes it")
     tune.add_argument("--overwrite", action="store_true", help="start the search afresh")
@@ -174,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", help="a run folder written by train or compare")
     report.set_defaults(handler=_command_report)
 
-    lr_find = commands.add_parser("lr-find", help="learning-rate range test: loss against an exponential LR sweep")
+    lr_find = commands.add_parser(
+        "lr-find", help="learning-rate range test: loss against an exponential LR sweep"
+    )
     _add_recipe_arguments(lr_find)
     lr_find.add_argument("--run-dir", help="folder for the plot and the suggestion")
     lr_find.add_argument("--steps", type=_positive_int, default=200, help="updates in the sweep")

@@ -14,9 +14,7 @@ from kerasforge.recipes.recipe import Recipe
 def _set_fields(section, exclude=("enabled",)) -> dict:
     """The section's fields a user set to a value, leaving the callback's own defaults otherwise."""
     return {
-        key: value
-        for key, value in section.model_dump(exclude=set(exclude)).items()
-        if value is not None
+        key: value for key, value in section.model_dump(exclude=set(exclude)).items() if value is not None
     }
 
 

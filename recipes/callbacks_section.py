@@ -20,18 +20,14 @@ class EarlyStoppingSection(StrictModel):
     divergence_threshold: float | None = Field(
         None, description="Stop at once when the metric is worse than this."
     )
-    stopping_threshold: float | None = Field(
-        None, description="Stop as soon as the metric is this good."
-    )
+    stopping_threshold: float | None = Field(None, description="Stop as soon as the metric is this good.")
 
 
 class GradientMonitorSection(StrictModel):
     """Per-layer gradient norms in the epoch logs, with vanishing/exploding alerts."""
 
     enabled: bool = Field(True, description="Record gradient norms and watch for trouble.")
-    on_detect: Literal["warn", "stop", "raise", "log"] = Field(
-        "warn", description="What a detection does."
-    )
+    on_detect: Literal["warn", "stop", "raise", "log"] = Field("warn", description="What a detection does.")
     vanishing_threshold: float | None = Field(
         None, gt=0.0, description="Absolute gradient norm below which a layer counts as vanishing."
     )
@@ -51,9 +47,7 @@ class ActivationMonitorSection(StrictModel):
     """Dead ReLU units and saturated sigmoid/tanh units, measured on a validation batch."""
 
     enabled: bool = Field(True, description="Record dead and saturated unit fractions.")
-    on_detect: Literal["warn", "stop", "raise", "log"] = Field(
-        "warn", description="What a detection does."
-    )
+    on_detect: Literal["warn", "stop", "raise", "log"] = Field("warn", description="What a detection does.")
     probe_rows: int = Field(256, ge=1, description="Validation rows in the probe batch.")
 
 

@@ -66,7 +66,7 @@ def _variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
     for index, (name, overrides) in enumerate(recipe.variants.items()):
         source = overrides.get("model.init_from")
         if isinstance(source, str) and source.startswith(VARIANT_PREFIX):
-            donor = source[len(VARIANT_PREFIX):]
+            donor = source[len(VARIANT_PREFIX) :]
             if donor not in names[:index]:
                 raise RecipeError(
                     f"variants.{name}: model.init_from {source!r} must name a variant listed "
@@ -81,7 +81,7 @@ def _resolve_init_from(variant: Recipe, folder: Path, cache, verbose: int) -> Re
     if source is None:
         return variant
     if source.startswith(VARIANT_PREFIX):
-        path = folder / source[len(VARIANT_PREFIX):] / "model.keras"
+        path = folder / source[len(VARIANT_PREFIX) :] / "model.keras"
     elif source == AUTOENCODER:
         path = folder / "pretrain_autoencoder" / "model.keras"
         if not path.exists():
@@ -207,9 +207,11 @@ def compare(
     finite = finite[np.isfinite(finite)]
     best = float(finite.min()) if len(finite) else math.nan
     target = best * TARGET_FACTOR if best > 0 else best
-    table.insert(table.columns.get_loc("findings"), f"epochs_to_{watched}_target", [
-        _epochs_to(frame[watched].to_numpy(dtype=float), target) for frame in histories.values()
-    ])
+    table.insert(
+        table.columns.get_loc("findings"),
+        f"epochs_to_{watched}_target",
+        [_epochs_to(frame[watched].to_numpy(dtype=float), target) for frame in histories.values()],
+    )
     table.to_csv(folder / "comparison.csv", index=False)
     by_epoch = pd.DataFrame({name: frame["loss"] for name, frame in histories.items()})
     by_epoch.insert(0, "epoch", range(1, len(by_epoch) + 1))

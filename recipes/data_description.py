@@ -58,7 +58,9 @@ def describe_data(recipe: Recipe, data: PreparedData) -> dict:
     if preprocessor is not None and hasattr(preprocessor, "feature_scales_"):
         scales = {
             str(name): float(value)
-            for name, value in zip(preprocessor.output_feature_names_, preprocessor.feature_scales_)
+            for name, value in zip(
+                preprocessor.output_feature_names_, preprocessor.feature_scales_, strict=True
+            )
         }
     loss = recipe.model.loss or head_defaults(recipe.model.task)[0]
     return {

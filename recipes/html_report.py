@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import RunDirError
-from kerasforge.recipes.recipe_loader import recipe_to_yaml
 from kerasforge.recipes.plot_diagnostics import (
     plot_gradient_heatmap,
     plot_learning_rate,
     plot_unit_fractions,
     save_figure,
 )
+from kerasforge.recipes.recipe_loader import recipe_to_yaml
 from kerasforge.recipes.run_record import REQUIRED_FILES, RunRecord
 
 REPORT_NAME = "report.html"
@@ -58,11 +58,14 @@ def findings_html(findings: list, history: pd.DataFrame) -> str:
         loss = history["loss"] if "loss" in history else None
         summary = ""
         if loss is not None and len(loss):
-            summary = (f" Train loss went from {loss.iloc[0]:.4g} to {loss.iloc[-1]:.4g} "
-                       f"in {len(loss)} epochs.")
-        return (f'<div class="healthy"><b>Healthy run:</b> no diagnosis rule fired '
-                f"(vanishing, exploding, dead ReLUs, overfitting, underfitting, plateau, "
-                f"learning rate, input scales).{html.escape(summary)}</div>")
+            summary = (
+                f" Train loss went from {loss.iloc[0]:.4g} to {loss.iloc[-1]:.4g} in {len(loss)} epochs."
+            )
+        return (
+            f'<div class="healthy"><b>Healthy run:</b> no diagnosis rule fired '
+            f"(vanishing, exploding, dead ReLUs, overfitting, underfitting, plateau, "
+            f"learning rate, input scales).{html.escape(summary)}</div>"
+        )
     boxes = []
     for finding in findings:
         boxes.append(
@@ -80,9 +83,11 @@ def _constant_rate(history: pd.DataFrame) -> str:
 
 
 def _page(title: str, body: list[str]) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>\n"
+    )
 
 
 def _run_page(record: RunRecord) -> str:
@@ -115,13 +120,20 @@ def _run_page(record: RunRecord) -> str:
 
 def _comparison_page(folder: Path) -> str:
     table = pd.read_csv(folder / "comparison.csv")
-    body = ["<h2>Comparison</h2>", _table(table), "<h2>Curves</h2>", _plots_in(folder),
-            "<h2>Diagnosis per variant</h2>"]
+    body = [
+        "<h2>Comparison</h2>",
+        _table(table),
+        "<h2>Curves</h2>",
+        _plots_in(folder),
+        "<h2>Diagnosis per variant</h2>",
+    ]
     for variant in table["variant"]:
         record = RunRecord.read(folder / str(variant))
         link = f'<a href="{html.escape(str(variant))}/{REPORT_NAME}">full report</a>'
-        body += [f"<h3>{html.escape(str(variant))} ({link})</h3>",
-                 findings_html(record.findings(), record.history)]
+        body += [
+            f"<h3>{html.escape(str(variant))} ({link})</h3>",
+            findings_html(record.findings(), record.history),
+        ]
     return _page(f"kerasforge comparison: {folder.name}", body)
 
 

@@ -22,8 +22,11 @@ SCALE_RATIO = 100.0
 
 def vanishing(run: RunEvidence) -> Finding | None:
     norms = run.layer_columns("grad_norm")
-    dense = {name: values for name, values in norms.items()
-             if name == "output" or (name.startswith("hidden_") and name[7:].isdigit())}
+    dense = {
+        name: values
+        for name, values in norms.items()
+        if name == "output" or (name.startswith("hidden_") and name[7:].isdigit())
+    }
     norms = dense or norms
     if len(norms) < 2:
         return None
@@ -43,7 +46,11 @@ def vanishing(run: RunEvidence) -> Finding | None:
     if recipe is not None and recipe.model.activation in ("sigmoid", "tanh", "hard_sigmoid"):
         fix = "--set model.activation=relu --set model.kernel_initializer=he_normal"
     else:
-        fix = "--set model.batch_norm=true" if not recipe or not recipe.model.batch_norm else "--set model.residual=true"
+        fix = (
+            "--set model.batch_norm=true"
+            if not recipe or not recipe.model.batch_norm
+            else "--set model.residual=true"
+        )
     return Finding(
         "vanishing",
         f"Vanishing gradients: `{weakest}` barely learns",
@@ -80,19 +87,26 @@ def exploding(run: RunEvidence) -> Finding | None:
         # Large norms alone are normal for unscaled targets; they explode when
         # the steps they cause are large next to the weights, or the loss grows.
         ratios = run.layer_columns("update_ratio")
-        largest = {name: float(values[np.isfinite(values)].max())
-                   for name, values in ratios.items() if np.isfinite(values).any()}
+        largest = {
+            name: float(values[np.isfinite(values)].max())
+            for name, values in ratios.items()
+            if np.isfinite(values).any()
+        }
         layer = max(largest, key=largest.get) if largest else None
         big_steps = layer is not None and largest[layer] > UPDATE_RATIO_LIMIT
         growing = loss is not None and np.isfinite(loss[-1]) and loss[-1] > loss[0]
         if evidence or big_steps or growing:
             index = int(np.argmax(~np.isfinite(peaks) | (peaks > EXPLODING_NORM)))
             epochs.append(epoch_number(index))
-            evidence.append(f"global gradient norm reached {peaks[index]:.3g} at epoch {index + 1} "
-                            f"(threshold {EXPLODING_NORM:g})")
+            evidence.append(
+                f"global gradient norm reached {peaks[index]:.3g} at epoch {index + 1} "
+                f"(threshold {EXPLODING_NORM:g})"
+            )
             if big_steps:
-                evidence.append(f"an epoch's mean step changed `{layer}` by {largest[layer]:.3g} "
-                                f"of its norm (limit {UPDATE_RATIO_LIMIT:g})")
+                evidence.append(
+                    f"an epoch's mean step changed `{layer}` by {largest[layer]:.3g} "
+                    f"of its norm (limit {UPDATE_RATIO_LIMIT:g})"
+                )
     if not evidence:
         return None
     fix = "--set training.clipnorm=1.0"

@@ -5,21 +5,20 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
+import pandas as pd
+from keras.src.utils import io_utils
 from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
-import pandas as pd  # noqa: E402
-from keras.src.utils import io_utils  # noqa: E402
 
-from kerasforge.callbacks import LearningRateFinder  # noqa: E402
-from kerasforge.data import updates_per_epoch  # noqa: E402
-from kerasforge.recipes.model_builder import build_model  # noqa: E402
-from kerasforge.recipes.model_fitting import fit_model  # noqa: E402
-from kerasforge.recipes.plot_diagnostics import save_figure  # noqa: E402
-from kerasforge.recipes.prepared_data import prepare_data  # noqa: E402
-from kerasforge.recipes.recipe import Recipe  # noqa: E402
-from kerasforge.recipes.recipe_loader import apply_overrides, recipe_to_yaml  # noqa: E402
-from kerasforge.recipes.reproducibility import set_global_seed  # noqa: E402
-from kerasforge.recipes.run_folder import RunFolder  # noqa: E402
+from kerasforge.callbacks import LearningRateFinder
+from kerasforge.data import updates_per_epoch
+from kerasforge.recipes.model_builder import build_model
+from kerasforge.recipes.model_fitting import fit_model
+from kerasforge.recipes.plot_diagnostics import save_figure
+from kerasforge.recipes.prepared_data import prepare_data
+from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.recipe_loader import apply_overrides, recipe_to_yaml
+from kerasforge.recipes.reproducibility import set_global_seed
+from kerasforge.recipes.run_folder import RunFolder
 
 
 @dataclass
@@ -53,8 +52,12 @@ def _plot(result: LearningRateRange, title: str):
         top = max(finite[0], min(finite)) * 1.5
         axes.set_ylim(min(finite) - 0.05 * abs(top - min(finite)), top)
     if result.suggested_learning_rate:
-        axes.axvline(result.suggested_learning_rate, color="C3", linestyle="--",
-                     label=f"suggested {result.suggested_learning_rate:.2g}")
+        axes.axvline(
+            result.suggested_learning_rate,
+            color="C3",
+            linestyle="--",
+            label=f"suggested {result.suggested_learning_rate:.2g}",
+        )
     axes.set_xscale("log")
     axes.set_xlabel("learning rate")
     axes.set_ylabel("training loss")
@@ -129,19 +132,26 @@ def find_learning_rate(
     if folder is not None:
         with folder:
             staging = folder.staging
-            pd.DataFrame({"learning_rate": result.learning_rates, "loss": result.losses,
-                          "smoothed_loss": result.smoothed_losses}).to_csv(staging / "lr_find.csv", index=False)
+            pd.DataFrame(
+                {
+                    "learning_rate": result.learning_rates,
+                    "loss": result.losses,
+                    "smoothed_loss": result.smoothed_losses,
+                }
+            ).to_csv(staging / "lr_find.csv", index=False)
             save_figure(_plot(result, recipe.name), staging / "lr_find.png")
-            summary = {"suggested_learning_rate": result.suggested_learning_rate,
-                       "min_loss_learning_rate": result.min_loss_learning_rate,
-                       "steps_run": len(result.losses), "optimizer": recipe.training.optimizer,
-                       "batch_size": recipe.training.batch_size}
+            summary = {
+                "suggested_learning_rate": result.suggested_learning_rate,
+                "min_loss_learning_rate": result.min_loss_learning_rate,
+                "steps_run": len(result.losses),
+                "optimizer": recipe.training.optimizer,
+                "batch_size": recipe.training.batch_size,
+            }
             (staging / "lr_find.json").write_text(json.dumps(summary, indent=2) + "\n")
             (staging / "recipe.yaml").write_text(recipe_to_yaml(recipe), encoding="utf-8")
             result.run_dir = folder.commit()
     if verbose and result.suggested_learning_rate is None:
-        io_utils.print_msg(f"only {len(result.losses)} steps ran: too few to suggest a rate; "
-                           "raise --steps")
+        io_utils.print_msg(f"only {len(result.losses)} steps ran: too few to suggest a rate; raise --steps")
     elif verbose:
         io_utils.print_msg(
             f"swept {len(result.losses)} steps of {recipe.training.optimizer} from "

@@ -37,8 +37,13 @@ def overfitting(run: RunEvidence) -> Finding | None:
     if after < OVERFIT_MIN_EPOCHS or rise < OVERFIT_RISE or fall < OVERFIT_RISE:
         return None
     stopping = run.recipe.callbacks.early_stopping if run.recipe is not None else None
-    if (stopping is not None and stopping.enabled and stopping.restore_best_weights
-            and stopping.monitor == "val_loss" and after <= stopping.patience + 1):
+    if (
+        stopping is not None
+        and stopping.enabled
+        and stopping.restore_best_weights
+        and stopping.monitor == "val_loss"
+        and after <= stopping.patience + 1
+    ):
         return None  # early stopping caught it and the model has the best epoch's weights
     model = run.recipe.model if run.recipe is not None else None
     if model is None or model.dropout < 0.3:
@@ -103,7 +108,7 @@ def flat(run: RunEvidence) -> Finding | None:
     loss = run.series("loss")
     if loss is None or len(loss) <= FLAT_WINDOW or not np.all(np.isfinite(loss)):
         return None
-    window = loss[-FLAT_WINDOW - 1:]
+    window = loss[-FLAT_WINDOW - 1 :]
     change = (window.max() - window.min()) / max(abs(window.mean()), 1e-12)
     if change >= FLAT_CHANGE:
         return None
@@ -114,10 +119,11 @@ def flat(run: RunEvidence) -> Finding | None:
     norms = run.series("grad_norm/global")
     gradient = ""
     if norms is not None:
-        gradient = (f"; grad_norm/global {norms[-1]:.3g} at epoch {len(loss)} "
-                    f"(peak {np.nanmax(norms):.3g})")
-    evidence = (f"train loss stayed within {FLAT_CHANGE:.0%} of {loss[-1]:.4g} from epoch "
-                f"{start} to {len(loss)} (last {FLAT_WINDOW} epochs: {change:.2%} change){gradient}")
+        gradient = f"; grad_norm/global {norms[-1]:.3g} at epoch {len(loss)} (peak {np.nanmax(norms):.3g})"
+    evidence = (
+        f"train loss stayed within {FLAT_CHANGE:.0%} of {loss[-1]:.4g} from epoch "
+        f"{start} to {len(loss)} (last {FLAT_WINDOW} epochs: {change:.2%} change){gradient}"
+    )
     baseline = run.data_info.get("baseline_loss")
     stuck = (window[-1] >= UNDERFIT_FRACTION * baseline) if baseline else window[-1] >= 0.5 * loss[0]
     if stuck:
@@ -125,8 +131,13 @@ def flat(run: RunEvidence) -> Finding | None:
         if run.recipe is not None and run.recipe.training.optimizer == "sgd":
             fix += " --set training.optimizer=adam"
         return Finding("plateau", "Plateau: training sits on a flat surface", evidence, fix, epoch=start)
-    return Finding("converged", f"Converged by epoch {start}: later epochs changed little",
-                   evidence, f"--set training.epochs={start}", epoch=start)
+    return Finding(
+        "converged",
+        f"Converged by epoch {start}: later epochs changed little",
+        evidence,
+        f"--set training.epochs={start}",
+        epoch=start,
+    )
 
 
 def learning_rate_too_high(run: RunEvidence) -> Finding | None:
@@ -142,8 +153,9 @@ def learning_rate_too_high(run: RunEvidence) -> Finding | None:
         else:
             evidence = f"loss was {loss[0]} from epoch 1 on"
             start = 1
-        return Finding("learning_rate_too_high", "Learning rate too high: the loss diverges",
-                       evidence, fix, epoch=start)
+        return Finding(
+            "learning_rate_too_high", "Learning rate too high: the loss diverges", evidence, fix, epoch=start
+        )
     if finite[-1] < ZIGZAG_PROGRESS * finite[0]:
         return None  # a loss that fell this far is learning well, bumps or not
     rising = _rises(finite, RISE_STEP)
@@ -151,8 +163,11 @@ def learning_rate_too_high(run: RunEvidence) -> Finding | None:
     bounces = []
     if val is not None and np.all(np.isfinite(val)):
         # Validation loss that jumps up and comes back down.
-        bounces = [index for index in _rises(val, VAL_JUMP)
-                   if index + 2 < len(val) and val[index + 2] < val[index + 1]]
+        bounces = [
+            index
+            for index in _rises(val, VAL_JUMP)
+            if index + 2 < len(val) and val[index + 2] < val[index + 1]
+        ]
     if len(rising) + len(bounces) < 2:
         return None
     jumps = [("loss", finite, index) for index in rising] + [("val_loss", val, i) for i in bounces]

@@ -92,9 +92,7 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     model = build_model(recipe, data)
     ```
     """
-    updates = updates_per_epoch(
-        len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder
-    )
+    updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
     model = build_network(recipe.model, data.input_dim, data.output_units)
     if len(data.y_train):
         _start_output_at_prior(model, data)

@@ -70,9 +70,7 @@ def fit_model(
     )
     validation = None
     if data.validation_data is not None:
-        validation = make_dataset(
-            data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False
-        )
+        validation = make_dataset(data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False)
     callbacks = [_EpochClock(), *(callbacks or [])]
     if verbose:
         # Last, so the bar is drawn after every callback has written its logs. Only when

@@ -91,9 +91,7 @@ class ModelSection(StrictModel):
         None,
         description="Path to a .keras model whose hidden layers (matched by name) initialise this one.",
     )
-    freeze: int = Field(
-        0, ge=0, description="Freeze the first N hidden layers (useful with init_from)."
-    )
+    freeze: int = Field(0, ge=0, description="Freeze the first N hidden layers (useful with init_from).")
     loss: str | None = Field(None, description="Keras loss name. Defaults by task.")
     metrics: list[str] | None = Field(
         None, description="Keras metric names. Defaults: accuracy, or r2_score and mae."
@@ -117,8 +115,7 @@ class ModelSection(StrictModel):
             )
         if (self.layers is None) != (self.units is None) and self.hidden is None:
             raise ValueError(
-                "`layers` and `units` go together. "
-                f"Received: layers={self.layers}, units={self.units}"
+                f"`layers` and `units` go together. Received: layers={self.layers}, units={self.units}"
             )
         if self.freeze > len(self.hidden_widths):
             raise ValueError(

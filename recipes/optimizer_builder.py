@@ -80,9 +80,7 @@ def build_optimizer(training: TrainingSection, updates_per_epoch: int) -> keras.
             )
     learning_rate = training.learning_rate
     if isinstance(learning_rate, ScheduleSection):
-        learning_rate = build_schedule(
-            learning_rate, training.batch_size, updates_per_epoch, training.epochs
-        )
+        learning_rate = build_schedule(learning_rate, training.batch_size, updates_per_epoch, training.epochs)
     clipping = {
         key: getattr(training, key)
         for key in ("clipnorm", "clipvalue", "global_clipnorm")
@@ -92,6 +90,5 @@ def build_optimizer(training: TrainingSection, updates_per_epoch: int) -> keras.
         return optimizer_class(learning_rate=learning_rate, **clipping, **training.optimizer_args)
     except ValueError as error:
         raise RecipeError(
-            f"`training.optimizer_args`: {training.optimizer} rejected "
-            f"{training.optimizer_args}: {error}"
+            f"`training.optimizer_args`: {training.optimizer} rejected {training.optimizer_args}: {error}"
         ) from None

@@ -9,10 +9,9 @@ import io
 import math
 from pathlib import Path
 
-
+import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 
 def save_figure(figure, path: str | Path | None = None) -> bytes | Path:
@@ -23,8 +22,7 @@ def save_figure(figure, path: str | Path | None = None) -> bytes | Path:
 
 
 def _layer_matrix(history: pd.DataFrame, prefix: str):
-    columns = [key for key in history.columns
-               if key.startswith(f"{prefix}/") and not key.endswith("/global")]
+    columns = [key for key in history.columns if key.startswith(f"{prefix}/") and not key.endswith("/global")]
     if not columns:
         return None, []
     return history[columns].to_numpy(dtype=float).T, [key.split("/", 1)[1] for key in columns]
@@ -34,8 +32,13 @@ def _draw_heatmap(axes, history: pd.DataFrame, prefix: str, title: str):
     matrix, layers = _layer_matrix(history, prefix)
     with np.errstate(divide="ignore", invalid="ignore"):
         logged = np.log10(np.where(matrix > 0, matrix, np.nan))
-    image = axes.imshow(logged, aspect="auto", cmap="viridis", interpolation="nearest",
-                        extent=(0.5, matrix.shape[1] + 0.5, len(layers) - 0.5, -0.5))
+    image = axes.imshow(
+        logged,
+        aspect="auto",
+        cmap="viridis",
+        interpolation="nearest",
+        extent=(0.5, matrix.shape[1] + 0.5, len(layers) - 0.5, -0.5),
+    )
     axes.set_yticks(range(len(layers)), layers, fontsize=7)
     axes.set_xlabel("epoch")
     axes.set_title(title, fontsize=9)
@@ -57,8 +60,7 @@ def plot_gradient_heatmap(history: pd.DataFrame, title: str = "", prefix: str = 
 
 def plot_heatmap_grid(histories: dict[str, pd.DataFrame], prefix: str = "grad_norm"):
     """One gradient-norm heatmap per run, side by side on a shared colour scale, or None."""
-    usable = {name: frame for name, frame in histories.items()
-              if _layer_matrix(frame, prefix)[0] is not None}
+    usable = {name: frame for name, frame in histories.items() if _layer_matrix(frame, prefix)[0] is not None}
     if not usable:
         return None
     values = np.concatenate([_layer_matrix(frame, prefix)[0].ravel() for frame in usable.values()])
@@ -67,7 +69,7 @@ def plot_heatmap_grid(histories: dict[str, pd.DataFrame], prefix: str = "grad_no
     rows = max(len(_layer_matrix(frame, prefix)[1]) for frame in usable.values())
     figure = Figure(figsize=(3.8 * len(usable), 1.6 + 0.3 * rows), layout="constrained")
     axes = figure.subplots(1, len(usable), squeeze=False)
-    for axis, (name, frame) in zip(axes[0], usable.items()):
+    for axis, (name, frame) in zip(axes[0], usable.items(), strict=False):
         image = _draw_heatmap(axis, frame, prefix, name)
         image.set_clim(*limits)
     figure.colorbar(image, ax=list(axes[0]), label=f"log10 {prefix}")
@@ -92,16 +94,16 @@ def plot_learning_rate(history: pd.DataFrame):
 
 def plot_unit_fractions(history: pd.DataFrame):
     """Dead (and saturated) unit fractions per layer by epoch, or None when not logged."""
-    columns = [key for key in history.columns
-               if key.startswith(("dead_fraction/", "saturated_fraction/"))]
+    columns = [key for key in history.columns if key.startswith(("dead_fraction/", "saturated_fraction/"))]
     if not columns:
         return None
     figure = Figure(figsize=(6, 3.5))
     axes = figure.subplots()
     epochs = range(1, len(history) + 1)
     for key in columns:
-        axes.plot(epochs, history[key], marker=".", label=key,
-                  linestyle="-" if key.startswith("dead") else "--")
+        axes.plot(
+            epochs, history[key], marker=".", label=key, linestyle="-" if key.startswith("dead") else "--"
+        )
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("epoch")
     axes.set_ylabel("fraction of units")

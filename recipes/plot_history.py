@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-
 from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
 
 # Keys the callbacks add per layer; they get heatmaps in the report, not curves.

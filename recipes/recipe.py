@@ -40,8 +40,8 @@ class Recipe(StrictModel):
     callbacks: CallbacksSection = Field(default_factory=CallbacksSection)
     variants: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Named override sets (dotted key -> value) that `kerasforge compare` trains side by side.",
+        description=(
+            "Named override sets (dotted key -> value) that `kerasforge compare` trains side by side."
+        ),
     )
-    search: SearchSection | None = Field(
-        None, description="Search space for `kerasforge tune`."
-    )
+    search: SearchSection | None = Field(None, description="Search space for `kerasforge tune`.")

@@ -36,8 +36,7 @@ def resolve_recipe_path(source: str | Path) -> Path:
     if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
         raise RecipeNotFoundError(f"recipe file not found: {str(source)!r}")
     raise RecipeNotFoundError(
-        f"no recipe file or bundled recipe named {str(source)!r}; "
-        f"bundled recipes: {', '.join(bundled)}"
+        f"no recipe file or bundled recipe named {str(source)!r}; bundled recipes: {', '.join(bundled)}"
     )
 
 
@@ -61,8 +60,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise RecipeError(f"{path}: the recipe is empty; it must be a YAML mapping")
     if not isinstance(raw, dict):
         raise RecipeError(
-            f"{path}: a recipe must be a YAML mapping of sections. "
-            f"Received a {type(raw).__name__}"
+            f"{path}: a recipe must be a YAML mapping of sections. Received a {type(raw).__name__}"
         )
     return raw
 
@@ -93,9 +91,7 @@ def _set_dotted(raw: dict, dotted_key: str, value: Any) -> None:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             prefix = ".".join(parts[: depth + 1])
-            raise RecipeError(
-                f"--set {dotted_key}: `{prefix}` is a value ({child!r}), not a section"
-            )
+            raise RecipeError(f"--set {dotted_key}: `{prefix}` is a value ({child!r}), not a section")
         node = child
     node[parts[-1]] = value
 

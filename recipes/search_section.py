@@ -121,7 +121,9 @@ class SearchSection(StrictModel):
     ```
     """
 
-    max_trials: int = Field(20, ge=1, description="Trials in total (a resumed search only adds the missing ones).")
+    max_trials: int = Field(
+        20, ge=1, description="Trials in total (a resumed search only adds the missing ones)."
+    )
     layers: IntRange | list[int] | None = Field(None, description="Number of hidden layers.")
     units: IntRange | list[int] | None = Field(None, description="Width of the hidden layers.")
     units_per_layer: bool = Field(
@@ -129,11 +131,15 @@ class SearchSection(StrictModel):
         description="Tune one width per hidden layer (conditional on `layers`) instead of one shared width.",
     )
     activation: list[Activation] | None = Field(None, description="Hidden-layer activations to try.")
-    dropout: FloatRange | list[float] | None = Field(None, description="Dropout rate after each hidden layer.")
+    dropout: FloatRange | list[float] | None = Field(
+        None, description="Dropout rate after each hidden layer."
+    )
     l2: LogRange | list[float] | None = Field(None, description="L2 penalty on every kernel (log range).")
     batch_norm: list[bool] | None = Field(None, description="Batch normalization on and/or off.")
     optimizer: list[Literal[OPTIMIZERS]] | None = Field(None, description="Keras optimizers to try.")
-    learning_rate: LogRange | list[float] | None = Field(None, description="Constant learning rate (log range).")
+    learning_rate: LogRange | list[float] | None = Field(
+        None, description="Constant learning rate (log range)."
+    )
     batch_size: PowersOfTwo | list[int] | None = Field(
         None, description="Batch sizes: a list, or {min, max} for the powers of two between."
     )

@@ -117,9 +117,7 @@ def train(
     data = data if data is not None else prepare_data(recipe)
     model = build_model(recipe, data)
     callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
-    updates = updates_per_epoch(
-        len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder
-    )
+    updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
     if verbose:
         model.summary(print_fn=lambda line, **_: io_utils.print_msg(line))
         io_utils.print_msg(

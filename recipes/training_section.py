@@ -29,9 +29,7 @@ class ScheduleSection(StrictModel):
     )
     peak: float = Field(1e-3, gt=0.0, description="Learning rate at the end of warmup.")
     warmup_epochs: float = Field(0.0, ge=0.0, description="Epochs of linear warmup from ~0 to `peak`.")
-    final: float = Field(
-        0.0, ge=0.0, description="Learning rate reached at the last step (cosine, linear)."
-    )
+    final: float = Field(0.0, ge=0.0, description="Learning rate reached at the last step (cosine, linear).")
     decay_rate: float = Field(
         0.1, gt=0.0, le=1.0, description="Exponential: factor over the run. Step: factor at each step."
     )

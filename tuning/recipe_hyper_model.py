@@ -118,11 +118,7 @@ class RecipeHyperModel(kt.HyperModel):
             for callback in callbacks
             if self.keep_checkpoints or not isinstance(callback, SaveBestEpoch)
         ]
-        trial_callbacks = (
-            build_callbacks(recipe, self.data, verbose=0)
-            + [_StopOnNaN()]
-            + tuner_callbacks
-        )
+        trial_callbacks = build_callbacks(recipe, self.data, verbose=0) + [_StopOnNaN()] + tuner_callbacks
         history = fit_model(
             recipe,
             model,

@@ -13,7 +13,12 @@ from kerasforge.recipes import Recipe, prepare_data
 from kerasforge.recipes.network_builder import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TUNERS, TrialLimitReached, make_tuner
-from kerasforge.tuning.search_cluster import THREADS_VARIABLE, SearchCluster, oracle_environment, parse_address
+from kerasforge.tuning.search_cluster import (
+    THREADS_VARIABLE,
+    SearchCluster,
+    oracle_environment,
+    parse_address,
+)
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
 from kerasforge.tuning.search_result import SearchResult
@@ -41,7 +46,9 @@ def _check_arguments(tuner, max_trials, workers, role, oracle, verbose):
     if tuner not in TUNERS:
         raise TuningError(f"Argument `tuner` must be one of {', '.join(TUNERS)}. Received: tuner={tuner!r}")
     if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
-        raise TuningError(f"Argument `max_trials` must be an integer >= 1. Received: max_trials={max_trials!r}")
+        raise TuningError(
+            f"Argument `max_trials` must be an integer >= 1. Received: max_trials={max_trials!r}"
+        )
     if not isinstance(workers, int) or workers < 1:
         raise TuningError(f"Argument `workers` must be an integer >= 1. Received: workers={workers!r}")
     if role not in ROLES:
@@ -51,15 +58,28 @@ def _check_arguments(tuner, max_trials, workers, role, oracle, verbose):
             f"--role and --oracle go together (a multi-host search). Received: role={role}, oracle={oracle}"
         )
     if role is not None and workers > 1:
-        raise TuningError(f"--workers starts a search on this machine; it cannot be combined with --role {role}")
+        raise TuningError(
+            f"--workers starts a search on this machine; it cannot be combined with --role {role}"
+        )
     if oracle is not None:
         parse_address(oracle)
     if verbose not in (0, 1):
         raise TuningError(f"Argument `verbose` must be 0 or 1. Received: verbose={verbose!r}")
 
 
-def _run_tuner(recipe, space, tuner, objective, max_trials, folder, total, verbose, chief=False,
-               trial_limit=None, search_started=None):
+def _run_tuner(
+    recipe,
+    space,
+    tuner,
+    objective,
+    max_trials,
+    folder,
+    total,
+    verbose,
+    chief=False,
+    trial_limit=None,
+    search_started=None,
+):
     """Runs trials in this process: the whole search, or one worker or the chief of a cluster.
 
     Returns None when the search is over, `PAUSED` when this process ran
@@ -192,7 +212,9 @@ def run_search(
     _check_arguments(tuner, max_trials, workers, role, oracle, verbose)
     space = SearchSpace(recipe)
     if tuner == "hyperband" and "epochs" in space.tuned:
-        raise TuningError("`search.epochs` cannot be tuned with --tuner hyperband, which allots epochs itself")
+        raise TuningError(
+            "`search.epochs` cannot be tuned with --tuner hyperband, which allots epochs itself"
+        )
     goal = _objective(recipe, objective or "val_loss")
     if max_trials is None and tuner != "hyperband":
         max_trials = space.section.max_trials

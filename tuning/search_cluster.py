@@ -2,8 +2,8 @@
 
 import contextlib
 import os
-import socket
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -37,10 +37,18 @@ def oracle_environment(role: str, address: str):
     its own); otherwise it is `worker-HOSTNAME`.
     """
     host, port = parse_address(address)
-    tuner_id = "chief" if role == "chief" else os.environ.get("KERASTUNER_TUNER_ID", f"worker-{socket.gethostname()}")
+    tuner_id = (
+        "chief"
+        if role == "chief"
+        else os.environ.get("KERASTUNER_TUNER_ID", f"worker-{socket.gethostname()}")
+    )
     if role == "worker" and "chief" in tuner_id:
         raise TuningError(f"a worker's KERASTUNER_TUNER_ID must not contain 'chief'. Received: {tuner_id!r}")
-    wanted = {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port)}
+    wanted = {
+        "KERASTUNER_TUNER_ID": tuner_id,
+        "KERASTUNER_ORACLE_IP": host,
+        "KERASTUNER_ORACLE_PORT": str(port),
+    }
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     try:
@@ -90,8 +98,9 @@ class SearchCluster:
     ```
     """
 
-    def __init__(self, recipe: Recipe, tuner: str, run_dir, max_trials, workers: int, objective: str,
-                 verbose: int = 1):
+    def __init__(
+        self, recipe: Recipe, tuner: str, run_dir, max_trials, workers: int, objective: str, verbose: int = 1
+    ):
         if workers < 1:
             raise TuningError(f"Argument `workers` must be >= 1. Received: workers={workers}")
         self.recipe = recipe
@@ -103,9 +112,23 @@ class SearchCluster:
         self.verbose = verbose
 
     def _command(self, role: str, address: str) -> list[str]:
-        command = [sys.executable, "-m", "kerasforge", "tune", str(self.run_dir / CLUSTER_RECIPE),
-                   "--tuner", self.tuner, "--run-dir", str(self.run_dir), "--objective", self.objective,
-                   "--role", role, "--oracle", address]
+        command = [
+            sys.executable,
+            "-m",
+            "kerasforge",
+            "tune",
+            str(self.run_dir / CLUSTER_RECIPE),
+            "--tuner",
+            self.tuner,
+            "--run-dir",
+            str(self.run_dir),
+            "--objective",
+            self.objective,
+            "--role",
+            role,
+            "--oracle",
+            address,
+        ]
         if self.max_trials is not None:
             command += ["--max-trials", str(self.max_trials)]
         return command
@@ -122,16 +145,25 @@ class SearchCluster:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         quiet = None if self.verbose else subprocess.DEVNULL
         with open(self.run_dir / "chief.log", "a", encoding="utf-8") as chief_log:
-            chief = subprocess.Popen(self._command("chief", address), env=self._environment("chief", 1),
-                                     stdout=chief_log, stderr=subprocess.STDOUT)
+            chief = subprocess.Popen(
+                self._command("chief", address),
+                env=self._environment("chief", 1),
+                stdout=chief_log,
+                stderr=subprocess.STDOUT,
+            )
             try:
                 workers = [
-                    subprocess.Popen(self._command("worker", address),
-                                     env=self._environment(f"worker{index}", threads), stdout=quiet)
+                    subprocess.Popen(
+                        self._command("worker", address),
+                        env=self._environment(f"worker{index}", threads),
+                        stdout=quiet,
+                    )
                     for index in range(self.workers)
                 ]
                 if self.verbose:
-                    io_utils.print_msg(f"chief on {address}, {self.workers} workers with {threads} TF threads each")
+                    io_utils.print_msg(
+                        f"chief on {address}, {self.workers} workers with {threads} TF threads each"
+                    )
                 codes = [worker.wait() for worker in workers]
             finally:
                 self._stop(chief)

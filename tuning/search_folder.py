@@ -91,7 +91,9 @@ class SearchFolder:
     def _differences(self, saved: dict) -> list[str]:
         old, new = _flatten(saved), _flatten(self._state())
         keys = sorted(set(old) | set(new))
-        return [f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in keys if old.get(key) != new.get(key)]
+        return [
+            f"{key}: {old.get(key)!r} -> {new.get(key)!r}" for key in keys if old.get(key) != new.get(key)
+        ]
 
     def prepare(self) -> bool:
         """Makes the folder ready and returns whether an earlier search is resumed.
@@ -113,7 +115,9 @@ class SearchFolder:
             try:
                 saved = json.loads(state_path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as error:
-                raise TuningError(f"cannot read {state_path}: {error}; use --overwrite to start afresh") from None
+                raise TuningError(
+                    f"cannot read {state_path}: {error}; use --overwrite to start afresh"
+                ) from None
             differences = self._differences(saved)
             if differences:
                 shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")

@@ -60,7 +60,9 @@ class SearchPlan:
         what will run, not a second copy of the formulas.
         """
         section = space.section
-        description = [f"{field_name}: {_describe(getattr(section, field_name))}" for field_name in section.tuned]
+        description = [
+            f"{field_name}: {_describe(getattr(section, field_name))}" for field_name in section.tuned
+        ]
         if "units" in section.tuned and section.units_per_layer:
             description.append("units are tuned per layer: units_k exists only when layers >= k")
         if name != "hyperband":
@@ -97,7 +99,8 @@ class SearchPlan:
             return lines
         lines.append(
             f"plan: hyperband, max {self.epochs_per_trial} epochs per trial, "
-            f"{len(self.brackets)} brackets, {self.trials} trials, at most {self.total_epochs} epochs in total"
+            f"{len(self.brackets)} brackets, {self.trials} trials, "
+            f"at most {self.total_epochs} epochs in total"
         )
         for number, rounds in enumerate(self.brackets, start=1):
             shown = ", ".join(f"{size} trials to epoch {epochs}" for size, epochs in rounds)

@@ -11,7 +11,9 @@ from kerasforge.tuning.search_space import SearchSpace
 from kerasforge.tuning.trial_table import load_histories, load_trials, search_objective, trial_values
 
 
-def _plot(trials: pd.DataFrame, objective: str, direction: str, hp_names: list[str], folder: Path) -> list[Path]:
+def _plot(
+    trials: pd.DataFrame, objective: str, direction: str, hp_names: list[str], folder: Path
+) -> list[Path]:
     folder.mkdir(exist_ok=True)
     done = trials[trials["status"] == "COMPLETED"]
     paths = []
@@ -31,7 +33,9 @@ def _plot(trials: pd.DataFrame, objective: str, direction: str, hp_names: list[s
             continue
         figure = Figure(figsize=(4.5, 3.5))
         axis = figure.subplots()
-        axis.scatter(column[name].astype(str) if column[name].dtype == object else column[name], column[objective])
+        axis.scatter(
+            column[name].astype(str) if column[name].dtype == object else column[name], column[objective]
+        )
         if name in ("learning_rate", "l2"):
             axis.set_xscale("log")
         axis.set(xlabel=name, ylabel=objective, title=f"{objective} against {name}")
@@ -92,10 +96,15 @@ class SearchResult:
             best = done.loc[done[objective].idxmin() if direction == "min" else done[objective].idxmax()]
             result.best_trial_id, result.best_score = best["trial_id"], float(best[objective])
             values = trial_values(run_dir, best["trial_id"])
-            result.best_recipe = cls._best_recipe(space, values, best["trial_id"], f"{objective}={result.best_score:.4f}")
+            result.best_recipe = cls._best_recipe(
+                space, values, best["trial_id"], f"{objective}={result.best_score:.4f}"
+            )
             (run_dir / "best_recipe.yaml").write_text(recipe_to_yaml(result.best_recipe), encoding="utf-8")
-        hp_names = [name for name in trials.columns[2 : trials.columns.get_loc(objective)]
-                    if not name.startswith("tuner/")]
+        hp_names = [
+            name
+            for name in trials.columns[2 : trials.columns.get_loc(objective)]
+            if not name.startswith("tuner/")
+        ]
         result.plots = _plot(trials, objective, direction, hp_names, run_dir / "plots")
         return result
 
@@ -106,8 +115,7 @@ class SearchResult:
             overrides["training.epochs"] = int(values["tuner/epochs"])
         overrides["search"] = None
         overrides["description"] = (
-            f"Best trial {trial_id} of a search: {score}. "
-            + space.recipe.description
+            f"Best trial {trial_id} of a search: {score}. " + space.recipe.description
         ).strip()
         return apply_overrides(space.recipe, overrides, origin="best trial")
 
@@ -119,6 +127,11 @@ class SearchResult:
     def table(self, k: int = 5) -> str:
         """The top-`k` table as text, without KerasTuner's internal `tuner/` columns."""
         top = self.top(k)
-        columns = [name for name in top.columns if not name.startswith("tuner/")
-                   and name not in ("status", "tuner_id", "reason") and top[name].notna().any()]
+        columns = [
+            name
+            for name in top.columns
+            if not name.startswith("tuner/")
+            and name not in ("status", "tuner_id", "reason")
+            and top[name].notna().any()
+        ]
         return top[columns].to_string(index=False, float_format=lambda value: f"{value:.4g}")

@@ -177,7 +177,7 @@ class SearchSpace:
         layer_unit_names = [name for name in ("layers", "units") if name in corners]
         checks = []
         for combo in itertools.product(*(corners[name] for name in layer_unit_names)):
-            checks.append(dict(zip(layer_unit_names, combo)))
+            checks.append(dict(zip(layer_unit_names, combo, strict=True)))
         for name, values in corners.items():
             if name not in layer_unit_names:
                 checks.extend({name: value} for value in values)

@@ -26,8 +26,16 @@ def make_mlp():
     return _deep_mlp
 
 
-def _deep_mlp(activation, initializer, depth=10, width=64, optimizer=None,
-             bias_initializer="zeros", inputs=64, outputs=10):
+def _deep_mlp(
+    activation,
+    initializer,
+    depth=10,
+    width=64,
+    optimizer=None,
+    bias_initializer="zeros",
+    inputs=64,
+    outputs=10,
+):
     """A digits classifier: `depth` hidden Dense layers, softmax output."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential(

@@ -45,26 +45,19 @@ def _drive(stopper, values, key="val_loss"):
         # min_delta=1e-4: an improvement of 5e-5 is no improvement.
         ({"patience": 1}, [1.0, 0.99995, 0.9], 2, "patience", 0),
         ({"patience": 1, "min_delta": 0.0}, [1.0, 0.99995, 0.99], 3, None, 2),
-        ({"patience": 5, "divergence_threshold": 2.0}, [1.0, 1.5, 2.5], 3,
-         "divergence", 0),
-        ({"patience": 5, "stopping_threshold": 0.5}, [1.0, 0.6, 0.4, 0.3], 3,
-         "threshold", 2),
+        ({"patience": 5, "divergence_threshold": 2.0}, [1.0, 1.5, 2.5], 3, "divergence", 0),
+        ({"patience": 5, "stopping_threshold": 0.5}, [1.0, 0.6, 0.4, 0.3], 3, "threshold", 2),
         ({"patience": 5}, [1.0, float("nan"), 0.5], 2, "non_finite", 0),
-        ({"patience": 5, "check_finite": False}, [1.0, float("nan"), 0.5], 3,
-         None, 2),
-        ({"patience": 2, "baseline": 0.5}, [1.0, 0.9, 0.95, 0.96], 3, "patience",
-         1),
-        ({"patience": 0, "start_from_epoch": 2}, [1.0, 2.0, 3.0, 4.0], 4,
-         "patience", 2),
+        ({"patience": 5, "check_finite": False}, [1.0, float("nan"), 0.5], 3, None, 2),
+        ({"patience": 2, "baseline": 0.5}, [1.0, 0.9, 0.95, 0.96], 3, "patience", 1),
+        ({"patience": 0, "start_from_epoch": 2}, [1.0, 2.0, 3.0, 4.0], 4, "patience", 2),
         ({"patience": 1, "mode": "max"}, [0.5, 0.6, 0.55, 0.5], 3, "patience", 1),
     ],
 )
 def test_stops_for_the_right_reason(kwargs, values, epochs, reason, best_epoch):
     stopper = EarlyStopping(**kwargs)
     run, model = _drive(stopper, values)
-    assert (run, stopper.stop_reason, stopper.best_epoch) == (
-        epochs, reason, best_epoch
-    )
+    assert (run, stopper.stop_reason, stopper.best_epoch) == (epochs, reason, best_epoch)
     assert stopper.stopped_epoch == (None if reason is None else epochs - 1)
     # restore_best_weights=True by default: the best epoch's weights come back.
     assert model.weights[0][0] == best_epoch
@@ -89,9 +82,7 @@ def test_state_resets_across_fits():
     _drive(stopper, [1.0, 2.0])
     assert stopper.stop_reason == "patience"
     run, _ = _drive(stopper, [5.0, 4.0, 3.0])
-    assert (run, stopper.stop_reason, stopper.best, stopper.best_epoch) == (
-        3, None, 3.0, 2
-    )
+    assert (run, stopper.stop_reason, stopper.best, stopper.best_epoch) == (3, None, 3.0, 2)
 
 
 def test_missing_monitor_warns_with_the_available_keys():
@@ -113,8 +104,7 @@ def test_auto_mode_maximises_accuracy_and_rejects_unknown_direction():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"patience": -1}, ValueError,
-         r"Argument `patience` must be >= 0. Received: patience=-1"),
+        ({"patience": -1}, ValueError, r"Argument `patience` must be >= 0. Received: patience=-1"),
         ({"mode": "up"}, ValueError, r"`mode` must be one of 'auto', 'min'"),
         ({"min_delta": -0.1}, ValueError, r"min_delta=-0.1"),
         ({"monitor": ""}, ValueError, r"`monitor` must be a non-empty string"),
@@ -129,9 +119,7 @@ def test_rejects_bad_arguments(kwargs, error, match):
 def test_restores_best_weights_when_another_callback_stops_training(digits):
     x, y = digits
     keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(10, activation="softmax")]
-    )
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
     model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
     snapshots = []
 
@@ -143,12 +131,17 @@ def test_restores_best_weights_when_another_callback_stops_training(digits):
 
     stopper = EarlyStopping(patience=10, verbose=1)
     history = model.fit(
-        x, y, validation_split=0.3, epochs=20, batch_size=64, verbose=0,
+        x,
+        y,
+        validation_split=0.3,
+        epochs=20,
+        batch_size=64,
+        verbose=0,
         callbacks=[stopper, StopAtThree()],
     )
     assert len(history.history["loss"]) == 3
     assert stopper.stop_reason is None
     best = int(np.argmin(history.history["val_loss"]))
     assert stopper.best_epoch == best
-    for restored, saved in zip(model.get_weights(), snapshots[best]):
+    for restored, saved in zip(model.get_weights(), snapshots[best], strict=True):
         np.testing.assert_array_equal(restored, saved)

@@ -10,14 +10,17 @@ from kerasforge.callbacks import GradientNormMonitor
 def _fit(model, data, monitor, epochs=3, **kwargs):
     x, y = data
     return model.fit(
-        x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[monitor],
+        x,
+        y,
+        epochs=epochs,
+        batch_size=32,
+        verbose=0,
+        callbacks=[monitor],
         **kwargs,
     )
 
 
-def test_deep_sigmoid_mlp_is_flagged_vanishing_at_the_input_side(
-    digits, make_mlp
-):
+def test_deep_sigmoid_mlp_is_flagged_vanishing_at_the_input_side(digits, make_mlp):
     # Glorot & Bengio (2010): 10 sigmoid layers, Keras's default Glorot init.
     model = make_mlp("sigmoid", "glorot_uniform")
     monitor = GradientNormMonitor(on_detect="log")
@@ -42,9 +45,14 @@ def test_same_depth_relu_he_mlp_is_not_flagged(digits, make_mlp):
     assert monitor.mode_in_use == "in_step"
     names = monitor.layer_names
     assert len(names) == 11
-    for key in ("grad_norm/global", "grad_norm_max/global",
-                "grad_non_finite/global", f"grad_norm/{names[0]}",
-                f"weight_norm/{names[0]}", f"update_ratio/{names[0]}"):
+    for key in (
+        "grad_norm/global",
+        "grad_norm_max/global",
+        "grad_non_finite/global",
+        f"grad_norm/{names[0]}",
+        f"weight_norm/{names[0]}",
+        f"update_ratio/{names[0]}",
+    ):
         assert len(history.history[key]) == 3
         assert monitor.history[key] == history.history[key]
     ratios = history.history[f"update_ratio/{names[0]}"]
@@ -59,7 +67,8 @@ def _exploding_model(clipnorm=None):
         [keras.Input((8,))]
         + [
             keras.layers.Dense(
-                64, activation="relu",
+                64,
+                activation="relu",
                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.3),
             )
             for _ in range(6)
@@ -82,12 +91,8 @@ def test_exploding_network_is_flagged_before_its_loss_turns_nan(regression):
     monitor = GradientNormMonitor(log_every=1, on_detect="log")
     recorder = _BatchLossRecorder()
     x, y = regression
-    _exploding_model().fit(
-        x, y, epochs=2, batch_size=32, verbose=0, callbacks=[monitor, recorder]
-    )
-    first_nan = next(
-        i for i, loss in enumerate(recorder.losses) if not np.isfinite(loss)
-    )
+    _exploding_model().fit(x, y, epochs=2, batch_size=32, verbose=0, callbacks=[monitor, recorder])
+    first_nan = next(i for i, loss in enumerate(recorder.losses) if not np.isfinite(loss))
     exploding = [e for e in monitor.events if e["kind"] == "exploding"]
     assert exploding, monitor.events
     first = exploding[0]
@@ -99,9 +104,7 @@ def test_exploding_network_stops_before_nan_with_on_detect_stop(regression):
     monitor = GradientNormMonitor(log_every=1, on_detect="stop")
     x, y = regression
     with pytest.warns(RuntimeWarning, match="exploding_threshold"):
-        history = _exploding_model().fit(
-            x, y, epochs=3, batch_size=32, verbose=0, callbacks=[monitor]
-        )
+        history = _exploding_model().fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[monitor])
     assert np.all(np.isfinite(history.history["loss"]))
     assert "clipnorm" in monitor.summary
 
@@ -118,8 +121,7 @@ def test_same_exploding_network_trains_without_nan_under_clipnorm(regression):
 def test_on_detect_raise_raises_and_unwraps_the_optimizer(digits, make_mlp):
     model = make_mlp("relu", "he_normal", depth=2)
     # A ratio of 1 flags every layer but the largest: a cheap way to raise.
-    monitor = GradientNormMonitor(on_detect="raise", vanishing_ratio=1.0,
-                                  patience=1)
+    monitor = GradientNormMonitor(on_detect="raise", vanishing_ratio=1.0, patience=1)
     with pytest.raises(RuntimeError, match="on_detect='raise'.*gradient norm"):
         _fit(model, digits, monitor, epochs=2)
     assert "apply" not in vars(model.optimizer)
@@ -147,16 +149,25 @@ def test_steps_per_execution_gives_the_same_epoch_norms(digits):
     for steps in (1, 8):
         keras.utils.set_random_seed(1)
         model = keras.Sequential(
-            [keras.Input((64,)), keras.layers.Dense(32, activation="relu"),
-             keras.layers.Dense(10, activation="softmax")]
+            [
+                keras.Input((64,)),
+                keras.layers.Dense(32, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
         )
         model.compile(
-            keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy",
+            keras.optimizers.SGD(0.05),
+            "sparse_categorical_crossentropy",
             steps_per_execution=steps,
         )
         history = model.fit(
-            x[:1024], y[:1024], epochs=2, batch_size=32, shuffle=False,
-            verbose=0, callbacks=[GradientNormMonitor()],
+            x[:1024],
+            y[:1024],
+            epochs=2,
+            batch_size=32,
+            shuffle=False,
+            verbose=0,
+            callbacks=[GradientNormMonitor()],
         )
         results.append(history.history)
     for key in ("grad_norm/global", "grad_norm_max/global"):
@@ -167,9 +178,7 @@ def _functional_model():
     keras.utils.set_random_seed(0)
     left, right = keras.Input((64,), name="left"), keras.Input((64,), name="right")
     shared = keras.layers.Dense(16, activation="relu", name="shared")
-    encoder = keras.Sequential(
-        [keras.layers.Dense(16, activation="relu", name="inner")], name="encoder"
-    )
+    encoder = keras.Sequential([keras.layers.Dense(16, activation="relu", name="inner")], name="encoder")
     frozen = keras.layers.Dense(16, name="frozen")
     frozen.trainable = False
     merged = keras.layers.Concatenate()([shared(left), shared(right)])
@@ -198,10 +207,10 @@ class _Subclassed(keras.Model):
 def test_functional_model_with_shared_nested_frozen_and_batchnorm(digits, mode):
     x, y = digits
     model = _functional_model()
-    monitor = GradientNormMonitor(mode=mode, probe_data=(
-        [x[:64], x[:64]], y[:64]), probe_every=10, on_detect="raise")
-    history = model.fit([x, x], y, epochs=1, batch_size=64, verbose=0,
-                        callbacks=[monitor])
+    monitor = GradientNormMonitor(
+        mode=mode, probe_data=([x[:64], x[:64]], y[:64]), probe_every=10, on_detect="raise"
+    )
+    history = model.fit([x, x], y, epochs=1, batch_size=64, verbose=0, callbacks=[monitor])
     assert monitor.mode_in_use == mode
     assert monitor.layer_names == ["shared", "encoder/inner", "norm", "head"]
     for name in monitor.layer_names:
@@ -214,11 +223,8 @@ def test_subclassed_model(digits, mode):
     x, y = digits
     model = _Subclassed()
     model.compile("adam", "sparse_categorical_crossentropy")
-    monitor = GradientNormMonitor(
-        mode=mode, probe_data=(x[:64], y[:64]), probe_every=5
-    )
-    history = model.fit(x, y, epochs=1, batch_size=64, verbose=0,
-                        callbacks=[monitor])
+    monitor = GradientNormMonitor(mode=mode, probe_data=(x[:64], y[:64]), probe_every=5)
+    history = model.fit(x, y, epochs=1, batch_size=64, verbose=0, callbacks=[monitor])
     assert monitor.layer_names == ["hidden", "head"]
     assert history.history["grad_norm/head"][0] > 0
     assert history.history["update_ratio/hidden"][0] > 0
@@ -233,10 +239,12 @@ def test_probe_mode_matches_in_step_norm_scale_on_the_same_batches(digits):
         model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
         # Learning rate 0 and one full batch: both modes see the same gradient.
         history = model.fit(
-            x[:256], y[:256], epochs=1, batch_size=256, verbose=0,
-            callbacks=[
-                GradientNormMonitor(mode=mode, probe_data=(x[:256], y[:256]))
-            ],
+            x[:256],
+            y[:256],
+            epochs=1,
+            batch_size=256,
+            verbose=0,
+            callbacks=[GradientNormMonitor(mode=mode, probe_data=(x[:256], y[:256]))],
         )
         norms[mode] = history.history["grad_norm/global"][0]
     np.testing.assert_allclose(norms["in_step"], norms["probe"], rtol=1e-3)
@@ -245,14 +253,18 @@ def test_probe_mode_matches_in_step_norm_scale_on_the_same_batches(digits):
 def test_log_every_puts_running_values_in_batch_logs(digits, make_mlp):
     seen = []
     spy = keras.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: seen.append(
-            "grad_norm/global" in logs
-        )
+        on_train_batch_end=lambda batch, logs: seen.append("grad_norm/global" in logs)
     )
     model = make_mlp("relu", "he_normal", depth=2)
     x, y = digits
-    model.fit(x[:320], y[:320], epochs=1, batch_size=32, verbose=0,
-              callbacks=[GradientNormMonitor(log_every=5), spy])
+    model.fit(
+        x[:320],
+        y[:320],
+        epochs=1,
+        batch_size=32,
+        verbose=0,
+        callbacks=[GradientNormMonitor(log_every=5), spy],
+    )
     assert seen == [False, False, False, False, True] * 2
 
 
@@ -261,7 +273,10 @@ def test_csv_logger_records_the_norms(digits, make_mlp, tmp_path):
     model = make_mlp("relu", "he_normal", depth=2)
     monitor = GradientNormMonitor()
     model.fit(
-        *digits, epochs=2, batch_size=64, verbose=0,
+        *digits,
+        epochs=2,
+        batch_size=64,
+        verbose=0,
         callbacks=[monitor, keras.callbacks.CSVLogger(str(path))],
     )
     header = path.read_text().splitlines()[0].split(",")
@@ -272,15 +287,12 @@ def test_csv_logger_records_the_norms(digits, make_mlp, tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"mode": "fast"}, ValueError,
-         r"`mode` must be one of 'auto', 'in_step', 'probe'"),
+        ({"mode": "fast"}, ValueError, r"`mode` must be one of 'auto', 'in_step', 'probe'"),
         ({"mode": "probe"}, ValueError, r"`probe_data` is required in probe mode"),
         ({"probe_data": [1, 2, 3, 4]}, ValueError, r"`probe_data` must be a tuple"),
-        ({"patience": 0}, ValueError,
-         r"Argument `patience` must be >= 1. Received: patience=0"),
+        ({"patience": 0}, ValueError, r"Argument `patience` must be >= 1. Received: patience=0"),
         ({"growth_factor": 1.0}, ValueError, r"`growth_factor` must be > 1"),
-        ({"on_detect": "email"}, ValueError,
-         r"`on_detect` must be one of 'warn', 'stop'"),
+        ({"on_detect": "email"}, ValueError, r"`on_detect` must be one of 'warn', 'stop'"),
         ({"log_every": "10"}, TypeError, r"`log_every` must be an integer"),
     ],
 )
@@ -300,8 +312,7 @@ def _stats(mean, peak=None, non_finite=None):
     return {
         "mean": mean,
         "max": mean if peak is None else np.array(peak, dtype=float),
-        "non_finite": np.zeros(len(mean), int) if non_finite is None
-        else np.array(non_finite),
+        "non_finite": np.zeros(len(mean), int) if non_finite is None else np.array(non_finite),
     }
 
 
@@ -313,11 +324,9 @@ def test_rules_fire_growth_non_finite_and_vanishing_once_per_layer():
     assert rules.check_epoch(_stats([1e-4, 1.0, 1.0]), present, 0) == []
     events = rules.check_epoch(_stats([1e-4, 20.0, 20.0]), present, 1)
     assert [(e["kind"], e["layer"]) for e in events] == [
-        ("exploding", "b"), ("exploding", "global"), ("vanishing", "a")
+        ("exploding", "b"),
+        ("exploding", "global"),
+        ("vanishing", "a"),
     ]
-    events = rules.check_epoch(
-        _stats([1e-4, 30.0, 30.0], non_finite=[0, 2, 2]), present, 2
-    )
-    assert [(e["kind"], e["layer"], e["value"]) for e in events] == [
-        ("non_finite", "b", 2.0)
-    ]
+    events = rules.check_epoch(_stats([1e-4, 30.0, 30.0], non_finite=[0, 2, 2]), present, 2)
+    assert [(e["kind"], e["layer"], e["value"]) for e in events] == [("non_finite", "b", 2.0)]

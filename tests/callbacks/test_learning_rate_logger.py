@@ -17,7 +17,11 @@ def test_puts_the_learning_rate_in_history(regression, tmp_path, schedule):
     model.compile(keras.optimizers.SGD(rate), "mse")
     path = tmp_path / "log.csv"
     history = model.fit(
-        x, y, epochs=3, batch_size=64, verbose=0,
+        x,
+        y,
+        epochs=3,
+        batch_size=64,
+        verbose=0,
         callbacks=[LearningRateLogger(), keras.callbacks.CSVLogger(str(path))],
     )
     expected = [0.05, 0.1, 0.1] if schedule else [0.01] * 3

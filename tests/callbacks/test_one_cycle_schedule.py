@@ -13,9 +13,9 @@ def _rate(schedule, step):
 
 @pytest.mark.parametrize("anneal", ["cosine", "linear"])
 def test_rises_to_the_maximum_then_anneals_below_the_start(anneal):
-    schedule = OneCycleSchedule(0.1, total_steps=100, pct_start=0.3,
-                                div_factor=10.0, final_div_factor=100.0,
-                                anneal=anneal)
+    schedule = OneCycleSchedule(
+        0.1, total_steps=100, pct_start=0.3, div_factor=10.0, final_div_factor=100.0, anneal=anneal
+    )
     assert _rate(schedule, 0) == pytest.approx(0.01, rel=1e-4)
     assert _rate(schedule, 30) == pytest.approx(0.1, rel=1e-4)
     assert _rate(schedule, 100) == pytest.approx(1e-4, rel=1e-4)
@@ -43,9 +43,7 @@ def test_rejects_bad_arguments(kwargs, match):
 def test_model_saved_with_it_loads_without_custom_objects(tmp_path, regression):
     x, y = regression
     schedule = OneCycleSchedule(1e-2, total_steps=40)
-    assert OneCycleSchedule.from_config(schedule.get_config()).get_config() == (
-        schedule.get_config()
-    )
+    assert OneCycleSchedule.from_config(schedule.get_config()).get_config() == (schedule.get_config())
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
     model.compile(keras.optimizers.SGD(schedule, momentum=0.9), "mse")
     model.fit(x, y, epochs=1, batch_size=64, verbose=0)

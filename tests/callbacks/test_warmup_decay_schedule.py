@@ -16,18 +16,14 @@ def _rates(schedule, steps):
     [
         ("cosine", {"final_learning_rate": 0.1}, [0.5, 1.0, 0.55, 0.1, 0.1]),
         ("linear", {}, [0.5, 1.0, 0.5, 0.0, 0.0]),
-        ("exponential", {"decay_rate": 0.5}, [0.5, 1.0, 0.5 ** 0.5, 0.5, 0.25]),
+        ("exponential", {"decay_rate": 0.5}, [0.5, 1.0, 0.5**0.5, 0.5, 0.25]),
         ("step", {"decay_rate": 0.1}, [0.5, 1.0, 1.0, 0.1, 0.01]),
         ("constant", {}, [0.5, 1.0, 1.0, 1.0, 1.0]),
     ],
 )
 def test_warms_up_linearly_then_decays(decay, kwargs, expected):
-    schedule = WarmupDecaySchedule(
-        1.0, warmup_steps=10, decay=decay, decay_steps=20, **kwargs
-    )
-    np.testing.assert_allclose(
-        _rates(schedule, [5, 10, 20, 30, 50]), expected, rtol=1e-5, atol=1e-7
-    )
+    schedule = WarmupDecaySchedule(1.0, warmup_steps=10, decay=decay, decay_steps=20, **kwargs)
+    np.testing.assert_allclose(_rates(schedule, [5, 10, 20, 30, 50]), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_no_warmup_starts_at_the_peak():
@@ -38,8 +34,11 @@ def test_no_warmup_starts_at_the_peak():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"peak_learning_rate": 0.0}, ValueError,
-         r"`peak_learning_rate` must be > 0. Received: peak_learning_rate=0.0"),
+        (
+            {"peak_learning_rate": 0.0},
+            ValueError,
+            r"`peak_learning_rate` must be > 0. Received: peak_learning_rate=0.0",
+        ),
         ({"decay": "cyclic"}, ValueError, r"`decay` must be one of 'cosine'"),
         ({"decay_steps": None}, ValueError, r"`decay_steps` is required"),
         ({"warmup_steps": -5}, ValueError, r"warmup_steps=-5"),
@@ -54,8 +53,7 @@ def test_rejects_bad_arguments(kwargs, error, match):
 
 
 def test_config_round_trip():
-    schedule = WarmupDecaySchedule(2e-3, warmup_steps=3, decay="step",
-                                   decay_steps=7, decay_rate=0.3)
+    schedule = WarmupDecaySchedule(2e-3, warmup_steps=3, decay="step", decay_steps=7, decay_rate=0.3)
     clone = WarmupDecaySchedule.from_config(schedule.get_config())
     assert clone.get_config() == schedule.get_config()
     np.testing.assert_allclose(_rates(clone, range(20)), _rates(schedule, range(20)))

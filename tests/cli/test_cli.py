@@ -16,7 +16,12 @@ TINY = ["--set", "training.epochs=2", "--set", "model.hidden=[16]"]
 def run_cli(*args, cwd=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run(
-        [sys.executable, "-m", "kerasforge", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+        [sys.executable, "-m", "kerasforge", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
     )
 
 
@@ -39,7 +44,10 @@ def test_default_run_folder_is_under_runs(tmp_path):
 
 
 def test_help_does_not_import_tensorflow():
-    code = "import sys; from kerasforge.cli import build_parser; build_parser(); print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    code = (
+        "import sys; from kerasforge.cli import build_parser; build_parser(); "
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"]
     assert run_cli("--help").returncode == 0
@@ -82,11 +90,15 @@ def csv_recipe(tmp_path, source, task="binary", **extra):
 
 def frame_of(rows=60, seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "label": rng.integers(0, 2, rows)})
+    return pd.DataFrame(
+        {"a": rng.normal(size=rows), "b": rng.normal(size=rows), "label": rng.integers(0, 2, rows)}
+    )
 
 
 def case_missing_target(tmp_path):
-    return csv_recipe(tmp_path, write_csv(tmp_path, frame_of().rename(columns={"label": "y"}))), r"(?i)label.*columns.*a, b, y"
+    return csv_recipe(
+        tmp_path, write_csv(tmp_path, frame_of().rename(columns={"label": "y"}))
+    ), r"(?i)label.*columns.*a, b, y"
 
 
 def case_text_column(tmp_path):
@@ -165,9 +177,15 @@ def test_user_mistakes_print_one_line_and_exit_2(tmp_path, capsys, make_case):
     "arguments, message",
     [
         (["train", "digits_mlp", "--set", "training.epochz=3"], r"did you mean `training.epochs`"),
-        (["train", "digits_mlp", "--set", "model.activation=relux"], r"'relux' is not allowed; choose one of"),
+        (
+            ["train", "digits_mlp", "--set", "model.activation=relux"],
+            r"'relux' is not allowed; choose one of",
+        ),
         (["train", "digits_mlp", "--set", "training.optimizer=adamm"], r"'adamm' is not allowed.*'adam'"),
-        (["train", "digits_mlp", "--set", "model.kernel_initializer=he"], r"must be one of 'glorot_uniform'.*'he_normal'"),
+        (
+            ["train", "digits_mlp", "--set", "model.kernel_initializer=he"],
+            r"must be one of 'glorot_uniform'.*'he_normal'",
+        ),
         (["train", "digits_mlp", "--set", "noequals"], r"--set expects KEY=VALUE"),
         (["train", "no_such_recipe"], r"bundled recipes: "),
         (["frobnicate"], r"invalid choice: 'frobnicate'"),
@@ -189,7 +207,8 @@ def test_subprocess_error_has_no_traceback(tmp_path):
     result = run_cli("train", "digits_mlp", "--set", "training.batch_size=0")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "kerasforge: error: --set: `training.batch_size`: input should be greater than or equal to 1. Received: 0"
+        "kerasforge: error: --set: `training.batch_size`: "
+        "input should be greater than or equal to 1. Received: 0"
     ]
 
 
@@ -197,10 +216,16 @@ def test_missing_backend_is_one_line_saying_what_to_install(tmp_path):
     # A stand-in `tensorflow` that fails to import, as on a machine without it.
     fake = tmp_path / "tensorflow"
     fake.mkdir()
-    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'tensorflow'\", name='tensorflow')\n")
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'tensorflow'\", name='tensorflow')\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "KERAS_BACKEND": "tensorflow"}
     result = subprocess.run(
-        [sys.executable, "-m", "kerasforge", "train", "digits_mlp"], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "kerasforge", "train", "digits_mlp"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()

@@ -39,13 +39,19 @@ def test_multiclass_gives_int_indices_and_sorted_names():
 @pytest.mark.parametrize(
     "values, task, match",
     [
-        (pd.Series(["a", "b"], name="price"), "regression",
-         r"Target column 'price' holds non-numeric values such as 'a'; "
-         r"task regression needs numbers"),
+        (
+            pd.Series(["a", "b"], name="price"),
+            "regression",
+            r"Target column 'price' holds non-numeric values such as 'a'; "
+            r"task regression needs numbers",
+        ),
         ([True, False], "regression", r"holds non-numeric values such as True"),
         ([1.0, np.inf], "regression", r"The target has 1 infinite values"),
-        (pd.Series([1.0, np.nan, np.nan], name="y"), "binary",
-         r"Target column 'y' has 2 missing values \(NaN\) out of 3 rows"),
+        (
+            pd.Series([1.0, np.nan, np.nan], name="y"),
+            "binary",
+            r"Target column 'y' has 2 missing values \(NaN\) out of 3 rows",
+        ),
         ([0, 1, 2], "binary", r"has 3 classes \[0, 1, 2\]; task binary needs exactly 2"),
         (["a", "a"], "binary", r"has 1 classes \['a'\]"),
         (list(range(20)), "binary", r"has 20 classes \[0, 1, .*9, \.\.\.\]"),

@@ -22,9 +22,7 @@ def test_bundled_dataset_includes_target(name, rows, columns):
     [("binary", 7, 2), ("multiclass", 4, 4)],
 )
 def test_synthetic_classification(task, classes, expected_classes):
-    frame, target = load_frame(
-        "synthetic", task=task, rows=200, features=6, classes=classes, seed=3
-    )
+    frame, target = load_frame("synthetic", task=task, rows=200, features=6, classes=classes, seed=3)
     assert list(frame.columns) == [f"x{i}" for i in range(6)] + ["target"]
     assert len(frame) == 200
     assert frame[target].nunique() == expected_classes
@@ -48,10 +46,8 @@ def test_synthetic_regression_is_seeded():
         ({"task": "binary", "noise": 1.5}, r"between 0 and 1.*noise=1.5"),
         ({"task": "regression", "noise": -1}, r"`noise` must be a number >= 0"),
         ({"task": "multiclass", "classes": 1}, r"`classes` must be >= 2"),
-        ({"task": "regression", "features": 3, "informative": 5},
-         r"`informative` must be <= features \(3\)"),
-        ({"task": "multiclass", "classes": 8, "informative": 2},
-         r"`informative` must be >= 3"),
+        ({"task": "regression", "features": 3, "informative": 5}, r"`informative` must be <= features \(3\)"),
+        ({"task": "multiclass", "classes": 8, "informative": 2}, r"`informative` must be >= 3"),
     ],
 )
 def test_synthetic_rejects_bad_arguments(kwargs, match):
@@ -61,9 +57,7 @@ def test_synthetic_rejects_bad_arguments(kwargs, match):
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".pq"])
 def test_file_round_trip(tmp_path, suffix):
-    frame = pd.DataFrame(
-        {"a": [1.5, 2.5, 3.5], "city": ["x", "y", "x"], "label": [0, 1, 0]}
-    )
+    frame = pd.DataFrame({"a": [1.5, 2.5, 3.5], "city": ["x", "y", "x"], "label": [0, 1, 0]})
     path = tmp_path / f"table{suffix}"
     if suffix == ".csv":
         frame.to_csv(path, index=False)
@@ -101,8 +95,11 @@ def test_unknown_suffix_lists_allowed(tmp_path):
 @pytest.mark.parametrize(
     "name, match",
     [
-        ("irs", r"Unknown data source 'irs'.*digits, iris.*synthetic, or a "
-                r"\.csv or \.parquet path\. Did you mean 'iris'\?"),
+        (
+            "irs",
+            r"Unknown data source 'irs'.*digits, iris.*synthetic, or a "
+            r"\.csv or \.parquet path\. Did you mean 'iris'\?",
+        ),
         ("mnist", r"Unknown data source 'mnist'\. Allowed: breast_cancer"),
     ],
 )

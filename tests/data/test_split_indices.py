@@ -8,7 +8,9 @@ from kerasforge.errors import DataError
 def test_split_covers_every_row_once():
     parts = split_indices(np.arange(100), seed=4)
     assert {name: len(rows) for name, rows in parts.items()} == {
-        "train": 70, "val": 15, "test": 15,
+        "train": 70,
+        "val": 15,
+        "test": 15,
     }
     joined = np.concatenate(list(parts.values()))
     assert sorted(joined.tolist()) == list(range(100))
@@ -50,8 +52,7 @@ def test_stratify_accepts_column_target_and_strings():
     [
         ({"train": 0.0, "val": 0.5, "test": 0.5}, r"`train` must be a fraction > 0.*train=0.0"),
         ({"train": 0.9, "val": -0.1, "test": 0.2}, r"`val` must be a fraction >= 0.*val=-0.1"),
-        ({"train": 0.7, "val": 0.2, "test": 0.2},
-         r"sum to 1.*train=0.7, val=0.2, test=0.2 \(sum 1.1\)"),
+        ({"train": 0.7, "val": 0.2, "test": 0.2}, r"sum to 1.*train=0.7, val=0.2, test=0.2 \(sum 1.1\)"),
         ({"train": "0.7"}, r"Received: train='0.7'"),
         ({"train": 1.5, "val": 0, "test": 0}, r"train=1.5"),
     ],
@@ -78,7 +79,10 @@ def test_stratify_missing_labels_are_rejected():
 
 @pytest.mark.parametrize("rows", [0, 1, 2])
 def test_too_few_rows_are_rejected(rows):
-    with pytest.raises(DataError, match=rf"Too few rows to split: {rows} rows, but the splits train, val, test need at least 3"):
+    with pytest.raises(
+        DataError,
+        match=rf"Too few rows to split: {rows} rows, but the splits train, val, test need at least 3",
+    ):
         split_indices(np.arange(rows))
 
 

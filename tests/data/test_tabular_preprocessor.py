@@ -101,8 +101,9 @@ def test_nan_with_missing_error_names_columns_and_counts():
     frame.loc[[0, 3], "age"] = np.nan
     frame.loc[1, "city"] = None
     with pytest.raises(
-        DataError, match=r"Missing values \(NaN\) in columns: 'age' \(2\), 'city' \(1\)\. "
-        r"Set missing: mean"
+        DataError,
+        match=r"Missing values \(NaN\) in columns: 'age' \(2\), 'city' \(1\)\. "
+        r"Set missing: mean",
     ):
         TabularPreprocessor().fit(frame)
 
@@ -112,9 +113,7 @@ def test_inf_is_always_rejected(missing):
     frame = _frame()
     frame.loc[[2], "salary"] = np.inf
     frame.loc[[4], "age"] = -np.inf
-    with pytest.raises(
-        DataError, match=r"Infinite values in columns: 'age' \(1\), 'salary' \(1\)"
-    ):
+    with pytest.raises(DataError, match=r"Infinite values in columns: 'age' \(1\), 'salary' \(1\)"):
         TabularPreprocessor(missing=missing).fit(frame)
 
 
@@ -126,9 +125,7 @@ def test_nan_and_inf_checked_again_in_transform():
 
 
 def test_categorical_error_names_columns():
-    with pytest.raises(
-        DataError, match=r"Non-numeric columns 'city' cannot be used.*categorical: onehot"
-    ):
+    with pytest.raises(DataError, match=r"Non-numeric columns 'city' cannot be used.*categorical: onehot"):
         TabularPreprocessor(categorical="error").fit(_frame())
 
 
@@ -148,8 +145,11 @@ def test_transform_before_fit():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"normalize": "zscore"}, r"`normalize` must be one of 'standard', 'minmax', "
-                                  r"'none'\. Received: normalize='zscore'"),
+        (
+            {"normalize": "zscore"},
+            r"`normalize` must be one of 'standard', 'minmax', "
+            r"'none'\. Received: normalize='zscore'",
+        ),
         ({"categorical": "ordinal"}, r"Received: categorical='ordinal'"),
         ({"missing": "drop"}, r"'error', 'mean', 'median'\. Received: missing='drop'"),
         ({"features": "age"}, r"Received: features='age'"),
@@ -175,8 +175,11 @@ def test_config_round_trip_does_not_share_user_list():
     pre = TabularPreprocessor(features=features, normalize="minmax", missing="median")
     config = pre.get_config()
     assert config == {
-        "features": ["age", "salary"], "normalize": "minmax", "categorical": "onehot",
-        "missing": "median", "max_categories": 50,
+        "features": ["age", "salary"],
+        "normalize": "minmax",
+        "categorical": "onehot",
+        "missing": "median",
+        "max_categories": 50,
     }
     assert TabularPreprocessor.from_config(config).get_config() == config
     pre.fit(_frame())

@@ -11,11 +11,17 @@ from kerasforge.recipes import compare, load_recipe
 # Lesson -> overrides that make it small enough for a test (few epochs and rows).
 SMALL_LESSONS = {
     "gd_variants": [
-        "data.synthetic.rows=500", "training.epochs=3",
+        "data.synthetic.rows=500",
+        "training.epochs=3",
         "variants={batch: {training.batch_size: 400}, mini_batch_32: {training.batch_size: 32}, "
         "stochastic: {training.batch_size: 1}}",
     ],
-    "vanishing_gradients": ["data.max_train_rows=300", "model.layers=6", "model.units=32", "training.epochs=2"],
+    "vanishing_gradients": [
+        "data.max_train_rows=300",
+        "model.layers=6",
+        "model.units=32",
+        "training.epochs=2",
+    ],
     "exploding_gradients": ["data.max_train_rows=600", "training.epochs=4"],
     "overfitting": ["training.epochs=12"],
     "input_normalization": ["training.epochs=10"],

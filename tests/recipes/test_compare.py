@@ -34,8 +34,15 @@ def test_compare_writes_one_run_folder_per_variant_and_the_table(comparison):
             assert (folder / variant / name).is_file()
     table = pd.read_csv(folder / "comparison.csv")
     assert list(table["variant"]) == ["mini_batch", "large_batch"]
-    for column in ("updates_per_epoch", "seconds_per_epoch", "train_loss", "val_loss", "gap",
-                   "test_accuracy", "findings"):
+    for column in (
+        "updates_per_epoch",
+        "seconds_per_epoch",
+        "train_loss",
+        "val_loss",
+        "gap",
+        "test_accuracy",
+        "findings",
+    ):
         assert column in table
     assert (folder / "report.html").is_file()
     assert (folder / "loss_by_epoch.csv").is_file()

@@ -1,4 +1,7 @@
-"""Each diagnosis rule fires on a real run built to trigger it (its own, or a small lesson variant), and a healthy run stays clean."""
+"""Each diagnosis rule fires on a real run built to trigger it, and a healthy run stays clean.
+
+A run is built for the rule, or is a small variant of a lesson.
+"""
 
 import shlex
 
@@ -27,9 +30,13 @@ TRIGGERS = {
     "underfitting": ["training.learning_rate=1e-4", "model.hidden=[2]", "training.epochs=3"],
     "plateau": ["training.optimizer=sgd", "training.learning_rate=1e-6", "training.epochs=7"],
     "converged": [
-        "data.source=synthetic", "model.task=regression",
-        "data.synthetic={rows: 400, features: 3, noise: 10.0}", "model.hidden=[]",
-        "training.optimizer=sgd", "training.learning_rate=0.5", "training.batch_size=512",
+        "data.source=synthetic",
+        "model.task=regression",
+        "data.synthetic={rows: 400, features: 3, noise: 10.0}",
+        "model.hidden=[]",
+        "training.optimizer=sgd",
+        "training.learning_rate=0.5",
+        "training.batch_size=512",
         "training.epochs=8",
     ],
 }
@@ -111,12 +118,13 @@ def test_dead_units_are_not_reported_as_vanishing_gradients(diagnosed):
 
 SCRIPTED = [
     ({"loss": [1.0, 0.8, 0.6, 0.5], "val_loss": [1.0, 0.8, 0.7, 0.65]}, []),
-    ({"loss": [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], "val_loss": [1.0, 0.6, 0.7, 0.8, 0.9, 1.0]},
-     ["overfitting"]),
+    ({"loss": [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], "val_loss": [1.0, 0.6, 0.7, 0.8, 0.9, 1.0]}, ["overfitting"]),
     ({"loss": [1.0, 1.4, 0.9, 1.5, 1.0, 1.6]}, ["learning_rate_too_high"]),
     ({"loss": [1.0, 2.0, 5.0, float("nan")]}, ["exploding", "learning_rate_too_high"]),
-    ({"loss": [1.0, 0.5, 0.4], "grad_norm/hidden_1": [1e-7] * 3, "grad_norm/output": [0.1] * 3},
-     ["vanishing"]),
+    (
+        {"loss": [1.0, 0.5, 0.4], "grad_norm/hidden_1": [1e-7] * 3, "grad_norm/output": [0.1] * 3},
+        ["vanishing"],
+    ),
 ]
 
 

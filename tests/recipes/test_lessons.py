@@ -102,5 +102,5 @@ def test_transfer_and_pretraining_report_a_test_metric_for_each(small_lesson):
     # The transferred first layer was frozen, so it still holds the related task's weights.
     donor = result.runs["related_task"].model.get_layer("hidden_1").get_weights()
     frozen = result.runs["transfer"].model.get_layer("hidden_1").get_weights()
-    for theirs, ours in zip(donor, frozen):
+    for theirs, ours in zip(donor, frozen, strict=True):
         np.testing.assert_array_equal(theirs, ours)

@@ -42,17 +42,35 @@ def test_learning_rate_written_as_1e_3_is_a_number(tmp_path):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ("model:\n  activaton: relu\n", r"unknown key `model.activaton` \(did you mean `model.activation`\?\)"),
+        (
+            "model:\n  activaton: relu\n",
+            r"unknown key `model.activaton` \(did you mean `model.activation`\?\)",
+        ),
         ("trainin:\n  epochs: 3\n", r"unknown key `trainin` \(did you mean `training`\?\)"),
         ("training:\n  batch_size: 0\n", r"`training.batch_size`: .*greater than or equal to 1. Received: 0"),
         ("training:\n  epochs: many\n", r"`training.epochs`.*Received: 'many'"),
         ("model:\n  dropout: 1.5\n", r"`model.dropout`.*less than 1.*Received: 1.5"),
-        ("model:\n  activation: relux\n", r"`model.activation`: 'relux' is not allowed; choose one of: 'relu'.*'leaky_relu'"),
-        ("model:\n  kernel_initializer: glorot\n", r"`model.kernel_initializer` must be one of 'glorot_uniform'.*Received: 'glorot'"),
-        ("training:\n  optimizer: adamx\n", r"`training.optimizer`: 'adamx' is not allowed; choose one of: 'sgd'.*'adam'"),
-        ("data:\n  split: {train: 0.5, val: 0.1, test: 0.1}\n", r"`data.split`: train \+ val \+ test must sum to 1"),
+        (
+            "model:\n  activation: relux\n",
+            r"`model.activation`: 'relux' is not allowed; choose one of: 'relu'.*'leaky_relu'",
+        ),
+        (
+            "model:\n  kernel_initializer: glorot\n",
+            r"`model.kernel_initializer` must be one of 'glorot_uniform'.*Received: 'glorot'",
+        ),
+        (
+            "training:\n  optimizer: adamx\n",
+            r"`training.optimizer`: 'adamx' is not allowed; choose one of: 'sgd'.*'adam'",
+        ),
+        (
+            "data:\n  split: {train: 0.5, val: 0.1, test: 0.1}\n",
+            r"`data.split`: train \+ val \+ test must sum to 1",
+        ),
         ("model:\n  hidden: [32]\n  layers: 2\n  units: 8\n", r"give either `hidden`"),
-        ("training:\n  clipnorm: 1.0\n  global_clipnorm: 1.0\n", r"at most one of `clipnorm` and `global_clipnorm`"),
+        (
+            "training:\n  clipnorm: 1.0\n  global_clipnorm: 1.0\n",
+            r"at most one of `clipnorm` and `global_clipnorm`",
+        ),
         ("variants:\n  wide:\n    model.units: 0\n", r"variants.wide: .*`model.units`"),
     ],
 )
@@ -114,7 +132,9 @@ def test_override_does_not_change_the_original_recipe():
 
 
 def test_resolved_yaml_round_trips(tmp_path):
-    recipe = load_recipe("digits_mlp", ["training.learning_rate={schedule: cosine, peak: 0.01, warmup_epochs: 2}"])
+    recipe = load_recipe(
+        "digits_mlp", ["training.learning_rate={schedule: cosine, peak: 0.01, warmup_epochs: 2}"]
+    )
     text = recipe_to_yaml(recipe)
     assert "min_delta" in text  # every default is written out
     path = write_recipe(tmp_path, text)

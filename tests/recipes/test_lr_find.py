@@ -14,10 +14,12 @@ SMALL = ["data.max_train_rows=400", "model.hidden=[32]"]
 
 
 def _model(steps_per_execution=1, learning_rate=0.01):
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse",
-                  steps_per_execution=steps_per_execution)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate), loss="mse", steps_per_execution=steps_per_execution
+    )
     return model
 
 
@@ -60,7 +62,7 @@ def test_sweep_records_losses_restores_the_model_and_suggests_a_rate():
     model.fit(x, y, batch_size=16, epochs=10, callbacks=[finder], verbose=0)
     assert 3 <= len(finder.losses) <= 60
     assert np.all(np.diff(finder.learning_rates) > 0)
-    for old, new in zip(before, model.get_weights()):
+    for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
     assert 1e-4 <= finder.suggested_learning_rate <= finder.min_loss_learning_rate
@@ -78,8 +80,7 @@ def test_finder_stops_when_the_loss_diverges():
     "model, message",
     [
         (_model(steps_per_execution=4), "compile with steps_per_execution=1"),
-        (_model(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
-         "not a schedule"),
+        (_model(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)), "not a schedule"),
     ],
 )
 def test_finder_needs_a_constant_rate_and_one_step_per_execution(model, message):
@@ -89,8 +90,9 @@ def test_finder_needs_a_constant_rate_and_one_step_per_execution(model, message)
 
 
 def test_find_learning_rate_writes_plot_table_and_suggestion(tmp_path):
-    result = find_learning_rate(load_recipe("digits_mlp", SMALL), run_dir=tmp_path / "lr",
-                                steps=60, verbose=0)
+    result = find_learning_rate(
+        load_recipe("digits_mlp", SMALL), run_dir=tmp_path / "lr", steps=60, verbose=0
+    )
     for name in ("lr_find.png", "lr_find.csv", "lr_find.json", "recipe.yaml"):
         assert (result.run_dir / name).is_file()
     summary = json.loads((result.run_dir / "lr_find.json").read_text())

@@ -37,8 +37,15 @@ def test_train_writes_the_report_and_the_data_description(run_dir):
 
 def test_report_has_every_section_and_embeds_its_images(run_dir):
     page = write_report(run_dir).read_text(encoding="utf-8")
-    for heading in ("Diagnosis", "Test metrics", "Loss and metric curves", "Per-layer gradient norms",
-                    "Learning rate", "Dead and saturated units", "Resolved recipe"):
+    for heading in (
+        "Diagnosis",
+        "Test metrics",
+        "Loss and metric curves",
+        "Per-layer gradient norms",
+        "Learning rate",
+        "Dead and saturated units",
+        "Resolved recipe",
+    ):
         assert f"<h2>{heading}</h2>" in page
     sources = re.findall(r'src="([^"]*)"', page)
     assert len(sources) >= 4
@@ -48,8 +55,9 @@ def test_report_has_every_section_and_embeds_its_images(run_dir):
 
 def test_report_shows_findings_with_evidence_and_fix(tmp_path):
     folder = tmp_path / "sick"
-    recipe = load_recipe(RECIPE, ["training.optimizer=sgd", "training.learning_rate=1e-6",
-                                  "training.epochs=7"])
+    recipe = load_recipe(
+        RECIPE, ["training.optimizer=sgd", "training.learning_rate=1e-6", "training.epochs=7"]
+    )
     train(recipe, run_dir=folder, verbose=0)
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "Plateau" in page
@@ -66,8 +74,10 @@ def test_cli_report_prints_the_path(run_dir, capsys):
     [
         (lambda path: None, "does not exist"),
         (lambda path: path.mkdir(), "neither a run folder"),
-        (lambda path: (path.mkdir(), (path / "history.csv").write_text("epoch,loss\n1,0.5\n")),
-         "missing recipe.yaml, metrics.json"),
+        (
+            lambda path: (path.mkdir(), (path / "history.csv").write_text("epoch,loss\n1,0.5\n")),
+            "missing recipe.yaml, metrics.json",
+        ),
     ],
 )
 def test_report_on_a_missing_or_incomplete_folder_is_a_run_dir_error(tmp_path, make, message):
@@ -98,16 +108,40 @@ def test_report_renders_in_a_headless_browser(run_dir, tmp_path):
     shot = tmp_path / "report.png"
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--window-size=1000,1600",
-             f"--screenshot={shot}", (run_dir / "report.html").as_uri()],
-            check=True, capture_output=True, timeout=120,
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--window-size=1000,1600",
+                f"--screenshot={shot}",
+                (run_dir / "report.html").as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         dom = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             f"--user-data-dir={profile}", "--dump-dom", (run_dir / "report.html").as_uri()],
-            check=True, capture_output=True, text=True, timeout=120,
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                (run_dir / "report.html").as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
         ).stdout
     assert "Healthy run" in dom or "Evidence" in dom
     pixels = matplotlib.image.imread(shot)[..., :3]

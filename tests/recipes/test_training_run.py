@@ -22,7 +22,14 @@ def test_run_folder_holds_every_artifact(tmp_path):
     run = train(tiny(), run_dir=tmp_path / "run", verbose=0)
     folder = tmp_path / "run"
     assert run.run_dir == folder
-    for name in ["recipe.yaml", "history.csv", "metrics.json", "model.keras", "plots/loss.png", "plots/accuracy.png"]:
+    for name in [
+        "recipe.yaml",
+        "history.csv",
+        "metrics.json",
+        "model.keras",
+        "plots/loss.png",
+        "plots/accuracy.png",
+    ]:
         assert (folder / name).is_file(), name
     history = pd.read_csv(folder / "history.csv")
     assert list(history["epoch"]) == [1, 2]
@@ -38,7 +45,9 @@ def test_saved_model_loads_without_custom_objects_and_predicts_the_same(tmp_path
     run = train(recipe, run_dir=tmp_path / "run", verbose=0)
     loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
     sample = run.data.x_test[:5]
-    np.testing.assert_allclose(loaded.predict(sample, verbose=0), run.model.predict(sample, verbose=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict(sample, verbose=0), run.model.predict(sample, verbose=0), rtol=1e-5
+    )
 
 
 def test_resolved_recipe_reproduces_the_run(tmp_path):
@@ -83,7 +92,11 @@ def test_failed_run_leaves_nothing_behind(tmp_path):
     [("breast_cancer_mlp", "accuracy", 0.85), ("diabetes_regression", "r2_score", 0.2)],
 )
 def test_tasks_train_to_a_useful_model(name, metric, floor):
-    run = train(load_recipe(name, {"training.epochs": 30, "callbacks.activation_monitor.enabled": False}), write=False, verbose=0)
+    run = train(
+        load_recipe(name, {"training.epochs": 30, "callbacks.activation_monitor.enabled": False}),
+        write=False,
+        verbose=0,
+    )
     assert run.test_metrics[metric] >= floor
 
 
@@ -103,7 +116,9 @@ def test_batch_size_and_drop_remainder_set_updates_per_epoch(tmp_path):
         "training.epochs": 1,
     }
     for drop, updates in [(False, 6), (True, 5)]:
-        run = train(tiny(**base, **{"training.drop_remainder": drop}), run_dir=tmp_path / str(drop), verbose=0)
+        run = train(
+            tiny(**base, **{"training.drop_remainder": drop}), run_dir=tmp_path / str(drop), verbose=0
+        )
         metrics = json.loads((tmp_path / str(drop) / "metrics.json").read_text())
         assert metrics["updates_per_epoch"] == updates
         assert run.model.optimizer.iterations.numpy() == updates
@@ -111,7 +126,11 @@ def test_batch_size_and_drop_remainder_set_updates_per_epoch(tmp_path):
 
 def test_unknown_optimizer_argument_lists_allowed():
     with pytest.raises(RecipeError, match=r"unknown key `training.optimizer_args.momentun`.*momentum"):
-        train(tiny(**{"training.optimizer": "sgd", "training.optimizer_args": {"momentun": 0.9}}), write=False, verbose=0)
+        train(
+            tiny(**{"training.optimizer": "sgd", "training.optimizer_args": {"momentun": 0.9}}),
+            write=False,
+            verbose=0,
+        )
 
 
 def test_early_stopping_on_val_loss_without_validation_split_is_refused():

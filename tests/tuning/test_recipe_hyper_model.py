@@ -39,7 +39,9 @@ def test_trial_batch_size_sets_the_steps_per_epoch(batch_size, tiny_recipe):
 
 
 def test_trial_epochs_and_hyperband_budget_reach_fit(tiny_recipe):
-    hypermodel = _hypermodel(tiny_recipe(search={"epochs": [3]}, callbacks={"early_stopping": {"enabled": False}}))
+    hypermodel = _hypermodel(
+        tiny_recipe(search={"epochs": [3]}, callbacks={"early_stopping": {"enabled": False}})
+    )
     hp = kt.HyperParameters()
     history = hypermodel.fit(hp, hypermodel.build(hp))
     assert len(history.epoch) == 3

@@ -20,7 +20,9 @@ def test_every_tuner_runs_and_writes_the_results(tuner, max_trials, tiny_recipe,
     recipe = tiny_recipe(training={"epochs": 3, "batch_size": 32})
     result = run_search(recipe, tuner=tuner, max_trials=max_trials, run_dir=tmp_path / "s")
     output = capsys.readouterr().out
-    assert f"trial {max_trials} of {max_trials}" in output and "| best " in output and "| elapsed 0:" in output
+    assert (
+        f"trial {max_trials} of {max_trials}" in output and "| best " in output and "| elapsed 0:" in output
+    )
     assert "top trials by val_loss" in output
     assert ("bracket 1: " in output) == (tuner == "hyperband")
     trials = pd.read_csv(tmp_path / "s" / "trials.csv", dtype={"trial_id": str})
@@ -110,10 +112,23 @@ def test_search_killed_mid_trial_resumes_without_counting_a_trial_twice(tiny_rec
     recipe_file = tmp_path / "recipe.yaml"
     recipe_file.write_text(recipe_to_yaml(recipe))
     run_dir = tmp_path / "s"
-    command = [sys.executable, "-m", "kerasforge", "tune", str(recipe_file), "--run-dir", str(run_dir),
-               "--max-trials", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    command = [
+        sys.executable,
+        "-m",
+        "kerasforge",
+        "tune",
+        str(recipe_file),
+        "--run-dir",
+        str(run_dir),
+        "--max-trials",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
     second = run_dir / "keras_tuner" / "trial_1" / "trial.json"
     deadline = time.monotonic() + 180
     while not second.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -134,5 +149,8 @@ def test_search_longer_than_one_process_share_runs_in_child_processes(tiny_recip
     assert list(result.trials["trial_id"]) == ["0", "1"]
     assert (result.trials["status"] == "COMPLETED").all()
     assert result.trials["rss_mb"].notna().all()
-    records = [json.loads((tmp_path / "keras_tuner" / f"trial_{i}" / "kerasforge_trial.json").read_text()) for i in "01"]
+    records = [
+        json.loads((tmp_path / "keras_tuner" / f"trial_{i}" / "kerasforge_trial.json").read_text())
+        for i in "01"
+    ]
     assert len({os.getpid(), records[0]["pid"], records[1]["pid"]}) == 3

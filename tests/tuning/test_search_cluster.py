@@ -18,7 +18,7 @@ def test_chief_and_two_workers_on_loopback_record_every_trial_once(tiny_recipe, 
     oracle = json.loads((tmp_path / "s" / "keras_tuner" / "oracle.json").read_text())
     assert sorted(oracle["end_order"]) == sorted(trials["trial_id"])
     assert oracle["ongoing_trials"] == {}
-    for trial_id, status in zip(trials["trial_id"], trials["status"]):
+    for trial_id, status in zip(trials["trial_id"], trials["status"], strict=True):
         trial_file = tmp_path / "s" / "keras_tuner" / f"trial_{trial_id}" / "trial.json"
         assert json.loads(trial_file.read_text())["status"] == status
     assert (tmp_path / "s" / "best_recipe.yaml").exists()
@@ -34,7 +34,10 @@ def test_worker_environment_is_set_and_restored(monkeypatch):
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker7")
     monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
     with oracle_environment("worker", "10.0.0.2:8000"):
-        assert (os.environ["KERASTUNER_TUNER_ID"], os.environ["KERASTUNER_ORACLE_IP"]) == ("worker7", "10.0.0.2")
+        assert (os.environ["KERASTUNER_TUNER_ID"], os.environ["KERASTUNER_ORACLE_IP"]) == (
+            "worker7",
+            "10.0.0.2",
+        )
     assert "KERASTUNER_ORACLE_IP" not in os.environ
 
 

@@ -6,7 +6,9 @@ def test_hyperband_plan_lists_brackets_trials_and_epochs(tiny_recipe):
     assert plan.brackets == [[(9, 1), (3, 3), (1, 9)], [(5, 3), (2, 9)], [(3, 9)]]
     assert (plan.trials, plan.total_epochs) == (23, 9 + 3 * 2 + 6 + 15 + 2 * 6 + 27)
     lines = plan.lines()
-    assert "plan: hyperband, max 9 epochs per trial, 3 brackets, 23 trials, at most 75 epochs in total" in lines
+    assert (
+        "plan: hyperband, max 9 epochs per trial, 3 brackets, 23 trials, at most 75 epochs in total" in lines
+    )
     assert "  bracket 1: 9 trials to epoch 1, 3 trials to epoch 3, 1 trials to epoch 9" in lines
 
 

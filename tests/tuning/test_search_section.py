@@ -22,7 +22,14 @@ def test_powers_of_two_range_lists_every_power():
 
 
 def test_default_space_tunes_layers_units_dropout_optimizer_rate_and_batch():
-    assert SearchSection.default().tuned == ["layers", "units", "dropout", "optimizer", "learning_rate", "batch_size"]
+    assert SearchSection.default().tuned == [
+        "layers",
+        "units",
+        "dropout",
+        "optimizer",
+        "learning_rate",
+        "batch_size",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -70,13 +70,24 @@ def test_learning_rate_sets_the_peak_of_a_schedule(tiny_recipe):
 
 def test_recipe_without_search_section_uses_the_default_space(tiny_recipe):
     recipe = tiny_recipe(search=None)
-    assert SearchSpace(recipe).tuned == ["layers", "units", "dropout", "optimizer", "learning_rate", "batch_size"]
+    assert SearchSpace(recipe).tuned == [
+        "layers",
+        "units",
+        "dropout",
+        "optimizer",
+        "learning_rate",
+        "batch_size",
+    ]
 
 
 @pytest.mark.parametrize(
     "model, search, match",
     [
-        ({"hidden": [8]}, {"units": {"min": 0, "max": 8}}, r"invalid recipe \(units=0\).*every width must be >= 1"),
+        (
+            {"hidden": [8]},
+            {"units": {"min": 0, "max": 8}},
+            r"invalid recipe \(units=0\).*every width must be >= 1",
+        ),
         ({"hidden": [8, 8], "freeze": 2}, {"layers": [1, 2]}, r"invalid recipe \(layers=1\).*freeze"),
     ],
 )
