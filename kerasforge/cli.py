@@ -68,7 +68,7 @@ def _command_train(args):
 
 
 def _command_validate(args):
-    from kerasforge.recipes.recipe_loader import load_recipe
+    from kerasforge.recipes.schema.loading import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
     print(
@@ -78,14 +78,14 @@ def _command_validate(args):
 
 
 def _command_list(args):
-    from kerasforge.recipes.recipe_loader import bundled_recipes, read_yaml
+    from kerasforge.recipes.schema.loading import bundled_recipes, read_yaml
 
     for name, path in bundled_recipes().items():
         print(f"{name:<28} {read_yaml(path).get('description', '')}")
 
 
 def _command_schema(args):
-    from kerasforge.recipes.recipe import Recipe
+    from kerasforge.recipes.schema.recipe import Recipe
 
     print(json.dumps(Recipe.model_json_schema(), indent=2))
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import keras_tuner as kt
 
-from kerasforge.recipes.search_section import FloatRange, IntRange, PowersOfTwo
+from kerasforge.recipes.schema.search import FloatRange, IntRange, PowersOfTwo
 from kerasforge.tuning.search_space import SearchSpace
 
 

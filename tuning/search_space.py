@@ -6,7 +6,7 @@ from typing import Any
 
 from kerasforge.errors import RecipeError, TuningError
 from kerasforge.recipes import Recipe, apply_overrides
-from kerasforge.recipes.search_section import FloatRange, IntRange, PowersOfTwo, SearchSection
+from kerasforge.recipes.schema.search import FloatRange, IntRange, PowersOfTwo, SearchSection
 
 # search field -> the recipe key it overrides (layers and units become `model.hidden`).
 _TARGETS = {

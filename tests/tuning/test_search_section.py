@@ -2,7 +2,7 @@ import pytest
 
 from kerasforge.errors import RecipeError
 from kerasforge.recipes import load_recipe
-from kerasforge.recipes.search_section import PowersOfTwo, SearchSection
+from kerasforge.recipes.schema.search import PowersOfTwo, SearchSection
 
 
 def _search(section):

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from kerasforge.recipes.strict_model import StrictModel
+from kerasforge.recipes.schema.base import StrictModel
 
 
 class EarlyStoppingSection(StrictModel):

@@ -9,10 +9,10 @@ import yaml
 from pydantic import ValidationError
 
 from kerasforge.errors import RecipeError, RecipeNotFoundError
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.validation_message import validation_message
+from kerasforge.recipes.schema.messages import validation_message
+from kerasforge.recipes.schema.recipe import Recipe
 
-LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+LIBRARY_DIR = Path(__file__).resolve().parent.parent / "library"
 
 
 def bundled_recipes() -> dict[str, Path]:

@@ -7,8 +7,8 @@ from kerasforge.callbacks import (
     LearningRateLogger,
 )
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.prepared_data import PreparedData
-from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.engine.prepare_data import PreparedData
+from kerasforge.recipes.schema.recipe import Recipe
 
 
 def _set_fields(section, exclude=("enabled",)) -> dict:

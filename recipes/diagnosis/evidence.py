@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.training_section import ScheduleSection
+from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.recipes.schema.training import ScheduleSection
 
 
 @dataclass

@@ -9,7 +9,7 @@ from kerasforge.recipes import (
     parse_overrides,
     recipe_to_yaml,
 )
-from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.schema.recipe import Recipe
 
 
 def write_recipe(tmp_path, body):

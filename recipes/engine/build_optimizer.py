@@ -5,7 +5,7 @@ import inspect
 import keras
 
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.training_section import ScheduleSection, TrainingSection
+from kerasforge.recipes.schema.training import ScheduleSection, TrainingSection
 
 _OPTIMIZER_CLASSES = {
     "sgd": "SGD",

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from kerasforge.recipes.strict_model import StrictModel
+from kerasforge.recipes.schema.base import StrictModel
 
 OPTIMIZERS = (
     "sgd",

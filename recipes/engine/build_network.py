@@ -3,7 +3,7 @@
 import keras
 
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.model_section import InitializerSpec, ModelSection
+from kerasforge.recipes.schema.model import InitializerSpec, ModelSection
 
 _HEADS = {
     # task: (output activation, default loss, default metrics)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import KerasforgeError, RunDirError
-from kerasforge.recipes.diagnosis import diagnose
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.recipe_loader import load_recipe
+from kerasforge.recipes.diagnosis.diagnose import diagnose
+from kerasforge.recipes.schema.loading import load_recipe
+from kerasforge.recipes.schema.recipe import Recipe
 
 REQUIRED_FILES = ("recipe.yaml", "history.csv", "metrics.json")
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import RunDirError
-from kerasforge.recipes.plot_diagnostics import (
+from kerasforge.recipes.reports.plots import (
     plot_gradient_heatmap,
     plot_learning_rate,
     plot_unit_fractions,
     save_figure,
 )
-from kerasforge.recipes.recipe_loader import recipe_to_yaml
-from kerasforge.recipes.run_record import REQUIRED_FILES, RunRecord
+from kerasforge.recipes.reports.run_record import REQUIRED_FILES, RunRecord
+from kerasforge.recipes.schema.loading import recipe_to_yaml
 
 REPORT_NAME = "report.html"
 

@@ -4,9 +4,9 @@ unnormalised inputs. Each is `(RunEvidence) -> Finding | None`; thresholds are c
 
 import numpy as np
 
-from kerasforge.recipes.finding import Finding
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.run_evidence import RunEvidence, epoch_number, learning_rate_fix
+from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
+from kerasforge.recipes.diagnosis.registry import Finding
+from kerasforge.recipes.schema.recipe import Recipe
 
 # layer's is vanishing (the GradientNormMonitor's default `vanishing_ratio`).
 VANISHING_RATIO = 1e-2

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from kerasforge.recipes.network_builder import head_defaults
-from kerasforge.recipes.prepared_data import PreparedData
-from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.engine.build_network import head_defaults
+from kerasforge.recipes.engine.prepare_data import PreparedData
+from kerasforge.recipes.schema.recipe import Recipe
 
 _CROSSENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")
 _SQUARED = ("mse", "mean_squared_error")

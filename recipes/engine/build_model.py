@@ -5,10 +5,10 @@ import numpy as np
 
 from kerasforge.data import updates_per_epoch
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.network_builder import build_network, head_defaults
-from kerasforge.recipes.optimizer_builder import build_optimizer
-from kerasforge.recipes.prepared_data import PreparedData
-from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.engine.build_network import build_network, head_defaults
+from kerasforge.recipes.engine.build_optimizer import build_optimizer
+from kerasforge.recipes.engine.prepare_data import PreparedData
+from kerasforge.recipes.schema.recipe import Recipe
 
 # Keras spends most of a small-batch step dispatching into the graph; running
 # this many updates per call amortises that (see benchmarks/recipe_speed.py).

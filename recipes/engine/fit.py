@@ -6,8 +6,8 @@ import keras
 
 from kerasforge.callbacks import CompactProgbarLogger
 from kerasforge.data import make_dataset
-from kerasforge.recipes.prepared_data import PreparedData
-from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.engine.prepare_data import PreparedData
+from kerasforge.recipes.schema.recipe import Recipe
 
 
 class _EpochClock(keras.callbacks.Callback):

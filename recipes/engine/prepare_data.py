@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kerasforge.data import TabularPreprocessor, encode_target, load_frame, split_indices
-from kerasforge.recipes.recipe import Recipe
+from kerasforge.recipes.schema.recipe import Recipe
 
 
 @dataclass

@@ -11,17 +11,17 @@ import pandas as pd
 from keras.src.utils import io_utils
 
 from kerasforge.data import make_dataset, updates_per_epoch
-from kerasforge.recipes.callback_builder import build_callbacks
-from kerasforge.recipes.data_description import describe_data
-from kerasforge.recipes.html_report import write_report
-from kerasforge.recipes.model_builder import build_model
-from kerasforge.recipes.model_fitting import fit_model
-from kerasforge.recipes.plot_history import plot_history
-from kerasforge.recipes.prepared_data import PreparedData, prepare_data
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.recipe_loader import recipe_to_yaml
-from kerasforge.recipes.reproducibility import set_global_seed
-from kerasforge.recipes.run_folder import RunFolder
+from kerasforge.recipes.diagnosis.data_description import describe_data
+from kerasforge.recipes.engine.build_callbacks import build_callbacks
+from kerasforge.recipes.engine.build_model import build_model
+from kerasforge.recipes.engine.fit import fit_model
+from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
+from kerasforge.recipes.engine.reproducibility import set_global_seed
+from kerasforge.recipes.engine.run_folder import RunFolder
+from kerasforge.recipes.reports.html_report import write_report
+from kerasforge.recipes.reports.plot_history import plot_history
+from kerasforge.recipes.schema.loading import recipe_to_yaml
+from kerasforge.recipes.schema.recipe import Recipe
 
 
 @dataclass

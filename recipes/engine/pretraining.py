@@ -6,9 +6,9 @@ import keras
 import numpy as np
 from keras.src.utils import io_utils
 
-from kerasforge.recipes.network_builder import build_network
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.training_section import ScheduleSection
+from kerasforge.recipes.engine.build_network import build_network
+from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.recipes.schema.training import ScheduleSection
 
 
 def pretrain_autoencoder(

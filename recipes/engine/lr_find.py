@@ -11,14 +11,14 @@ from matplotlib.figure import Figure  # no pyplot: plotting must not change the 
 
 from kerasforge.callbacks import LearningRateFinder
 from kerasforge.data import updates_per_epoch
-from kerasforge.recipes.model_builder import build_model
-from kerasforge.recipes.model_fitting import fit_model
-from kerasforge.recipes.plot_diagnostics import save_figure
-from kerasforge.recipes.prepared_data import prepare_data
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.recipe_loader import apply_overrides, recipe_to_yaml
-from kerasforge.recipes.reproducibility import set_global_seed
-from kerasforge.recipes.run_folder import RunFolder
+from kerasforge.recipes.engine.build_model import build_model
+from kerasforge.recipes.engine.fit import fit_model
+from kerasforge.recipes.engine.prepare_data import prepare_data
+from kerasforge.recipes.engine.reproducibility import set_global_seed
+from kerasforge.recipes.engine.run_folder import RunFolder
+from kerasforge.recipes.reports.plots import save_figure
+from kerasforge.recipes.schema.loading import apply_overrides, recipe_to_yaml
+from kerasforge.recipes.schema.recipe import Recipe
 
 
 @dataclass

@@ -4,9 +4,9 @@ convergence, a learning rate that is too high. Each is `(RunEvidence) -> Finding
 
 import numpy as np
 
-from kerasforge.recipes.finding import Finding
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.run_evidence import RunEvidence, epoch_number, learning_rate_fix
+from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
+from kerasforge.recipes.diagnosis.registry import Finding
+from kerasforge.recipes.schema.recipe import Recipe
 
 # while the train loss fell by as much.
 OVERFIT_RISE = 0.10

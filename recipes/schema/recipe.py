@@ -4,12 +4,12 @@ from typing import Any
 
 from pydantic import Field
 
-from kerasforge.recipes.callbacks_section import CallbacksSection
-from kerasforge.recipes.data_section import DataSection
-from kerasforge.recipes.model_section import ModelSection
-from kerasforge.recipes.search_section import SearchSection
-from kerasforge.recipes.strict_model import StrictModel
-from kerasforge.recipes.training_section import TrainingSection
+from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.callbacks import CallbacksSection
+from kerasforge.recipes.schema.data import DataSection
+from kerasforge.recipes.schema.model import ModelSection
+from kerasforge.recipes.schema.search import SearchSection
+from kerasforge.recipes.schema.training import TrainingSection
 
 
 class Recipe(StrictModel):

@@ -11,16 +11,16 @@ import pandas as pd
 from keras.src.utils import io_utils
 
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.autoencoder_pretraining import pretrain_autoencoder
-from kerasforge.recipes.html_report import write_report
-from kerasforge.recipes.plot_diagnostics import plot_heatmap_grid, plot_overlaid, save_figure
-from kerasforge.recipes.plot_history import curve_names
-from kerasforge.recipes.prepared_data import prepare_data
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.recipe_loader import apply_overrides
-from kerasforge.recipes.run_folder import RunFolder
-from kerasforge.recipes.run_record import RunRecord
-from kerasforge.recipes.training_run import TrainingRun, train
+from kerasforge.recipes.engine.prepare_data import prepare_data
+from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
+from kerasforge.recipes.engine.run import TrainingRun, train
+from kerasforge.recipes.engine.run_folder import RunFolder
+from kerasforge.recipes.reports.html_report import write_report
+from kerasforge.recipes.reports.plot_history import curve_names
+from kerasforge.recipes.reports.plots import plot_heatmap_grid, plot_overlaid, save_figure
+from kerasforge.recipes.reports.run_record import RunRecord
+from kerasforge.recipes.schema.loading import apply_overrides
+from kerasforge.recipes.schema.recipe import Recipe
 
 # `model.init_from` values that refer to something the comparison itself makes.
 VARIANT_PREFIX = "variant:"

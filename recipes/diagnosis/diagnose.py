@@ -10,10 +10,10 @@ curious user can see exactly what fires each one.
 
 import pandas as pd
 
-from kerasforge.recipes import layer_rules, loss_curve_rules
-from kerasforge.recipes.finding import Finding
-from kerasforge.recipes.recipe import Recipe
-from kerasforge.recipes.run_evidence import RunEvidence
+from kerasforge.recipes.diagnosis import layer_rules, loss_curve_rules
+from kerasforge.recipes.diagnosis.evidence import RunEvidence
+from kerasforge.recipes.diagnosis.registry import Finding
+from kerasforge.recipes.schema.recipe import Recipe
 
 # When one of these fired, a high loss is its symptom, not a separate finding.
 _CAUSES_OF_UNDERFITTING = {"vanishing", "exploding", "dead_relu", "plateau", "learning_rate_too_high"}

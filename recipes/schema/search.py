@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kerasforge.recipes.model_section import Activation
-from kerasforge.recipes.strict_model import StrictModel
-from kerasforge.recipes.training_section import OPTIMIZERS
+from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.model import Activation
+from kerasforge.recipes.schema.training import OPTIMIZERS
 
 
 class IntRange(StrictModel):

@@ -1,0 +1,7 @@
+"""Installed as `kerasforge.recipes.schema`: what a recipe may say, and how it is read.
+
+The pydantic sections (`data`, `model`, `training`, `callbacks`, `search`), the
+`Recipe` that holds them, YAML loading with `--set` overrides, and the error
+messages. This package imports neither Keras nor TensorFlow, so `kerasforge
+validate`, `list` and `schema` answer at once.
+"""
