@@ -22,7 +22,7 @@ _PUBLIC = {
     "bundled_recipes": "schema.loading",
     "compare": "engine.compare",
     "describe_data": "diagnosis.data_description",
-    "diagnose": "diagnosis.diagnose",
+    "diagnose": "diagnosis.registry",
     "find_learning_rate": "engine.lr_find",
     "fit_model": "engine.fit",
     "load_recipe": "schema.loading",

@@ -5,10 +5,11 @@ unnormalised inputs. Each is `(RunEvidence) -> Finding | None`; thresholds are c
 import numpy as np
 
 from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
-from kerasforge.recipes.diagnosis.registry import Finding
+from kerasforge.recipes.diagnosis.registry import Finding, rule
 from kerasforge.recipes.schema.recipe import Recipe
 
-# layer's is vanishing (the GradientNormMonitor's default `vanishing_ratio`).
+# A layer whose mean gradient norm over the run is below this fraction of the strongest
+# layer's is vanishing.
 VANISHING_RATIO = 1e-2
 # A gradient norm above this at any step is exploding (the monitor's default).
 EXPLODING_NORM = 1e3
@@ -20,7 +21,20 @@ DEAD_FRACTION = 0.5
 SCALE_RATIO = 100.0
 
 
+# A final loss near the constant prediction's is what these causes look like from outside.
+_HIGH_LOSS = ("underfitting",)
+
+
+@rule("vanishing", supersedes=_HIGH_LOSS)
 def vanishing(run: RunEvidence) -> Finding | None:
+    """A layer's gradient is a tiny fraction of the strongest layer's, so it barely learns.
+
+    Reads the per-layer `grad_norm/<layer>` columns (hidden layers and the output),
+    averaged over the run. Fires when the weakest layer's mean is below
+    `VANISHING_RATIO` of the strongest's. Abstains when gradients are not finite
+    (`exploding` reports those) and when the weak layer's units are dead (its
+    gradient is zero because nothing passes, which `dead_relu` reports).
+    """
     norms = run.layer_columns("grad_norm")
     dense = {
         name: values
@@ -69,7 +83,16 @@ def _clipping_on(recipe: Recipe | None) -> bool:
     )
 
 
+@rule("exploding", supersedes=_HIGH_LOSS)
 def exploding(run: RunEvidence) -> Finding | None:
+    """Gradients blow up: NaN/Inf gradients or loss, or huge steps.
+
+    Reads `grad_non_finite/global`, the loss, `grad_norm_max/global` and the
+    per-layer `update_ratio/<layer>`. Fires on any non-finite gradient or loss;
+    a large gradient norm (above `EXPLODING_NORM`) alone is normal for targets
+    of large scale, so it also needs a step that moves a layer by more than
+    `UPDATE_RATIO_LIMIT` of its norm, or a loss that grew.
+    """
     loss = run.series("loss")
     peaks = run.series("grad_norm_max/global")
     peaks = run.series("grad_norm/global") if peaks is None else peaks
@@ -115,7 +138,14 @@ def exploding(run: RunEvidence) -> Finding | None:
     return Finding("exploding", "Exploding gradients", "; ".join(evidence), fix, epoch=min(epochs))
 
 
+@rule("dead_relu", supersedes=_HIGH_LOSS)
 def dead_relu(run: RunEvidence) -> Finding | None:
+    """Most units of a ReLU layer never activate, so they pass no gradient.
+
+    Reads `dead_fraction/<layer>` at the last epoch. Fires when a layer has at
+    least `DEAD_FRACTION` of its units never positive on the probe batch; a
+    healthy ReLU/He layer keeps well under a third of its units dead.
+    """
     fractions = run.layer_columns("dead_fraction")
     worst, worst_value = None, 0.0
     for name, values in fractions.items():
@@ -138,7 +168,15 @@ def dead_relu(run: RunEvidence) -> Finding | None:
     )
 
 
+@rule("unnormalized_inputs")
 def unnormalized_inputs(run: RunEvidence) -> Finding | None:
+    """Input features on scales orders of magnitude apart, fed to the model as they are.
+
+    Reads the feature standard deviations and `data.normalize` from the data
+    description (`data.json`). Fires when normalisation is off and the largest
+    scale is `SCALE_RATIO` times the smallest: the large features then dominate
+    the first layer's gradient and one learning rate cannot suit them all.
+    """
     scales = run.data_info.get("feature_scales") or {}
     if run.data_info.get("normalize", "none") != "none":
         return None

@@ -5,9 +5,10 @@ convergence, a learning rate that is too high. Each is `(RunEvidence) -> Finding
 import numpy as np
 
 from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
-from kerasforge.recipes.diagnosis.registry import Finding
+from kerasforge.recipes.diagnosis.registry import Finding, rule
 from kerasforge.recipes.schema.recipe import Recipe
 
+# Overfitting: the val loss rose this much above its minimum, at least OVERFIT_MIN_EPOCHS later,
 # while the train loss fell by as much.
 OVERFIT_RISE = 0.10
 OVERFIT_MIN_EPOCHS = 3
@@ -26,7 +27,16 @@ ZIGZAG_PROGRESS = 0.5
 VAL_JUMP = 0.10
 
 
+@rule("overfitting")
 def overfitting(run: RunEvidence) -> Finding | None:
+    """The validation loss rises from its minimum while the training loss keeps falling.
+
+    Reads `loss` and `val_loss`. Fires when, `OVERFIT_MIN_EPOCHS` or more epochs
+    after its minimum, `val_loss` is `OVERFIT_RISE` above it while `loss` fell by as
+    much: the model is learning the training rows, not the task. Abstains when early
+    stopping on `val_loss` restored the best weights, since the saved model is the
+    one from before the rise.
+    """
     loss, val = run.series("loss"), run.series("val_loss")
     if val is None or loss is None or not np.all(np.isfinite(val)):
         return None
@@ -77,7 +87,15 @@ def _wider_model_fix(recipe: Recipe | None) -> str:
     return f"--set model.hidden=[{','.join(str(2 * width) for width in widths) or '64'}]"
 
 
+@rule("underfitting")
 def underfitting(run: RunEvidence) -> Finding | None:
+    """The model explains little of the data: the loss stays near a constant prediction's.
+
+    Reads `loss` and the constant predictor's loss (`baseline_loss` in `data.json`).
+    Fires when the final training loss is at least `UNDERFIT_FRACTION` of it. A
+    growing loss is left to the learning-rate rule; a loss still falling fast asks
+    for more epochs, otherwise for a wider model and a larger rate.
+    """
     loss, baseline = run.series("loss"), run.data_info.get("baseline_loss")
     if loss is None or len(loss) < 3 or not baseline or not np.all(np.isfinite(loss)):
         return None
@@ -104,7 +122,8 @@ def underfitting(run: RunEvidence) -> Finding | None:
     )
 
 
-def flat(run: RunEvidence) -> Finding | None:
+def _flat_stretch(run: RunEvidence) -> tuple[np.ndarray, int, str] | None:
+    """The last `FLAT_WINDOW` epochs of a loss that barely moved: (window, start epoch, evidence)."""
     loss = run.series("loss")
     if loss is None or len(loss) <= FLAT_WINDOW or not np.all(np.isfinite(loss)):
         return None
@@ -124,13 +143,47 @@ def flat(run: RunEvidence) -> Finding | None:
         f"train loss stayed within {FLAT_CHANGE:.0%} of {loss[-1]:.4g} from epoch "
         f"{start} to {len(loss)} (last {FLAT_WINDOW} epochs: {change:.2%} change){gradient}"
     )
+    return window, start, evidence
+
+
+def _stuck_high(run: RunEvidence, window: np.ndarray) -> bool:
     baseline = run.data_info.get("baseline_loss")
-    stuck = (window[-1] >= UNDERFIT_FRACTION * baseline) if baseline else window[-1] >= 0.5 * loss[0]
-    if stuck:
-        fix = learning_rate_fix(run.recipe, 10, at_least=1e-3)
-        if run.recipe is not None and run.recipe.training.optimizer == "sgd":
-            fix += " --set training.optimizer=adam"
-        return Finding("plateau", "Plateau: training sits on a flat surface", evidence, fix, epoch=start)
+    if baseline:
+        return bool(window[-1] >= UNDERFIT_FRACTION * baseline)
+    return bool(window[-1] >= 0.5 * run.series("loss")[0])
+
+
+@rule("plateau", supersedes=("underfitting",))
+def plateau(run: RunEvidence) -> Finding | None:
+    """Training sits on a flat surface: the loss stopped moving while still high.
+
+    Reads `loss` (and `grad_norm/global` for the evidence). Fires when the loss
+    moved less than `FLAT_CHANGE` over the last `FLAT_WINDOW` epochs and is still
+    at least `UNDERFIT_FRACTION` of the constant prediction's loss: the updates are
+    too small to leave the flat region, so the fix is a larger step.
+    """
+    stretch = _flat_stretch(run)
+    if stretch is None or not _stuck_high(run, stretch[0]):
+        return None
+    _, start, evidence = stretch
+    fix = learning_rate_fix(run.recipe, 10, at_least=1e-3)
+    if run.recipe is not None and run.recipe.training.optimizer == "sgd":
+        fix += " --set training.optimizer=adam"
+    return Finding("plateau", "Plateau: training sits on a flat surface", evidence, fix, epoch=start)
+
+
+@rule("converged")
+def converged(run: RunEvidence) -> Finding | None:
+    """The loss stopped moving at a low value: later epochs were spent for nothing.
+
+    Reads `loss`. Fires when the loss moved less than `FLAT_CHANGE` over the last
+    `FLAT_WINDOW` epochs and is below `UNDERFIT_FRACTION` of the constant
+    prediction's loss; the fix names the epoch it converged by.
+    """
+    stretch = _flat_stretch(run)
+    if stretch is None or _stuck_high(run, stretch[0]):
+        return None
+    _, start, evidence = stretch
     return Finding(
         "converged",
         f"Converged by epoch {start}: later epochs changed little",
@@ -140,7 +193,16 @@ def flat(run: RunEvidence) -> Finding | None:
     )
 
 
+@rule("learning_rate_too_high", supersedes=("underfitting", "overfitting"))
 def learning_rate_too_high(run: RunEvidence) -> Finding | None:
+    """The steps are too large: the loss diverges, or zig-zags instead of settling.
+
+    Reads `loss` and `val_loss`. Fires when the final loss is `DIVERGED_FACTOR`
+    times the first (or not finite), or when the loss rose by `RISE_STEP` at least
+    twice, counting `val_loss` jumps of `VAL_JUMP` that come back down, while the
+    loss is still above `ZIGZAG_PROGRESS` of where it started. A bouncing val loss
+    is then not overfitting, so that finding is hidden.
+    """
     loss = run.series("loss")
     if loss is None or len(loss) < 3:
         return None

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import RunDirError
+from kerasforge.recipes.diagnosis.registry import kinds
 from kerasforge.recipes.reports.plots import (
     plot_gradient_heatmap,
     plot_learning_rate,
@@ -63,8 +64,7 @@ def findings_html(findings: list, history: pd.DataFrame) -> str:
             )
         return (
             f'<div class="healthy"><b>Healthy run:</b> no diagnosis rule fired '
-            f"(vanishing, exploding, dead ReLUs, overfitting, underfitting, plateau, "
-            f"learning rate, input scales).{html.escape(summary)}</div>"
+            f"({html.escape(', '.join(kinds()))}).{html.escape(summary)}</div>"
         )
     boxes = []
     for finding in findings:

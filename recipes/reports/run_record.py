@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import KerasforgeError, RunDirError
-from kerasforge.recipes.diagnosis.diagnose import diagnose
+from kerasforge.recipes.diagnosis.registry import diagnose
 from kerasforge.recipes.schema.loading import load_recipe
 from kerasforge.recipes.schema.recipe import Recipe
 

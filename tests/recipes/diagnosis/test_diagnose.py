@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kerasforge.recipes import Finding, apply_overrides, describe_data, diagnose, load_recipe, train
+from kerasforge.recipes.diagnosis import kinds, rule, rules
 
 BASE = {
     "name": "diagnosis_case",
@@ -48,7 +49,7 @@ LESSON_TRIGGERS = {
     "learning_rate_too_high": ("learning_rate", "too_large"),
     "unnormalized_inputs": ("input_normalization", "raw"),
 }
-KINDS = [kind for kind in TRIGGERS if kind != "healthy"] + list(LESSON_TRIGGERS)
+KINDS = [kind for kind in kinds() if kind in TRIGGERS or kind in LESSON_TRIGGERS]
 
 _runs = {}
 
@@ -145,3 +146,22 @@ def test_unnormalized_rule_stays_quiet_when_inputs_are_standardized():
 def test_finding_rejects_unknown_kind():
     with pytest.raises(ValueError, match="Argument `kind` must be one of"):
         Finding("sadness", "title", "evidence", "--set seed=1")
+
+
+def test_every_registered_rule_has_a_run_that_triggers_it():
+    assert set(kinds()) == set(KINDS)
+
+
+@pytest.mark.parametrize("registered", rules(), ids=lambda registered: registered.kind)
+def test_every_rule_documents_what_it_reads_and_why(registered):
+    assert registered.summary.endswith(".")
+    assert len((registered.detect.__doc__ or "").split()) >= 30
+    assert set(registered.supersedes) <= set(kinds())
+
+
+def test_registering_a_second_rule_of_a_kind_is_refused():
+    with pytest.raises(ValueError, match="registered already"):
+
+        @rule("overfitting")
+        def another_overfitting(run):
+            """Also overfitting."""
