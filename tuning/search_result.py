@@ -4,9 +4,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
+from matplotlib.figure import Figure
 
 from kerasforge.recipes import Recipe, apply_overrides, recipe_to_yaml
+from kerasforge.recipes.reports.plots import save_figure
 from kerasforge.tuning.search_space import SearchSpace
 from kerasforge.tuning.trial_table import load_histories, load_trials, search_objective, trial_values
 
@@ -25,8 +26,7 @@ def _plot(
     axis.set(xlabel="completed trial", ylabel=objective, title=f"{objective} by trial")
     axis.legend()
     figure.tight_layout()
-    paths.append(folder / "objective_by_trial.png")
-    figure.savefig(paths[-1], dpi=100)
+    paths.append(save_figure(figure, folder / "objective_by_trial.png"))
     for name in hp_names:
         column = done[[name, objective]].dropna()
         if column.empty:
@@ -40,8 +40,7 @@ def _plot(
             axis.set_xscale("log")
         axis.set(xlabel=name, ylabel=objective, title=f"{objective} against {name}")
         figure.tight_layout()
-        paths.append(folder / f"{name.replace('/', '_')}.png")
-        figure.savefig(paths[-1], dpi=100)
+        paths.append(save_figure(figure, folder / f"{name.replace('/', '_')}.png"))
     return paths
 
 

@@ -16,8 +16,7 @@ from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
 from kerasforge.recipes.engine.run import TrainingRun, train
 from kerasforge.recipes.engine.run_folder import RunFolder
 from kerasforge.recipes.reports.html_report import write_report
-from kerasforge.recipes.reports.plot_history import curve_names
-from kerasforge.recipes.reports.plots import plot_heatmap_grid, plot_overlaid, save_figure
+from kerasforge.recipes.reports.plots import curve_names, plot_heatmap_grid, plot_overlaid, save_figure
 from kerasforge.recipes.reports.run_record import RunRecord
 from kerasforge.recipes.schema.loading import apply_overrides
 from kerasforge.recipes.schema.recipe import Recipe

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from keras.src.utils import io_utils
-from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
+from matplotlib.figure import Figure
 
 from kerasforge.callbacks import LearningRateFinder
 from kerasforge.data import updates_per_epoch

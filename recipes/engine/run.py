@@ -19,7 +19,7 @@ from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
 from kerasforge.recipes.engine.reproducibility import set_global_seed
 from kerasforge.recipes.engine.run_folder import RunFolder
 from kerasforge.recipes.reports.html_report import write_report
-from kerasforge.recipes.reports.plot_history import plot_history
+from kerasforge.recipes.reports.plots import plot_history
 from kerasforge.recipes.schema.loading import recipe_to_yaml
 from kerasforge.recipes.schema.recipe import Recipe
 

@@ -1,8 +1,10 @@
-"""Figures of training health: gradient heatmaps, learning rate, dead units, overlaid runs.
+"""Every figure kerasforge draws: metric curves, gradient heatmaps, learning rate, dead units.
 
-Each function returns a matplotlib `Figure` (or None when the run did not log
-what it shows); `save_figure` writes one as PNG to a path or to bytes, so the
-report can embed it and `compare` can write it to `plots/`.
+Each `plot_*` function returns a matplotlib `Figure` (or None when the run did
+not log what it shows); `save_figure` is the one way figures are written, as PNG
+to a path or to bytes, so the report can embed them and `compare`, `lr-find`
+and `tune` can write them to `plots/`. Figures are built without pyplot, so
+plotting never changes the user's matplotlib backend.
 """
 
 import io
@@ -11,14 +13,76 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure  # no pyplot: plotting must not change the user's backend
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+# Dots per inch of every PNG: sharp on a laptop screen, small enough to embed in a report.
+FIGURE_DPI = 100
+
+# Logged every epoch, but drawn by their own figures, not as a metric curve.
+_NOT_CURVES = ("learning_rate", "train_seconds")
 
 
-def save_figure(figure, path: str | Path | None = None) -> bytes | Path:
-    """Writes `figure` as PNG to `path` (returned), or returns the PNG bytes; closes it."""
-    target = io.BytesIO() if path is None else Path(path)
-    figure.savefig(target, format="png", dpi=90)
-    return target.getvalue() if path is None else target
+def save_figure(figure: Figure, path: str | Path | None = None) -> bytes | Path:
+    """Writes `figure` as PNG to `path` and returns the path, or returns the PNG bytes.
+
+    Args:
+        figure: A matplotlib `Figure`.
+        path: Optional file to write; its folder is created. Without it the PNG
+            bytes are returned.
+    """
+    if path is None:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
+        return buffer.getvalue()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=FIGURE_DPI)
+    return path
+
+
+def label_epochs(axes) -> None:
+    """Labels an x axis of epochs, with whole-number ticks only."""
+    axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def curve_names(history) -> list[str]:
+    """Returns the metric names that have a training curve (`loss`, `accuracy`, ...)."""
+    return [
+        key for key in history if "/" not in key and not key.startswith("val_") and key not in _NOT_CURVES
+    ]
+
+
+def plot_history(history: dict[str, list], out_dir: str | Path, title: str = "") -> list[Path]:
+    """Writes one PNG per metric with its train and validation curves.
+
+    Args:
+        history: `History.history`: metric name -> one value per epoch.
+        out_dir: Folder to write into; created if missing.
+        title: Prefix for each figure title, e.g. the recipe name.
+
+    Returns:
+        The paths written, e.g. `[out_dir/loss.png, out_dir/accuracy.png]`.
+    """
+    written = []
+    for name in curve_names(history):
+        figure = Figure(figsize=(6, 4))
+        axes = figure.subplots()
+        epochs = range(1, len(history[name]) + 1)
+        axes.plot(epochs, history[name], label=f"train {name}", marker=".")
+        if f"val_{name}" in history:
+            axes.plot(epochs, history[f"val_{name}"], label=f"val {name}", marker=".")
+        label_epochs(axes)
+        axes.set_ylabel(name)
+        if name == "loss" and min(history[name]) > 0:
+            axes.set_yscale("log")
+        axes.set_title(f"{title} {name}".strip())
+        axes.grid(alpha=0.3)
+        axes.legend()
+        figure.tight_layout()
+        written.append(save_figure(figure, Path(out_dir) / f"{name}.png"))
+    return written
 
 
 def _layer_matrix(history: pd.DataFrame, prefix: str):
@@ -40,7 +104,7 @@ def _draw_heatmap(axes, history: pd.DataFrame, prefix: str, title: str):
         extent=(0.5, matrix.shape[1] + 0.5, len(layers) - 0.5, -0.5),
     )
     axes.set_yticks(range(len(layers)), layers, fontsize=7)
-    axes.set_xlabel("epoch")
+    label_epochs(axes)
     axes.set_title(title, fontsize=9)
     return image
 
@@ -84,7 +148,7 @@ def plot_learning_rate(history: pd.DataFrame):
     axes = figure.subplots()
     epochs = range(1, len(history) + 1)
     axes.plot(epochs, history["learning_rate"], marker=".")
-    axes.set_xlabel("epoch")
+    label_epochs(axes)
     axes.set_ylabel("learning rate")
     axes.set_title("learning rate")
     axes.grid(alpha=0.3)
@@ -105,7 +169,7 @@ def plot_unit_fractions(history: pd.DataFrame):
             epochs, history[key], marker=".", label=key, linestyle="-" if key.startswith("dead") else "--"
         )
     axes.set_ylim(-0.02, 1.02)
-    axes.set_xlabel("epoch")
+    label_epochs(axes)
     axes.set_ylabel("fraction of units")
     axes.set_title("dead (solid) and saturated (dashed) units")
     axes.grid(alpha=0.3)
@@ -132,7 +196,7 @@ def plot_overlaid(histories: dict[str, pd.DataFrame], key: str):
     values = values[np.isfinite(values)]
     if key.endswith("loss") and len(values) and values.min() > 0:
         axes.set_yscale("log")
-    axes.set_xlabel("epoch")
+    label_epochs(axes)
     axes.set_ylabel(key)
     axes.set_title(f"{key}: train (solid) and validation (dashed)")
     axes.grid(alpha=0.3)
