@@ -3,26 +3,78 @@
 YAML recipes build and train Keras models; training-health callbacks watch
 gradients, activations and learning rates; KerasTuner searches over recipes.
 
-The top-level names are imported lazily, so `import kerasforge` (and
-`kerasforge --help`) stays fast and does not import TensorFlow.
+The names below are imported on first use, so `import kerasforge` (and
+`kerasforge --help`) stays fast and does not import a Keras backend. Type
+checkers and IDEs see them through the `TYPE_CHECKING` imports.
+
+Example:
+
+```python
+import kerasforge
+
+run = kerasforge.train(kerasforge.load_recipe("digits_mlp", ["training.epochs=3"]))
+```
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_LAZY_ATTRIBUTES = {
-    "build_model": "kerasforge.recipes",
-    "load_recipe": "kerasforge.recipes",
-    "train": "kerasforge.recipes",
+if TYPE_CHECKING:
+    from kerasforge import callbacks, data, errors, recipes, tuning
+    from kerasforge.recipes import (
+        Recipe,
+        apply_overrides,
+        build_model,
+        compare,
+        diagnose,
+        load_recipe,
+        train,
+    )
+    from kerasforge.tuning import run_search
+
+# Name -> the module that defines it; a module name maps to itself.
+_LAZY = {
     "Recipe": "kerasforge.recipes",
+    "apply_overrides": "kerasforge.recipes",
+    "build_model": "kerasforge.recipes",
+    "compare": "kerasforge.recipes",
+    "diagnose": "kerasforge.recipes",
+    "load_recipe": "kerasforge.recipes",
+    "run_search": "kerasforge.tuning",
+    "train": "kerasforge.recipes",
+    "callbacks": "kerasforge.callbacks",
+    "data": "kerasforge.data",
+    "errors": "kerasforge.errors",
+    "recipes": "kerasforge.recipes",
+    "tuning": "kerasforge.tuning",
 }
 
-__all__ = sorted(["__version__", *_LAZY_ATTRIBUTES])
+__all__ = [
+    "Recipe",
+    "__version__",
+    "apply_overrides",
+    "build_model",
+    "callbacks",
+    "compare",
+    "data",
+    "diagnose",
+    "errors",
+    "load_recipe",
+    "recipes",
+    "run_search",
+    "train",
+    "tuning",
+]
 
 
-def __getattr__(name):
-    if name in _LAZY_ATTRIBUTES:
-        module = importlib.import_module(_LAZY_ATTRIBUTES[name])
-        return getattr(module, name)
-    raise AttributeError(f"module 'kerasforge' has no attribute {name!r}")
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'kerasforge' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    return module if module.__name__.endswith(f".{name}") else getattr(module, name)
+
+
+def __dir__() -> list[str]:
+    return __all__

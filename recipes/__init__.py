@@ -1,10 +1,43 @@
-"""Installed as `kerasforge.recipes`: recipe schema, loading, overrides, builders and the training run.
+"""Installed as `kerasforge.recipes`: from a YAML recipe to a trained, diagnosed run.
 
-Names are imported on first use, so reading and validating recipes
-(`kerasforge validate`, `list`, `schema`) does not import TensorFlow.
+Grouped by concern: `schema` (what a recipe may say, and loading it; imports no
+Keras), `engine` (build, fit, run, compare, lr-find, pretraining, run folders),
+`diagnosis` (a registry of rules) and `reports` (HTML and plots).
+
+The public names below are imported on first use, so reading and validating
+recipes (`kerasforge validate`, `list`, `schema`) does not import a Keras
+backend. Type checkers see them through the `TYPE_CHECKING` imports.
 """
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kerasforge.recipes.diagnosis.data_description import describe_data
+    from kerasforge.recipes.diagnosis.registry import Finding, diagnose
+    from kerasforge.recipes.engine.build_callbacks import build_callbacks
+    from kerasforge.recipes.engine.build_model import build_model
+    from kerasforge.recipes.engine.build_network import build_network
+    from kerasforge.recipes.engine.build_optimizer import build_optimizer
+    from kerasforge.recipes.engine.compare import Comparison, compare
+    from kerasforge.recipes.engine.fit import fit_model
+    from kerasforge.recipes.engine.lr_find import find_learning_rate
+    from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
+    from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
+    from kerasforge.recipes.engine.reproducibility import set_global_seed
+    from kerasforge.recipes.engine.run import TrainingRun, train
+    from kerasforge.recipes.engine.run_folder import RunFolder
+    from kerasforge.recipes.reports.html_report import write_report
+    from kerasforge.recipes.reports.run_record import RunRecord
+    from kerasforge.recipes.schema.loading import (
+        apply_overrides,
+        bundled_recipes,
+        load_recipe,
+        parse_overrides,
+        recipe_to_yaml,
+        validate_recipe,
+    )
+    from kerasforge.recipes.schema.recipe import Recipe
 
 _PUBLIC = {
     "Comparison": "engine.compare",
@@ -36,11 +69,35 @@ _PUBLIC = {
     "write_report": "reports.html_report",
 }
 
-__all__ = sorted(_PUBLIC)
-
-
-# Module names differ from the names they export: importing a submodule sets
-# it as an attribute of the package, which would shadow a same-named function.
+__all__ = [
+    "Comparison",
+    "Finding",
+    "PreparedData",
+    "Recipe",
+    "RunFolder",
+    "RunRecord",
+    "TrainingRun",
+    "apply_overrides",
+    "build_callbacks",
+    "build_model",
+    "build_network",
+    "build_optimizer",
+    "bundled_recipes",
+    "compare",
+    "describe_data",
+    "diagnose",
+    "find_learning_rate",
+    "fit_model",
+    "load_recipe",
+    "parse_overrides",
+    "prepare_data",
+    "pretrain_autoencoder",
+    "recipe_to_yaml",
+    "set_global_seed",
+    "train",
+    "validate_recipe",
+    "write_report",
+]
 
 
 def __getattr__(name):

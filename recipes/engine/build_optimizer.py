@@ -5,21 +5,8 @@ import inspect
 import keras
 
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.schema.training import ScheduleSection, TrainingSection
+from kerasforge.recipes.schema.training import OPTIMIZER_CLASSES, ScheduleSection, TrainingSection
 
-_OPTIMIZER_CLASSES = {
-    "sgd": "SGD",
-    "rmsprop": "RMSprop",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "adagrad": "Adagrad",
-    "adadelta": "Adadelta",
-    "adamax": "Adamax",
-    "nadam": "Nadam",
-    "ftrl": "Ftrl",
-    "lion": "Lion",
-    "lamb": "Lamb",
-}
 # Set through their own recipe fields, so not accepted in `optimizer_args`.
 _OWN_FIELDS = ("learning_rate", "clipnorm", "clipvalue", "global_clipnorm", "name")
 
@@ -66,7 +53,7 @@ def build_optimizer(training: TrainingSection, updates_per_epoch: int) -> keras.
     Raises:
         RecipeError: naming an `optimizer_args` key the optimizer does not take.
     """
-    optimizer_class = getattr(keras.optimizers, _OPTIMIZER_CLASSES[training.optimizer])
+    optimizer_class = getattr(keras.optimizers, OPTIMIZER_CLASSES[training.optimizer])
     accepted = [
         name
         for name, parameter in inspect.signature(optimizer_class).parameters.items()

@@ -14,6 +14,9 @@ from kerasforge.recipes.schema.base import StrictModel
 from kerasforge.recipes.schema.model import Activation
 from kerasforge.recipes.schema.training import OPTIMIZERS
 
+# The KerasTuner tuners a search can use (`kerasforge tune --tuner`).
+TUNERS = ("random", "hyperband", "bayesian", "grid")
+
 
 class IntRange(StrictModel):
     """Whole numbers from `min` to `max` (inclusive), every `step`."""

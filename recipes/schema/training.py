@@ -6,19 +6,23 @@ from pydantic import Field, model_validator
 
 from kerasforge.recipes.schema.base import StrictModel
 
-OPTIMIZERS = (
-    "sgd",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "adagrad",
-    "adadelta",
-    "adamax",
-    "nadam",
-    "ftrl",
-    "lion",
-    "lamb",
-)
+# Recipe name -> the class in `keras.optimizers`. Keras resolves most names itself, but
+# `keras.optimizers.get` does not know `lamb`, and the builder needs the class's signature
+# to check `optimizer_args`.
+OPTIMIZER_CLASSES = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+    "lamb": "Lamb",
+}
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 
 
 class ScheduleSection(StrictModel):
