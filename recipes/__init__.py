@@ -13,13 +13,13 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kerasforge.recipes.diagnosis.data_description import describe_data
     from kerasforge.recipes.diagnosis.registry import Finding, diagnose
     from kerasforge.recipes.engine.build_callbacks import build_callbacks
     from kerasforge.recipes.engine.build_model import build_model
     from kerasforge.recipes.engine.build_network import build_network
     from kerasforge.recipes.engine.build_optimizer import build_optimizer
     from kerasforge.recipes.engine.compare import Comparison, compare
+    from kerasforge.recipes.engine.describe_data import describe_data
     from kerasforge.recipes.engine.fit import fit_model
     from kerasforge.recipes.engine.lr_find import find_learning_rate
     from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
@@ -54,7 +54,7 @@ _PUBLIC = {
     "build_optimizer": "engine.build_optimizer",
     "bundled_recipes": "schema.loading",
     "compare": "engine.compare",
-    "describe_data": "diagnosis.data_description",
+    "describe_data": "engine.describe_data",
     "diagnose": "diagnosis.registry",
     "find_learning_rate": "engine.lr_find",
     "fit_model": "engine.fit",

@@ -10,7 +10,7 @@ from keras.src.utils import io_utils
 
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, prepare_data
-from kerasforge.recipes.engine.build_network import head_defaults
+from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TUNERS, TrialLimitReached, make_tuner
 from kerasforge.tuning.search_cluster import (

@@ -5,9 +5,10 @@ import numpy as np
 
 from kerasforge.data import updates_per_epoch
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.engine.build_network import build_network, head_defaults
+from kerasforge.recipes.engine.build_network import build_network
 from kerasforge.recipes.engine.build_optimizer import build_optimizer
 from kerasforge.recipes.engine.prepare_data import PreparedData
+from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.recipes.schema.recipe import Recipe
 
 # Keras spends most of a small-batch step dispatching into the graph; running

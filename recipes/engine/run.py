@@ -11,9 +11,9 @@ import pandas as pd
 from keras.src.utils import io_utils
 
 from kerasforge.data import make_dataset, updates_per_epoch
-from kerasforge.recipes.diagnosis.data_description import describe_data
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
+from kerasforge.recipes.engine.describe_data import describe_data
 from kerasforge.recipes.engine.fit import fit_model
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
 from kerasforge.recipes.engine.reproducibility import set_global_seed

@@ -43,6 +43,20 @@ INITIALIZERS = (
 )
 
 
+# Task -> (output activation, default loss, default metrics): what `model.task` decides.
+TASK_HEADS = {
+    "regression": ("linear", "mse", ("r2_score", "mae")),
+    "binary": ("sigmoid", "binary_crossentropy", ("accuracy",)),
+    "multiclass": ("softmax", "sparse_categorical_crossentropy", ("accuracy",)),
+}
+
+
+def head_defaults(task: str) -> tuple[str, tuple[str, ...]]:
+    """Returns the default (loss, metric names) of a task."""
+    _, loss, metrics = TASK_HEADS[task]
+    return loss, metrics
+
+
 class InitializerSpec(StrictModel):
     """A Keras initializer with arguments, e.g. `{name: random_normal, stddev: 2.0}`."""
 

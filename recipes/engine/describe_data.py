@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from kerasforge.recipes.engine.build_network import head_defaults
 from kerasforge.recipes.engine.prepare_data import PreparedData
+from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.recipes.schema.recipe import Recipe
 
 _CROSSENTROPY = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy")
