@@ -1,15 +1,22 @@
 """Installed as `kerasforge.callbacks`: training-health callbacks and learning-rate schedules.
 
-Depends on keras only, so it can be copied into any Keras 3 project. Importing
+Depends on keras only, so it can be used in any Keras 3 project. Importing
 it registers the schedules with Keras, so `keras.models.load_model` restores a
 model compiled with one without `custom_objects`.
+
+The vocabularies the callbacks write are public too, for code that reads a
+run back: `log_keys` (make and parse `grad_norm/<layer>` and friends),
+`health_thresholds` (the monitors' default thresholds, with why) and
+`HealthKind` (the kinds of event).
 """
 
+from . import health_thresholds, log_keys
 from .activation_monitor import ActivationMonitor
 from .compact_progbar_logger import CompactProgbarLogger
 from .early_stopping import EarlyStopping
 from .gradient_norm_monitor import GradientNormMonitor
-from .learning_rate_finder import LearningRateFinder
+from .health_kinds import HealthKind
+from .learning_rate_finder import LearningRateFinder, LearningRateRange
 from .learning_rate_logger import LearningRateLogger
 from .learning_rate_scaling import scale_learning_rate
 from .one_cycle_schedule import OneCycleSchedule
@@ -20,9 +27,13 @@ __all__ = [
     "CompactProgbarLogger",
     "EarlyStopping",
     "GradientNormMonitor",
+    "HealthKind",
     "LearningRateFinder",
     "LearningRateLogger",
+    "LearningRateRange",
     "OneCycleSchedule",
     "WarmupDecaySchedule",
+    "health_thresholds",
+    "log_keys",
     "scale_learning_rate",
 ]

@@ -5,17 +5,23 @@ echoes the value received, in the style of the rest of kerasforge. This module
 imports nothing but the standard library so the package stays keras-only.
 """
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 
-def check_choice(name, value, choices):
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     """Raises `ValueError` unless `value` is one of `choices`."""
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"Argument `{name}` must be one of {allowed}. Received: {name}={value!r}")
 
 
-def check_number(name, value, minimum=None, strict=False, allow_none=False):
+def check_number(
+    name: str, value: Any, minimum: float | None = None, strict: bool = False, allow_none: bool = False
+) -> None:
     """Raises unless `value` is a real number, optionally bounded below.
 
     Args:
@@ -36,7 +42,7 @@ def check_number(name, value, minimum=None, strict=False, allow_none=False):
         raise ValueError(f"Argument `{name}` must be {relation} {minimum}. Received: {name}={value!r}")
 
 
-def check_integer(name, value, minimum=0, allow_none=False):
+def check_integer(name: str, value: Any, minimum: int = 0, allow_none: bool = False) -> None:
     """Raises unless `value` is an integer >= `minimum` (or allowed `None`)."""
     if value is None and allow_none:
         return

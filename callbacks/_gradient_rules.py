@@ -5,9 +5,18 @@ Each (kind, layer) pair fires at most once per `fit`, so a sick layer gives one
 event, not one per epoch.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from ._health_events import make_event
+from ._health_events import HealthEvent, make_event
+from .health_kinds import HealthKind
+from .log_keys import GLOBAL
+
+Statistics = dict[str, Any]
 
 
 class GradientRules:
@@ -15,7 +24,7 @@ class GradientRules:
 
     Args:
         names: List of layer names, one per statistics column; the last
-            column is the global norm and is named "global" here.
+            column is the global norm and is named `log_keys.GLOBAL` here.
         vanishing_threshold: Float. Absolute epoch norm below which a
             layer counts as vanishing.
         vanishing_ratio: Float. Fraction of the largest layer's epoch
@@ -29,24 +38,26 @@ class GradientRules:
 
     def __init__(
         self,
-        names,
-        vanishing_threshold,
-        vanishing_ratio,
-        exploding_threshold,
-        growth_factor,
-        patience,
-    ):
-        self.names = list(names) + ["global"]
+        names: Sequence[str],
+        vanishing_threshold: float,
+        vanishing_ratio: float,
+        exploding_threshold: float,
+        growth_factor: float,
+        patience: int,
+    ) -> None:
+        self.names = list(names) + [GLOBAL]
         self._vanishing_threshold = vanishing_threshold
         self._vanishing_ratio = vanishing_ratio
         self._exploding_threshold = exploding_threshold
         self._growth_factor = growth_factor
         self._patience = patience
         self._low_epochs = np.zeros(len(names), dtype=int)
-        self._previous_mean = None
-        self._fired = set()
+        self._previous_mean: np.ndarray | None = None
+        self._fired: set[tuple[HealthKind, str]] = set()
 
-    def _event(self, kind, column, epoch, value, message, step):
+    def _event(
+        self, kind: HealthKind, column: int, epoch: int, value: float, message: str, step: int | None
+    ) -> list[HealthEvent]:
         layer = self.names[column]
         if (kind, layer) in self._fired:
             return []
@@ -63,9 +74,11 @@ class GradientRules:
             )
         ]
 
-    def check_spikes(self, stats, present, epoch, step=None):
+    def check_spikes(
+        self, stats: Statistics, present: np.ndarray, epoch: int, step: int | None = None
+    ) -> list[HealthEvent]:
         """Non-finite and above-threshold norms; safe to call mid-epoch."""
-        events = []
+        events: list[HealthEvent] = []
         layer_hit = False
         for column in np.flatnonzero(present):
             is_global = column == len(self.names) - 1
@@ -73,8 +86,8 @@ class GradientRules:
             if count and not (is_global and layer_hit):
                 layer_hit = True
                 events += self._event(
-                    "non_finite",
-                    column,
+                    HealthKind.NON_FINITE,
+                    int(column),
                     epoch,
                     count,
                     f"had {count} step(s) with a non-finite gradient norm.",
@@ -84,8 +97,8 @@ class GradientRules:
             peak = stats["max"][column]
             if peak > self._exploding_threshold:
                 events += self._event(
-                    "exploding",
-                    column,
+                    HealthKind.EXPLODING,
+                    int(column),
                     epoch,
                     peak,
                     f"gradient norm reached {peak:.3g} > exploding_threshold={self._exploding_threshold:g}.",
@@ -93,7 +106,7 @@ class GradientRules:
                 )
         return events
 
-    def check_epoch(self, stats, present, epoch):
+    def check_epoch(self, stats: Statistics, present: np.ndarray, epoch: int) -> list[HealthEvent]:
         """All rules, on a finished epoch's statistics."""
         events = self.check_spikes(stats, present, epoch)
         mean = stats["mean"]
@@ -102,8 +115,8 @@ class GradientRules:
                 before, now = self._previous_mean[column], mean[column]
                 if before > 0 and now > self._growth_factor * before:
                     events += self._event(
-                        "exploding",
-                        column,
+                        HealthKind.EXPLODING,
+                        int(column),
                         epoch,
                         now,
                         f"gradient norm grew {now / before:.3g}x in one "
@@ -121,8 +134,8 @@ class GradientRules:
             self._low_epochs[column] = (self._low_epochs[column] + 1) * low
             if self._low_epochs[column] >= self._patience:
                 events += self._event(
-                    "vanishing",
-                    column,
+                    HealthKind.VANISHING,
+                    int(column),
                     epoch,
                     value,
                     f"gradient norm {value:.3g} is "

@@ -1,52 +1,39 @@
 """How the health monitors act on what they detect, shared by both monitors.
 
-An event is a plain dict with at least `kind`, `layer`, `epoch`, `value` and
-`message`, so it can go straight into JSON or a pandas DataFrame.
+An event is a plain dict with at least `kind` (a `HealthKind` value), `layer`,
+`epoch`, `value` and `message`, so it can go straight into JSON or a pandas
+DataFrame.
 """
+
+from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import keras
+from kerasforge import _keras_compat
+
+from .health_kinds import HealthKind
 
 logger = logging.getLogger("kerasforge.callbacks")
 
+HealthEvent = dict[str, Any]
+
 ON_DETECT_CHOICES = ("warn", "stop", "raise", "log")
 
-# Remedies from the lecture notes, keyed by event kind.
-REMEDIES = {
-    "vanishing": (
-        "use ReLU or LeakyReLU instead of sigmoid or tanh; He (ReLU) or "
-        "Glorot (sigmoid/tanh) initialisation; add BatchNormalization; add "
-        "residual connections; use fewer layers"
-    ),
-    "exploding": (
-        "clip gradients (`clipnorm=` or `global_clipnorm=` on the optimizer); "
-        "lower the learning rate; use a better initialisation (He or Glorot)"
-    ),
-    "dead_units": (
-        "lower the learning rate; use LeakyReLU or ELU; He initialisation; "
-        "check for large negative biases; add BatchNormalization"
-    ),
-    "saturated": (
-        "use a ReLU-family activation; normalise the inputs; Glorot initialisation; add BatchNormalization"
-    ),
-}
-REMEDIES["non_finite"] = REMEDIES["exploding"]
+
+def print_message(message: str) -> None:
+    """Verbose output, the way Keras's own callbacks print it."""
+    _keras_compat.print_msg(message)
 
 
-def print_message(message):
-    """Verbose output, following Keras's interactive-logging switch."""
-    if keras.config.is_interactive_logging_enabled():
-        print(message, flush=True)
-    else:
-        logger.info(message)
-
-
-def make_event(kind, layer, epoch, value, message, **extra):
-    """Builds one event dict."""
+def make_event(
+    kind: HealthKind, layer: str, epoch: int, value: float, message: str, **extra: Any
+) -> HealthEvent:
+    """Builds one event dict; `kind` is stored as its plain string value."""
     return dict(
-        kind=kind,
+        kind=HealthKind(kind).value,
         layer=layer,
         epoch=int(epoch),
         value=float(value),
@@ -55,7 +42,12 @@ def make_event(kind, layer, epoch, value, message, **extra):
     )
 
 
-def act_on_events(callback, events, on_detect, before_raise=None):
+def act_on_events(
+    callback: Any,
+    events: Sequence[HealthEvent],
+    on_detect: str,
+    before_raise: Callable[[], None] | None = None,
+) -> None:
     """Warns, logs, stops training or raises, as `on_detect` says.
 
     Args:
@@ -89,7 +81,7 @@ def act_on_events(callback, events, on_detect, before_raise=None):
         )
 
 
-def summarize_events(title, events, verbose, quiet):
+def summarize_events(title: str, events: Sequence[HealthEvent], verbose: int, quiet: bool) -> str:
     """Returns (and reports) a summary naming layers and remedies per kind.
 
     Args:
@@ -106,7 +98,7 @@ def summarize_events(title, events, verbose, quiet):
     lines = [f"{title}: {len(events)} training-health event(s)."]
     for kind in dict.fromkeys(event["kind"] for event in events):
         layers = list(dict.fromkeys(e["layer"] for e in events if e["kind"] == kind))
-        lines.append(f"- {kind}: {', '.join(layers)}. Remedies: {REMEDIES[kind]}.")
+        lines.append(f"- {kind}: {', '.join(layers)}. Remedies: {HealthKind(kind).remedy}.")
     summary = "\n".join(lines)
     logger.log(logging.INFO if quiet else logging.WARNING, summary)
     if verbose:

@@ -1,22 +1,28 @@
 """Dead ReLU units and saturated sigmoid/tanh units, on a probe batch."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 import numpy as np
 
+from . import health_thresholds, log_keys
 from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
-from ._health_events import ON_DETECT_CHOICES, act_on_events, make_event, summarize_events
+from ._health_events import ON_DETECT_CHOICES, HealthEvent, act_on_events, make_event, summarize_events
+from .health_kinds import HealthKind
 
 # Activations whose units can die (never positive, zero or tiny gradient).
 RELU_FAMILY = ("relu", "relu6", "leaky_relu", "leakyrelu", "elu", "selu")
 SATURATING = ("sigmoid", "hard_sigmoid", "tanh")
 
 
-def _activation_name(layer):
+def _activation_name(layer: Any) -> str:
     function = getattr(layer, "activation", None)
     if function is None:
         function = layer  # the ReLU, LeakyReLU and ELU layers
-    return getattr(function, "__name__", type(function).__name__).lower()
+    return str(getattr(function, "__name__", type(function).__name__)).lower()
 
 
 class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
@@ -32,12 +38,10 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
     region: within `saturation_margin` of 0 or 1 for sigmoid, within
     `2 * saturation_margin` of -1 or 1 for tanh (the same slope). Values go
     into the epoch `logs` as `dead_fraction/<layer>` and
-    `saturated_fraction/<layer>`. A layer past `dead_threshold` or
-    `saturation_threshold` gives one event per `fit` in `events`; a summary
-    with remedies is kept in `summary`. The defaults come from sklearn
-    digits: a healthy ReLU/He MLP keeps 5-27% dead units per layer, while a
-    dying one (bias -5, or learning rate 1.0) reaches 91-100% (see the
-    README).
+    `saturated_fraction/<layer>` (keys from `log_keys`). A layer past
+    `dead_threshold` or `saturation_threshold` gives one event per `fit` in
+    `events` (kind `dead_units` or `saturated`); a summary with remedies is
+    kept in `summary`.
 
     Layer outputs are read from the model graph, so the model must be
     Sequential or functional.
@@ -47,11 +51,12 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
             fixed batch (a few hundred samples is plenty).
         every: Integer. Probe every this many epochs. Defaults to `1`.
         dead_threshold: Float in [0, 1]. Dead fraction that fires an event.
-            Defaults to `0.5`.
+            Defaults to `health_thresholds.DEAD_THRESHOLD`.
         saturation_threshold: Float in [0, 1]. Saturated fraction that fires
-            an event. Defaults to `0.5`.
+            an event. Defaults to `health_thresholds.SATURATION_THRESHOLD`.
         saturation_margin: Float in (0, 0.5). Distance to the asymptote that
-            counts as saturated. Defaults to `0.02`.
+            counts as saturated. Defaults to
+            `health_thresholds.SATURATION_MARGIN`.
         on_detect: String. `"warn"`, `"stop"`, `"raise"` or `"log"`.
             Defaults to `"warn"`.
         verbose: Integer. 1 prints the summary at train end. Defaults to `0`.
@@ -71,14 +76,14 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
 
     def __init__(
         self,
-        probe_data,
-        every=1,
-        dead_threshold=0.5,
-        saturation_threshold=0.5,
-        saturation_margin=0.02,
-        on_detect="warn",
-        verbose=0,
-    ):
+        probe_data: Any,
+        every: int = 1,
+        dead_threshold: float = health_thresholds.DEAD_THRESHOLD,
+        saturation_threshold: float = health_thresholds.SATURATION_THRESHOLD,
+        saturation_margin: float = health_thresholds.SATURATION_MARGIN,
+        on_detect: str = "warn",
+        verbose: int = 0,
+    ) -> None:
         super().__init__()
         if probe_data is None:
             raise ValueError(
@@ -107,9 +112,12 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         self.saturation_margin = saturation_margin
         self.on_detect = on_detect
         self.verbose = verbose
-        self.events, self.history, self.summary = [], {}, ""
+        self.events: list[HealthEvent] = []
+        self.history: dict[str, list[float]] = {}
+        self.summary = ""
+        self._fired: set[tuple[HealthKind, str]] = set()
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.events, self.history, self.summary = [], {}, ""
         self._fired = set()
         inputs = getattr(self.model, "inputs", None)
@@ -127,7 +135,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
             for layer in self.model.layers
             if _activation_name(layer) in RELU_FAMILY + SATURATING and id(layer.output) not in outputs
         ]
-        self._probe_model = None
+        self._probe_model: keras.Model | None = None
         if self._watched:
             self._probe_model = keras.Model(
                 inputs[0] if len(inputs) == 1 else inputs,
@@ -136,26 +144,27 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         x = self.probe_data
         self._x = x[0] if isinstance(x, (tuple, list)) else x
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self._probe_model is None or (epoch + 1) % self.every:
             return
         outputs = self._probe_model(self._x, training=False)
         if len(self._watched) == 1:
             outputs = [outputs]
-        values, events = {}, []
+        values: dict[str, float] = {}
+        events: list[HealthEvent] = []
         for (layer, activation), output in zip(self._watched, outputs, strict=True):
             output = keras.ops.convert_to_numpy(output)
             output = output.reshape(output.shape[0], -1)
             if activation in RELU_FAMILY:
-                kind, state = "dead_units", "dead"
+                kind, state = HealthKind.DEAD_UNITS, "dead"
                 threshold = self.dead_threshold
                 value = float(np.mean(np.all(output <= 0, axis=0)))
-                values[f"dead_fraction/{layer.name}"] = value
+                values[log_keys.make_key(log_keys.DEAD_FRACTION, layer.name)] = value
             else:
-                kind, state = "saturated", "saturated"
+                kind, state = HealthKind.SATURATED, "saturated"
                 threshold = self.saturation_threshold
                 value = self._saturated(output, activation)
-                values[f"saturated_fraction/{layer.name}"] = value
+                values[log_keys.make_key(log_keys.SATURATED_FRACTION, layer.name)] = value
             if value > threshold and (kind, layer.name) not in self._fired:
                 self._fired.add((kind, layer.name))
                 message = (
@@ -171,7 +180,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         self.events.extend(events)
         act_on_events(self, events, self.on_detect)
 
-    def _saturated(self, output, activation):
+    def _saturated(self, output: np.ndarray, activation: str) -> float:
         margin = self.saturation_margin
         if activation == "tanh":
             flat = np.abs(output) > 1.0 - 2.0 * margin
@@ -179,7 +188,7 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
             flat = (output < margin) | (output > 1.0 - margin)
         return float(np.mean(flat))
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.summary = summarize_events(
             "ActivationMonitor",
             self.events,

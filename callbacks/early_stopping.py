@@ -1,10 +1,15 @@
-"""EarlyStopping with the defaults of the notes and more reasons to stop."""
+"""EarlyStopping with kerasforge's defaults and more reasons to stop."""
+
+from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
+
+from kerasforge import _keras_compat
 
 from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
@@ -18,9 +23,9 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
     """Stops training when a monitored metric stops improving.
 
     A drop-in for `keras.callbacks.EarlyStopping`: same arguments, same
-    patience/baseline/`start_from_epoch` behaviour, but with the defaults of
-    the notes (`monitor="val_loss"`, `min_delta=1e-4`,
-    `restore_best_weights=True`) and three more reasons to stop:
+    patience/baseline/`start_from_epoch` behaviour, but with the defaults
+    `min_delta=1e-4` and `restore_best_weights=True` and three more reasons
+    to stop:
     `divergence_threshold` (stop at once when the metric is worse than this),
     `stopping_threshold` (stop once it is good enough) and `check_finite`
     (stop on a NaN or infinite metric).
@@ -72,18 +77,18 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
 
     def __init__(
         self,
-        monitor="val_loss",
-        min_delta=1e-4,
-        patience=0,
-        verbose=0,
-        mode="auto",
-        baseline=None,
-        restore_best_weights=True,
-        start_from_epoch=0,
-        divergence_threshold=None,
-        stopping_threshold=None,
-        check_finite=True,
-    ):
+        monitor: str = "val_loss",
+        min_delta: float = 1e-4,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: float | None = None,
+        restore_best_weights: bool = True,
+        start_from_epoch: int = 0,
+        divergence_threshold: float | None = None,
+        stopping_threshold: float | None = None,
+        check_finite: bool = True,
+    ) -> None:
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"Argument `monitor` must be a non-empty string. Received: monitor={monitor!r}")
@@ -111,19 +116,19 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
         self.check_finite = check_finite
         self._reset()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.wait = 0
-        self.best = None
-        self.best_epoch = None
-        self.best_weights = None
-        self.stopped_epoch = None
-        self.stop_reason = None
-        self._sign = None
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_weights: Any = None
+        self.stopped_epoch: int | None = None
+        self.stop_reason: str | None = None
+        self._sign = 0  # +1 or -1 once the first epoch's logs tell the direction
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
 
-    def _direction(self):
+    def _direction(self) -> int:
         """+1 when smaller is better, -1 when larger is better."""
         if self.mode != "auto":
             return 1 if self.mode == "min" else -1
@@ -132,8 +137,8 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
             return 1
         for metric in getattr(self.model, "metrics", []):
             for inner in getattr(metric, "metrics", [metric]):
-                direction = getattr(inner, "_direction", None)
-                if inner.name == name and direction in ("up", "down"):
+                direction = _keras_compat.metric_direction(inner)
+                if inner.name == name and direction is not None:
                     return -1 if direction == "up" else 1
         if name in _MAXIMIZED or name.endswith(_MAXIMIZED):
             return -1
@@ -142,11 +147,11 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
             "down or up. Pass mode='min' or mode='max'. Received: mode='auto'"
         )
 
-    def _better(self, value, reference, delta=0.0):
+    def _better(self, value: float, reference: float, delta: float = 0.0) -> bool:
         """Whether `value` beats `reference` by more than `delta`."""
         return self._sign * (reference - value) > delta
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
             # A warning, not an error, as in Keras: with `validation_freq > 1`
@@ -158,7 +163,7 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
                 stacklevel=2,
             )
             return
-        if self._sign is None:
+        if not self._sign:
             self._sign = self._direction()
         current = float(np.asarray(logs[self.monitor]))
         if self.check_finite and not math.isfinite(current):
@@ -184,12 +189,12 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
         if self.wait >= self.patience and epoch > 0:
             self._stop(epoch, "patience")
 
-    def _stop(self, epoch, reason):
+    def _stop(self, epoch: int, reason: str) -> None:
         self.stopped_epoch = epoch
         self.stop_reason = reason
         self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.verbose and self.best_epoch is not None:
             stopped = (
                 "did not stop training"
@@ -203,6 +208,6 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print_message(
-                    f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}."
+                    f"Restoring model weights from the end of the best epoch: {(self.best_epoch or 0) + 1}."
                 )
             self.model.set_weights(self.best_weights)

@@ -1,14 +1,18 @@
 """Per-layer gradient norms with vanishing and exploding gradient alerts."""
 
+from __future__ import annotations
+
 import logging
+from typing import Any
 
 import keras
 
+from . import health_thresholds, log_keys
 from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
-from ._gradient_rules import GradientRules
+from ._gradient_rules import GradientRules, Statistics
 from ._gradient_statistics import InStepStatistics, ProbeStatistics
-from ._health_events import ON_DETECT_CHOICES, act_on_events, print_message, summarize_events
+from ._health_events import ON_DETECT_CHOICES, HealthEvent, act_on_events, print_message, summarize_events
 
 logger = logging.getLogger("kerasforge.callbacks")
 
@@ -18,52 +22,34 @@ MODES = ("auto", "in_step", "probe")
 class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
     """Records per-layer gradient norms and flags vanishing or exploding ones.
 
-    For every layer with trainable weights it records the L2 norm of the
-    layer's gradient, the L2 norm of its weights and the update-to-weight
-    ratio ||w_after - w_before|| / ||w_before||, plus the global gradient norm.
-    Values go into the epoch `logs` as `grad_norm/<layer>` (root mean
-    square over the epoch's steps, "epoch norm" below),
-    `grad_norm/global`, `grad_norm_max/global` (largest step),
-    `grad_non_finite/global` (steps with a NaN/Inf norm),
-    `weight_norm/<layer>` and `update_ratio/<layer>`, so `History`,
-    `CSVLogger` and `TensorBoard` record them. Put this callback before
-    `CSVLogger` in the callbacks list. Nested layers are named by path, e.g.
-    `grad_norm/encoder/dense`.
+    For every layer with trainable weights it adds to the epoch `logs` (keys
+    from `log_keys`): `grad_norm/<layer>`, the root mean square over the
+    epoch's steps of the layer's gradient L2 norm (the "epoch norm");
+    `weight_norm/<layer>`; `update_ratio/<layer>`, ||w_after - w_before|| /
+    ||w_before|| sampled on the epoch's first step; and `grad_norm/global`,
+    `grad_norm_max/global` (largest step) and `grad_non_finite/global` (steps
+    with a NaN or infinite norm). A nested layer is named by its path, e.g.
+    `grad_norm/encoder/dense`. Put this callback before `CSVLogger`.
 
-    Modes (the one chosen is in `mode_in_use` and in the verbose output):
+    Modes (the one chosen is in `mode_in_use`):
 
-    * `"in_step"` (TensorFlow backend): the gradients the optimizer applies
-      at every training step, accumulated inside the compiled step. No second
-      backward pass, no per-step Python. They are measured *before* the
-      optimizer's `clipnorm`/`global_clipnorm`, so an explosion stays visible
-      even when clipping tames it.
+    * `"in_step"` (TensorFlow backend): the gradients the optimizer applies,
+      before its `clipnorm`/`global_clipnorm`, accumulated inside the compiled
+      train step.
     * `"probe"`: one forward and backward pass on `probe_data` (with
-      `training=False`) at the first step of each epoch and every
-      `probe_every` steps. Works with any model, including custom
-      `train_step`s that bypass `optimizer.apply`.
+      `training=False`) on the first step of each epoch and every
+      `probe_every` steps; for `train_step`s that bypass `optimizer.apply`.
     * `"auto"`: `"in_step"` on TensorFlow, `"probe"` elsewhere.
 
-    Detection, checked at each epoch end (spikes also every `log_every`
-    steps): *vanishing* when a layer's epoch norm is below
-    `vanishing_threshold` or below `vanishing_ratio` times the largest layer's
-    for `patience` epochs; *exploding* when a step's norm exceeds
-    `exploding_threshold` or an epoch norm grows `growth_factor` times in
-    one epoch; *non_finite* on any NaN or Inf gradient norm. Each
-    (kind, layer) fires once per `fit`. The defaults come from runs on
-    sklearn digits (Adam 1e-3, batch 32, 5 epochs; see the README): in a
-    10x64 sigmoid MLP the six hidden layers nearest the input sit at 6e-7 to
-    8e-4 of the largest layer's norm from the first epoch on, while a ReLU/He
-    MLP of the same depth stays above 0.4 and a tanh/Glorot one above 0.14,
-    so `vanishing_ratio=1e-3` leaves two orders of magnitude on the healthy
-    side. Healthy step norms peaked at 17 and epoch norms grew at most 2.3x
-    from one epoch to the next, hence `exploding_threshold=1e3` and
-    `growth_factor=10`; a deliberately exploding ReLU net passes 1e3 several
-    steps before its loss turns NaN.
-
-    Each detection appends a dict to `events` (`kind`, `layer`, `epoch`,
-    `value`, `message`, `step`); a summary naming the layers and the remedies
-    is logged at train end and kept in `summary`. Per-epoch values are also
-    kept in `history` (log key -> list), which a plotting report can use.
+    Rules, checked at each epoch end (spikes also every `log_every` steps):
+    *vanishing* when a layer's epoch norm is below `vanishing_threshold`, or
+    below `vanishing_ratio` times the largest layer's, for `patience` epochs;
+    *exploding* when a step's norm exceeds `exploding_threshold` or an epoch
+    norm grows `growth_factor` times in one epoch; *non_finite* on a NaN or
+    infinite norm. Each (kind, layer) pair fires once per `fit`, appends an
+    event dict (`kind`, `layer`, `epoch`, `value`, `message`, `step`) to
+    `events` and acts as `on_detect` says. At train end `summary` names the
+    layers and the remedies; `history` holds every logged value per epoch.
 
     Args:
         mode: String. One of `"auto"`, `"in_step"`, `"probe"`. Defaults to
@@ -75,15 +61,16 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
             batch logs and check for spikes every this many steps. Defaults to
             `None` (epoch end only).
         vanishing_threshold: Float. Absolute norm below which a layer is
-            vanishing. Defaults to `1e-7`.
+            vanishing. Defaults to `health_thresholds.VANISHING_THRESHOLD`.
         vanishing_ratio: Float. Fraction of the largest layer's norm below
-            which a layer is vanishing. Defaults to `1e-3`.
+            which a layer is vanishing. Defaults to
+            `health_thresholds.VANISHING_RATIO`.
         exploding_threshold: Float. Step norm above which gradients are
-            exploding. Defaults to `1e3`.
-        growth_factor: Float. Epoch-norm growth that counts as exploding.
-            Defaults to `10.0`.
+            exploding. Defaults to `health_thresholds.EXPLODING_THRESHOLD`.
+        growth_factor: Float > 1. Epoch-norm growth that counts as exploding.
+            Defaults to `health_thresholds.GROWTH_FACTOR`.
         patience: Integer. Epochs a layer must look vanishing before it is
-            flagged. Defaults to `2`.
+            flagged. Defaults to `health_thresholds.VANISHING_PATIENCE`.
         on_detect: String. `"warn"` (a `RuntimeWarning`), `"stop"` (warn and
             stop training), `"raise"` (`RuntimeError`) or `"log"` (logging
             only). Defaults to `"warn"`.
@@ -106,18 +93,18 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
 
     def __init__(
         self,
-        mode="auto",
-        probe_data=None,
-        probe_every=100,
-        log_every=None,
-        vanishing_threshold=1e-7,
-        vanishing_ratio=1e-3,
-        exploding_threshold=1e3,
-        growth_factor=10.0,
-        patience=2,
-        on_detect="warn",
-        verbose=0,
-    ):
+        mode: str = "auto",
+        probe_data: tuple[Any, ...] | list[Any] | None = None,
+        probe_every: int = 100,
+        log_every: int | None = None,
+        vanishing_threshold: float = health_thresholds.VANISHING_THRESHOLD,
+        vanishing_ratio: float = health_thresholds.VANISHING_RATIO,
+        exploding_threshold: float = health_thresholds.EXPLODING_THRESHOLD,
+        growth_factor: float = health_thresholds.GROWTH_FACTOR,
+        patience: int = health_thresholds.VANISHING_PATIENCE,
+        on_detect: str = "warn",
+        verbose: int = 0,
+    ) -> None:
         super().__init__()
         check_choice("mode", mode, MODES)
         check_choice("on_detect", on_detect, ON_DETECT_CHOICES)
@@ -161,49 +148,59 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         self.patience = patience
         self.on_detect = on_detect
         self.verbose = verbose
-        self._statistics = None
-        self.events, self.history, self.summary = [], {}, ""
+        self._statistics: InStepStatistics | ProbeStatistics | None = None
+        self._rules: GradientRules | None = None
+        self.events: list[HealthEvent] = []
+        self.history: dict[str, list[float]] = {}
+        self.summary = ""
 
     @property
-    def layer_names(self):
+    def layer_names(self) -> list[str] | None:
         """Names of the monitored layers, input side first (after step 1)."""
         return None if self._statistics is None else self._statistics.names
 
-    def on_train_begin(self, logs=None):
+    @property
+    def _collector(self) -> InStepStatistics | ProbeStatistics:
+        if self._statistics is None:
+            raise RuntimeError("GradientNormMonitor is used outside `fit`: its statistics are not set up.")
+        return self._statistics
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.events, self.history, self.summary = [], {}, ""
         self._close()
         self._rules = None
         if self.mode_in_use == "in_step":
             self._statistics = InStepStatistics(self.model)
         else:
-            self._statistics = ProbeStatistics(self.model, self.probe_data)
+            self._statistics = ProbeStatistics(self.model, self.probe_data or ())
         message = f"GradientNormMonitor: mode_in_use={self.mode_in_use!r}."
         logger.info(message)
         if self.verbose:
             print_message(message)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch
         self._next_probe = 0
         self._last_batch = -1
-        self._before = None
-        self._update_ratios = None
-        self._statistics.start_epoch()
+        self._before: list[Any] | None = None
+        self._update_ratios: Any = None
+        self._collector.start_epoch()
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         # The update ratio is sampled on the epoch's first execution whose
         # weights exist (a subclassed model is built by its first step).
         if self._update_ratios is None and self.model.trainable_variables:
             self._before = [v.numpy() for v in self.model.trainable_variables]
             self._before_step = batch
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.mode_in_use == "probe" and batch >= self._next_probe:
-            self._statistics.probe()
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        collector = self._collector
+        if isinstance(collector, ProbeStatistics) and batch >= self._next_probe:
+            collector.probe()
             while self._next_probe <= batch:
                 self._next_probe += self.probe_every
-        if self._before is not None and self._statistics.names is not None:
-            self._update_ratios = self._statistics.update_ratios(
+        if self._before is not None and self._collector.names is not None:
+            self._update_ratios = self._collector.update_ratios(
                 self._before, steps=batch - self._before_step + 1
             )
             self._before = None
@@ -214,18 +211,18 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         )
         self._last_batch = batch
         if crossed:
-            stats = self._statistics.read()
+            stats = self._collector.read()
             if stats is None:
                 return
             if logs is not None:
                 logs.update(self._gradient_logs(stats))
-            events = self._get_rules().check_spikes(stats, self._statistics.present, self._epoch, step=batch)
+            events = self._get_rules().check_spikes(stats, self._collector.present, self._epoch, step=batch)
             self._act(events)
 
-    def _get_rules(self):
+    def _get_rules(self) -> GradientRules:
         if self._rules is None:
             self._rules = GradientRules(
-                self.layer_names,
+                self._collector.layers,
                 self.vanishing_threshold,
                 self.vanishing_ratio,
                 self.exploding_threshold,
@@ -234,28 +231,28 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
             )
         return self._rules
 
-    def on_epoch_end(self, epoch, logs=None):
-        stats = self._statistics.read()
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        stats = self._collector.read()
         if stats is None:
             return  # no training step ran
         values = self._gradient_logs(stats)
-        weights = self._statistics.norms(self._statistics.snapshot())
-        for column, name in enumerate(self.layer_names):
-            values[f"weight_norm/{name}"] = float(weights[column])
+        weights = self._collector.norms(self._collector.snapshot())
+        for column, name in enumerate(self._collector.layers):
+            values[log_keys.make_key(log_keys.WEIGHT_NORM, name)] = float(weights[column])
             if self._update_ratios is not None:
                 ratio = self._update_ratios[column]
-                values[f"update_ratio/{name}"] = float(ratio)
+                values[log_keys.make_key(log_keys.UPDATE_RATIO, name)] = float(ratio)
         for key, value in values.items():
             self.history.setdefault(key, []).append(value)
         if logs is not None:
             logs.update(values)
         rules = self._get_rules()
-        self._act(rules.check_epoch(stats, self._statistics.present, epoch))
+        self._act(rules.check_epoch(stats, self._collector.present, epoch))
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._finish()
 
-    def _finish(self):
+    def _finish(self) -> None:
         self._close()
         self.summary = summarize_events(
             "GradientNormMonitor",
@@ -264,22 +261,22 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
             quiet=self.on_detect == "log",
         )
 
-    def _act(self, events):
+    def _act(self, events: list[HealthEvent]) -> None:
         self.events.extend(events)
         # Keras skips on_train_end when a callback raises: finish first.
         act_on_events(self, events, self.on_detect, before_raise=self._finish)
 
-    def _close(self):
+    def _close(self) -> None:
         if self._statistics is not None:
-            self._statistics.close()
+            self._collector.close()
 
-    def _gradient_logs(self, stats):
+    def _gradient_logs(self, stats: Statistics) -> dict[str, float]:
         values = {}
-        present = self._statistics.present
-        for column, name in enumerate(self.layer_names):
+        present = self._collector.present
+        for column, name in enumerate(self._collector.layers):
             if present[column]:
-                values[f"grad_norm/{name}"] = float(stats["mean"][column])
-        values["grad_norm/global"] = float(stats["mean"][-1])
-        values["grad_norm_max/global"] = float(stats["max"][-1])
-        values["grad_non_finite/global"] = float(stats["non_finite"][-1])
+                values[log_keys.make_key(log_keys.GRAD_NORM, name)] = float(stats["mean"][column])
+        values[log_keys.global_key(log_keys.GRAD_NORM)] = float(stats["mean"][-1])
+        values[log_keys.global_key(log_keys.GRAD_NORM_MAX)] = float(stats["max"][-1])
+        values[log_keys.global_key(log_keys.GRAD_NON_FINITE)] = float(stats["non_finite"][-1])
         return values

@@ -1,14 +1,42 @@
 """A learning-rate range test: loss against an exponentially growing learning rate."""
 
+from __future__ import annotations
+
 import math
+from dataclasses import dataclass, field
+from typing import Any
 
 import keras
 import numpy as np
 
+from kerasforge import _keras_compat
+
 from ._checks import check_integer, check_number
+from ._config import ConfigFromInit
 
 
-class LearningRateFinder(keras.callbacks.Callback):
+@dataclass
+class LearningRateRange:
+    """The outcome of a learning-rate range test (`LearningRateFinder.result`).
+
+    Attributes:
+        learning_rates: List of floats. The rate of each sweep step.
+        losses: List of floats. The training loss of each step.
+        smoothed_losses: List of floats. The exponentially smoothed loss.
+        suggested_learning_rate: Float or `None`. Where the smoothed loss fell
+            fastest; `None` when fewer than 3 steps ran.
+        min_loss_learning_rate: Float or `None`. Where the smoothed loss was
+            lowest.
+    """
+
+    learning_rates: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    smoothed_losses: list[float] = field(default_factory=list)
+    suggested_learning_rate: float | None = None
+    min_loss_learning_rate: float | None = None
+
+
+class LearningRateFinder(ConfigFromInit, keras.callbacks.Callback):
     """Sweeps the learning rate exponentially over a few hundred updates.
 
     Each training step uses a learning rate `min_learning_rate *
@@ -23,7 +51,8 @@ class LearningRateFinder(keras.callbacks.Callback):
     falls fastest against log(learning rate), before its minimum, the rule
     used by fastai's and Lightning's LR finders; `min_loss_learning_rate`
     is the rate at the lowest smoothed loss (one tenth of it is another
-    common pick).
+    common pick). After training, `result` holds all of it as a
+    `LearningRateRange`.
 
     The model must be compiled with a constant learning rate and
     `steps_per_execution=1`, so the rate can change at every step and each
@@ -48,18 +77,18 @@ class LearningRateFinder(keras.callbacks.Callback):
     finder = LearningRateFinder(steps=100)
     model.compile(optimizer="sgd", loss="mse", steps_per_execution=1)
     model.fit(x, y, epochs=5, callbacks=[finder], verbose=0)
-    finder.suggested_learning_rate
+    finder.result.suggested_learning_rate
     ```
     """
 
     def __init__(
         self,
-        min_learning_rate=1e-7,
-        max_learning_rate=10.0,
-        steps=200,
-        smoothing=0.9,
-        divergence_factor=4.0,
-    ):
+        min_learning_rate: float = 1e-7,
+        max_learning_rate: float = 10.0,
+        steps: int = 200,
+        smoothing: float = 0.9,
+        divergence_factor: float = 4.0,
+    ) -> None:
         super().__init__()
         check_number("min_learning_rate", min_learning_rate, 0, strict=True)
         check_number("max_learning_rate", max_learning_rate, min_learning_rate, strict=True)
@@ -73,28 +102,42 @@ class LearningRateFinder(keras.callbacks.Callback):
         self.steps = steps
         self.smoothing = smoothing
         self.divergence_factor = divergence_factor
+        self.result = LearningRateRange()
 
-    def get_config(self):
-        return {
-            "min_learning_rate": self.min_learning_rate,
-            "max_learning_rate": self.max_learning_rate,
-            "steps": self.steps,
-            "smoothing": self.smoothing,
-            "divergence_factor": self.divergence_factor,
-        }
+    @property
+    def learning_rates(self) -> list[float]:
+        """The rate of each sweep step so far."""
+        return self.result.learning_rates
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    @property
+    def losses(self) -> list[float]:
+        """The training loss of each sweep step so far."""
+        return self.result.losses
 
-    def rate_at(self, step):
+    @property
+    def smoothed_losses(self) -> list[float]:
+        """The exponentially smoothed loss of each sweep step so far."""
+        return self.result.smoothed_losses
+
+    @property
+    def suggested_learning_rate(self) -> float | None:
+        """Where the smoothed loss fell fastest (after training)."""
+        return self.result.suggested_learning_rate
+
+    @property
+    def min_loss_learning_rate(self) -> float | None:
+        """Where the smoothed loss was lowest (after training)."""
+        return self.result.min_loss_learning_rate
+
+    def rate_at(self, step: int) -> float:
         """The learning rate of sweep step `step` (0-based)."""
         ratio = self.max_learning_rate / self.min_learning_rate
         return self.min_learning_rate * ratio ** (step / (self.steps - 1))
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         optimizer = self.model.optimizer
-        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        given = _keras_compat.learning_rate_as_given(optimizer)
+        if isinstance(given, keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 "LearningRateFinder sets the learning rate itself: compile the model with a "
                 "constant learning rate, not a schedule."
@@ -104,10 +147,10 @@ class LearningRateFinder(keras.callbacks.Callback):
                 "LearningRateFinder needs the loss of every step: compile with "
                 f"steps_per_execution=1. Received: steps_per_execution={self.model.steps_per_execution}"
             )
-        self.learning_rates, self.losses, self.smoothed_losses = [], [], []
-        self.suggested_learning_rate = self.min_loss_learning_rate = None
+        self.result = LearningRateRange()
         self._step = 0
-        self._running = self._best = None
+        self._running: float | None = None
+        self._best: float | None = None
         self._epoch_mean = (0, 0.0)
         self._weights = self.model.get_weights()
         self._initial_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -115,13 +158,13 @@ class LearningRateFinder(keras.callbacks.Callback):
             [keras.ops.convert_to_numpy(v) for v in optimizer.variables] if optimizer.built else None
         )
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch_mean = (0, 0.0)
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.model.optimizer.learning_rate = self.rate_at(self._step)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if not logs or "loss" not in logs:
             return
         # Keras logs the epoch's running mean; recover this step's own loss from it.
@@ -141,11 +184,14 @@ class LearningRateFinder(keras.callbacks.Callback):
         if math.isfinite(smoothed) and (self._best is None or smoothed < self._best):
             self._best = smoothed
         self._step += 1
-        diverged = not math.isfinite(smoothed) or smoothed > self.divergence_factor * self._best
+        best = self._best
+        diverged = not math.isfinite(smoothed) or (
+            best is not None and smoothed > self.divergence_factor * best
+        )
         if self._step >= self.steps or diverged:
             self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.model.set_weights(self._weights)
         optimizer = self.model.optimizer
         if self._optimizer_state is not None:
@@ -154,16 +200,16 @@ class LearningRateFinder(keras.callbacks.Callback):
         optimizer.learning_rate = self._initial_rate
         self._suggest()
 
-    def _suggest(self):
+    def _suggest(self) -> None:
         smoothed = np.asarray(self.smoothed_losses, dtype=float)
         rates = np.asarray(self.learning_rates, dtype=float)
         finite = np.isfinite(smoothed)
         if finite.sum() < 3:
             return
         lowest = int(np.nanargmin(np.where(finite, smoothed, np.nan)))
-        self.min_loss_learning_rate = float(rates[lowest])
+        self.result.min_loss_learning_rate = float(rates[lowest])
         if lowest < 2:
-            self.suggested_learning_rate = float(rates[lowest]) / 10
+            self.result.suggested_learning_rate = float(rates[lowest]) / 10
             return
         slopes = np.gradient(smoothed[: lowest + 1], np.log(rates[: lowest + 1]))
-        self.suggested_learning_rate = float(rates[int(np.argmin(slopes))])
+        self.result.suggested_learning_rate = float(rates[int(np.argmin(slopes))])

@@ -1,8 +1,13 @@
 """Puts the learning rate in use into the epoch logs."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 
 from ._config import ConfigFromInit
+from .log_keys import LEARNING_RATE
 
 
 class LearningRateLogger(ConfigFromInit, keras.callbacks.Callback):
@@ -24,11 +29,11 @@ class LearningRateLogger(ConfigFromInit, keras.callbacks.Callback):
     ```
     """
 
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is None or "learning_rate" in logs:
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is None or LEARNING_RATE in logs:
             return
         optimizer = self.model.optimizer
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
         rate = getattr(optimizer, "learning_rate", None)
         if rate is not None:
-            logs["learning_rate"] = float(keras.ops.convert_to_numpy(rate))
+            logs[LEARNING_RATE] = float(keras.ops.convert_to_numpy(rate))

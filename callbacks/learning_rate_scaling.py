@@ -1,9 +1,11 @@
 """The linear scaling rule for the learning rate of a larger batch."""
 
+from __future__ import annotations
+
 from ._checks import check_integer, check_number
 
 
-def scale_learning_rate(base_learning_rate, batch_size, base_batch_size=32):
+def scale_learning_rate(base_learning_rate: float, batch_size: int, base_batch_size: int = 32) -> float:
     """Scales a learning rate linearly with the batch size.
 
     The linear scaling rule (Goyal et al., 2017, "Accurate, Large Minibatch

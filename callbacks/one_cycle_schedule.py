@@ -1,5 +1,7 @@
 """The one-cycle learning-rate policy as a serializable schedule."""
 
+from __future__ import annotations
+
 import keras
 
 from ._checks import check_choice, check_integer, check_number
@@ -45,14 +47,14 @@ class OneCycleSchedule(WarmupDecaySchedule):
 
     def __init__(
         self,
-        max_learning_rate,
-        total_steps,
-        pct_start=0.3,
-        div_factor=25.0,
-        final_div_factor=1e4,
-        anneal="cosine",
-        name="OneCycleSchedule",
-    ):
+        max_learning_rate: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        anneal: str = "cosine",
+        name: str = "OneCycleSchedule",
+    ) -> None:
         check_number("max_learning_rate", max_learning_rate, 0, strict=True)
         check_integer("total_steps", total_steps, minimum=2)
         check_number("pct_start", pct_start, minimum=0, strict=True)

@@ -1,6 +1,9 @@
 """Linear warmup followed by a decay, as one serializable schedule."""
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import keras
 from keras import ops
@@ -63,15 +66,15 @@ class WarmupDecaySchedule(ConfigFromInit, keras.optimizers.schedules.LearningRat
 
     def __init__(
         self,
-        peak_learning_rate,
-        warmup_steps=0,
-        decay="cosine",
-        decay_steps=None,
-        final_learning_rate=0.0,
-        decay_rate=0.5,
-        initial_learning_rate=0.0,
-        name="WarmupDecaySchedule",
-    ):
+        peak_learning_rate: float,
+        warmup_steps: int = 0,
+        decay: str = "cosine",
+        decay_steps: int | None = None,
+        final_learning_rate: float = 0.0,
+        decay_rate: float = 0.5,
+        initial_learning_rate: float = 0.0,
+        name: str = "WarmupDecaySchedule",
+    ) -> None:
         super().__init__()
         check_number("peak_learning_rate", peak_learning_rate, 0, strict=True)
         check_integer("warmup_steps", warmup_steps, minimum=0)
@@ -95,7 +98,7 @@ class WarmupDecaySchedule(ConfigFromInit, keras.optimizers.schedules.LearningRat
         self.initial_learning_rate = initial_learning_rate
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         step = ops.cast(step, "float32")
         peak = self.peak_learning_rate
         since_warmup = ops.maximum(step - self.warmup_steps, 0.0)
