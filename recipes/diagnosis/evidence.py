@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from kerasforge.callbacks import log_keys
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.recipes.schema.training import ScheduleSection
 
@@ -24,13 +25,16 @@ class RunEvidence:
             return None
         return self.history[key].to_numpy(dtype=float)
 
-    def layer_columns(self, prefix: str) -> dict[str, np.ndarray]:
-        """Per-layer columns `prefix/<layer>` (not `/global`) as layer -> values."""
-        columns = {}
-        for key in self.history.columns:
-            if key.startswith(f"{prefix}/") and not key.endswith("/global"):
-                columns[key.split("/", 1)[1]] = self.series(key)
-        return columns
+    def layer_columns(self, quantity: str) -> dict[str, np.ndarray]:
+        """Per-layer columns of a `log_keys` quantity (not the global one) as layer -> values."""
+        return {
+            layer: self.history[key].to_numpy(dtype=float)
+            for layer, key in log_keys.layer_keys(self.history.columns, quantity).items()
+        }
+
+    def global_series(self, quantity: str) -> np.ndarray | None:
+        """The whole model's column of a `log_keys` quantity, or None when not logged."""
+        return self.series(log_keys.global_key(quantity))
 
 
 def epoch_number(index) -> int:

@@ -4,19 +4,20 @@ unnormalised inputs. Each is `(RunEvidence) -> Finding | None`; thresholds are c
 
 import numpy as np
 
+from kerasforge.callbacks import HealthKind, health_thresholds, log_keys
 from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
 from kerasforge.recipes.diagnosis.registry import Finding, rule
 from kerasforge.recipes.schema.recipe import Recipe
 
 # A layer whose mean gradient norm over the run is below this fraction of the strongest
-# layer's is vanishing.
-VANISHING_RATIO = 1e-2
-# A gradient norm above this at any step is exploding (the monitor's default).
-EXPLODING_NORM = 1e3
+# layer's is vanishing: the GradientNormMonitor's threshold, read over the whole run.
+VANISHING_RATIO = health_thresholds.VANISHING_RATIO
+# A gradient norm above this at any step may be exploding (the monitor's threshold).
+EXPLODING_NORM = health_thresholds.EXPLODING_THRESHOLD
 # ... and it explodes when one step moves a layer's weights by more than this fraction.
 UPDATE_RATIO_LIMIT = 0.5
-# A layer with at least this fraction of never-active ReLU units is dead.
-DEAD_FRACTION = 0.5
+# A layer with at least this fraction of never-active ReLU units is dead (the monitor's threshold).
+DEAD_FRACTION = health_thresholds.DEAD_THRESHOLD
 # Input features whose scales differ by this factor or more are unnormalised.
 SCALE_RATIO = 100.0
 
@@ -25,7 +26,7 @@ SCALE_RATIO = 100.0
 _HIGH_LOSS = ("underfitting",)
 
 
-@rule("vanishing", supersedes=_HIGH_LOSS)
+@rule(HealthKind.VANISHING.value, supersedes=_HIGH_LOSS)
 def vanishing(run: RunEvidence) -> Finding | None:
     """A layer's gradient is a tiny fraction of the strongest layer's, so it barely learns.
 
@@ -33,9 +34,9 @@ def vanishing(run: RunEvidence) -> Finding | None:
     averaged over the run. Fires when the weakest layer's mean is below
     `VANISHING_RATIO` of the strongest's. Abstains when gradients are not finite
     (`exploding` reports those) and when the weak layer's units are dead (its
-    gradient is zero because nothing passes, which `dead_relu` reports).
+    gradient is zero because nothing passes, which `dead_units` reports).
     """
-    norms = run.layer_columns("grad_norm")
+    norms = run.layer_columns(log_keys.GRAD_NORM)
     dense = {
         name: values
         for name, values in norms.items()
@@ -52,9 +53,9 @@ def vanishing(run: RunEvidence) -> Finding | None:
     ratio = means[weakest] / means[strongest] if means[strongest] > 0 else 0.0
     if ratio >= VANISHING_RATIO:
         return None
-    dead = run.series(f"dead_fraction/{weakest}")
+    dead = run.series(log_keys.make_key(log_keys.DEAD_FRACTION, weakest))
     if dead is not None and dead[-1] >= DEAD_FRACTION:
-        return None  # no gradient because the units are dead: `dead_relu` reports it
+        return None  # no gradient because the units are dead: `dead_units` reports it
     epochs = len(run.history)
     recipe = run.recipe
     if recipe is not None and recipe.model.activation in ("sigmoid", "tanh", "hard_sigmoid"):
@@ -83,7 +84,7 @@ def _clipping_on(recipe: Recipe | None) -> bool:
     )
 
 
-@rule("exploding", supersedes=_HIGH_LOSS)
+@rule(HealthKind.EXPLODING.value, supersedes=_HIGH_LOSS)
 def exploding(run: RunEvidence) -> Finding | None:
     """Gradients blow up: NaN/Inf gradients or loss, or huge steps.
 
@@ -94,9 +95,9 @@ def exploding(run: RunEvidence) -> Finding | None:
     `UPDATE_RATIO_LIMIT` of its norm, or a loss that grew.
     """
     loss = run.series("loss")
-    peaks = run.series("grad_norm_max/global")
-    peaks = run.series("grad_norm/global") if peaks is None else peaks
-    non_finite = run.series("grad_non_finite/global")
+    peaks = run.global_series(log_keys.GRAD_NORM_MAX)
+    peaks = run.global_series(log_keys.GRAD_NORM) if peaks is None else peaks
+    non_finite = run.global_series(log_keys.GRAD_NON_FINITE)
     evidence, epochs = [], []
     if non_finite is not None and np.nansum(non_finite) > 0:
         first = epoch_number(np.argmax(non_finite > 0))
@@ -109,7 +110,7 @@ def exploding(run: RunEvidence) -> Finding | None:
     if peaks is not None and np.any(~np.isfinite(peaks) | (peaks > EXPLODING_NORM)):
         # Large norms alone are normal for unscaled targets; they explode when
         # the steps they cause are large next to the weights, or the loss grows.
-        ratios = run.layer_columns("update_ratio")
+        ratios = run.layer_columns(log_keys.UPDATE_RATIO)
         largest = {
             name: float(values[np.isfinite(values)].max())
             for name, values in ratios.items()
@@ -138,15 +139,15 @@ def exploding(run: RunEvidence) -> Finding | None:
     return Finding("exploding", "Exploding gradients", "; ".join(evidence), fix, epoch=min(epochs))
 
 
-@rule("dead_relu", supersedes=_HIGH_LOSS)
-def dead_relu(run: RunEvidence) -> Finding | None:
+@rule(HealthKind.DEAD_UNITS.value, supersedes=_HIGH_LOSS)
+def dead_units(run: RunEvidence) -> Finding | None:
     """Most units of a ReLU layer never activate, so they pass no gradient.
 
     Reads `dead_fraction/<layer>` at the last epoch. Fires when a layer has at
     least `DEAD_FRACTION` of its units never positive on the probe batch; a
     healthy ReLU/He layer keeps well under a third of its units dead.
     """
-    fractions = run.layer_columns("dead_fraction")
+    fractions = run.layer_columns(log_keys.DEAD_FRACTION)
     worst, worst_value = None, 0.0
     for name, values in fractions.items():
         if values[-1] >= DEAD_FRACTION and values[-1] > worst_value:
@@ -158,7 +159,7 @@ def dead_relu(run: RunEvidence) -> Finding | None:
     others = sorted(name for name, v in fractions.items() if v[-1] >= DEAD_FRACTION and name != worst)
     also = f"; also {', '.join(others)}" if others else ""
     return Finding(
-        "dead_relu",
+        HealthKind.DEAD_UNITS.value,
         f"Dead ReLU units in `{worst}`",
         f"dead_fraction/{worst} is {worst_value:.0%} at epoch {len(values)} "
         f"(above {DEAD_FRACTION:.0%} since epoch {start}){also}",

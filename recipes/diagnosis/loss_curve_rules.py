@@ -4,6 +4,7 @@ convergence, a learning rate that is too high. Each is `(RunEvidence) -> Finding
 
 import numpy as np
 
+from kerasforge.callbacks import log_keys
 from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
 from kerasforge.recipes.diagnosis.registry import Finding, rule
 from kerasforge.recipes.schema.recipe import Recipe
@@ -135,7 +136,7 @@ def _flat_stretch(run: RunEvidence) -> tuple[np.ndarray, int, str] | None:
     spread = np.abs(loss - loss[-1]) / max(abs(loss[-1]), 1e-12)
     outside = np.flatnonzero(spread >= FLAT_CHANGE)
     start = min(int(outside[-1]) + 2 if len(outside) else 1, len(loss) - FLAT_WINDOW)
-    norms = run.series("grad_norm/global")
+    norms = run.global_series(log_keys.GRAD_NORM)
     gradient = ""
     if norms is not None:
         gradient = f"; grad_norm/global {norms[-1]:.3g} at epoch {len(loss)} (peak {np.nanmax(norms):.3g})"

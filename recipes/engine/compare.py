@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from keras.src.utils import io_utils
 
+from kerasforge.callbacks import log_keys
 from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
@@ -126,13 +127,13 @@ def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dic
 def _write_plots(histories: dict[str, pd.DataFrame], plots: Path) -> None:
     plots.mkdir(parents=True, exist_ok=True)
     keys = dict.fromkeys(key for frame in histories.values() for key in curve_names(frame))
-    for key in [*keys, "learning_rate"]:
+    for key in [*keys, log_keys.LEARNING_RATE]:
         figure = plot_overlaid(histories, key)
         if figure is not None:
             save_figure(figure, plots / f"{key}.png")
     heatmaps = plot_heatmap_grid(histories)
     if heatmaps is not None:
-        save_figure(heatmaps, plots / "grad_norm_heatmaps.png")
+        save_figure(heatmaps, plots / f"{log_keys.GRAD_NORM}_heatmaps.png")
 
 
 def compare(

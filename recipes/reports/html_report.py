@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kerasforge.callbacks import log_keys
 from kerasforge.errors import RunDirError
 from kerasforge.recipes.diagnosis.registry import kinds
 from kerasforge.recipes.reports.plots import (
@@ -77,9 +78,9 @@ def findings_html(findings: list, history: pd.DataFrame) -> str:
 
 
 def _constant_rate(history: pd.DataFrame) -> str:
-    if "learning_rate" not in history:
+    if log_keys.LEARNING_RATE not in history:
         return "<p>Not logged.</p>"
-    return f"<p>Constant at {history['learning_rate'].iloc[0]:.4g} for all {len(history)} epochs.</p>"
+    return f"<p>Constant at {history[log_keys.LEARNING_RATE].iloc[0]:.4g} for all {len(history)} epochs.</p>"
 
 
 def _page(title: str, body: list[str]) -> str:
@@ -102,7 +103,7 @@ def _run_page(record: RunRecord) -> str:
         _table(pd.DataFrame([test])) if test else "<p>No test split.</p>",
         f"<p>{html.escape(', '.join(f'{key}: {value}' for key, value in facts.items()))}</p>",
         "<h2>Loss and metric curves</h2>",
-        _plots_in(record.path, skip=("learning_rate",)),
+        _plots_in(record.path, skip=(log_keys.LEARNING_RATE,)),
         "<h2>Per-layer gradient norms</h2>",
         _figure(plot_gradient_heatmap(history, record.recipe.name), "gradient norm heatmap")
         or "<p>No gradient norms were logged (callbacks.gradient_monitor.enabled is false).</p>",

@@ -16,11 +16,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from kerasforge.callbacks import log_keys
+
 # Dots per inch of every PNG: sharp on a laptop screen, small enough to embed in a report.
 FIGURE_DPI = 100
 
 # Logged every epoch, but drawn by their own figures, not as a metric curve.
-_NOT_CURVES = ("learning_rate", "train_seconds")
+_NOT_CURVES = (log_keys.LEARNING_RATE, "train_seconds")
 
 
 def save_figure(figure: Figure, path: str | Path | None = None) -> bytes | Path:
@@ -85,15 +87,15 @@ def plot_history(history: dict[str, list], out_dir: str | Path, title: str = "")
     return written
 
 
-def _layer_matrix(history: pd.DataFrame, prefix: str):
-    columns = [key for key in history.columns if key.startswith(f"{prefix}/") and not key.endswith("/global")]
+def _layer_matrix(history: pd.DataFrame, quantity: str):
+    columns = log_keys.layer_keys(history.columns, quantity)
     if not columns:
         return None, []
-    return history[columns].to_numpy(dtype=float).T, [key.split("/", 1)[1] for key in columns]
+    return history[list(columns.values())].to_numpy(dtype=float).T, list(columns)
 
 
-def _draw_heatmap(axes, history: pd.DataFrame, prefix: str, title: str):
-    matrix, layers = _layer_matrix(history, prefix)
+def _draw_heatmap(axes, history: pd.DataFrame, quantity: str, title: str):
+    matrix, layers = _layer_matrix(history, quantity)
     with np.errstate(divide="ignore", invalid="ignore"):
         logged = np.log10(np.where(matrix > 0, matrix, np.nan))
     image = axes.imshow(
@@ -109,45 +111,47 @@ def _draw_heatmap(axes, history: pd.DataFrame, prefix: str, title: str):
     return image
 
 
-def plot_gradient_heatmap(history: pd.DataFrame, title: str = "", prefix: str = "grad_norm"):
+def plot_gradient_heatmap(history: pd.DataFrame, title: str = "", quantity: str = log_keys.GRAD_NORM):
     """Heatmap of log10 per-layer gradient norm (layers down, epochs across), or None."""
-    matrix, layers = _layer_matrix(history, prefix)
+    matrix, layers = _layer_matrix(history, quantity)
     if matrix is None:
         return None
     figure = Figure(figsize=(7, 1.2 + 0.3 * len(layers)))
     axes = figure.subplots()
-    image = _draw_heatmap(axes, history, prefix, f"{title} log10 {prefix} per layer".strip())
-    figure.colorbar(image, ax=axes, label=f"log10 {prefix}")
+    image = _draw_heatmap(axes, history, quantity, f"{title} log10 {quantity} per layer".strip())
+    figure.colorbar(image, ax=axes, label=f"log10 {quantity}")
     figure.tight_layout()
     return figure
 
 
-def plot_heatmap_grid(histories: dict[str, pd.DataFrame], prefix: str = "grad_norm"):
+def plot_heatmap_grid(histories: dict[str, pd.DataFrame], quantity: str = log_keys.GRAD_NORM):
     """One gradient-norm heatmap per run, side by side on a shared colour scale, or None."""
-    usable = {name: frame for name, frame in histories.items() if _layer_matrix(frame, prefix)[0] is not None}
+    usable = {
+        name: frame for name, frame in histories.items() if _layer_matrix(frame, quantity)[0] is not None
+    }
     if not usable:
         return None
-    values = np.concatenate([_layer_matrix(frame, prefix)[0].ravel() for frame in usable.values()])
+    values = np.concatenate([_layer_matrix(frame, quantity)[0].ravel() for frame in usable.values()])
     values = values[np.isfinite(values) & (values > 0)]
     limits = (math.log10(values.min()), math.log10(values.max())) if len(values) else (None, None)
-    rows = max(len(_layer_matrix(frame, prefix)[1]) for frame in usable.values())
+    rows = max(len(_layer_matrix(frame, quantity)[1]) for frame in usable.values())
     figure = Figure(figsize=(3.8 * len(usable), 1.6 + 0.3 * rows), layout="constrained")
     axes = figure.subplots(1, len(usable), squeeze=False)
     for axis, (name, frame) in zip(axes[0], usable.items(), strict=False):
-        image = _draw_heatmap(axis, frame, prefix, name)
+        image = _draw_heatmap(axis, frame, quantity, name)
         image.set_clim(*limits)
-    figure.colorbar(image, ax=list(axes[0]), label=f"log10 {prefix}")
+    figure.colorbar(image, ax=list(axes[0]), label=f"log10 {quantity}")
     return figure
 
 
 def plot_learning_rate(history: pd.DataFrame):
     """The learning rate by epoch, or None when it was not logged or never changed."""
-    if "learning_rate" not in history or history["learning_rate"].nunique() < 2:
+    if log_keys.LEARNING_RATE not in history or history[log_keys.LEARNING_RATE].nunique() < 2:
         return None
     figure = Figure(figsize=(6, 3))
     axes = figure.subplots()
     epochs = range(1, len(history) + 1)
-    axes.plot(epochs, history["learning_rate"], marker=".")
+    axes.plot(epochs, history[log_keys.LEARNING_RATE], marker=".")
     label_epochs(axes)
     axes.set_ylabel("learning rate")
     axes.set_title("learning rate")
@@ -158,7 +162,11 @@ def plot_learning_rate(history: pd.DataFrame):
 
 def plot_unit_fractions(history: pd.DataFrame):
     """Dead (and saturated) unit fractions per layer by epoch, or None when not logged."""
-    columns = [key for key in history.columns if key.startswith(("dead_fraction/", "saturated_fraction/"))]
+    columns = [
+        key
+        for quantity in (log_keys.DEAD_FRACTION, log_keys.SATURATED_FRACTION)
+        for key in log_keys.layer_keys(history.columns, quantity).values()
+    ]
     if not columns:
         return None
     figure = Figure(figsize=(6, 3.5))
@@ -166,7 +174,11 @@ def plot_unit_fractions(history: pd.DataFrame):
     epochs = range(1, len(history) + 1)
     for key in columns:
         axes.plot(
-            epochs, history[key], marker=".", label=key, linestyle="-" if key.startswith("dead") else "--"
+            epochs,
+            history[key],
+            marker=".",
+            label=key,
+            linestyle="-" if key.startswith(log_keys.DEAD_FRACTION) else "--",
         )
     axes.set_ylim(-0.02, 1.02)
     label_epochs(axes)

@@ -27,7 +27,7 @@ BASE = {
 # kind -> overrides of BASE that produce it.
 TRIGGERS = {
     "healthy": ["data.max_train_rows=600", "training.learning_rate=3e-3", "training.epochs=5"],
-    "dead_relu": ["model.bias_initializer={name: constant, value: -10.0}", "training.epochs=2"],
+    "dead_units": ["model.bias_initializer={name: constant, value: -10.0}", "training.epochs=2"],
     "underfitting": ["training.learning_rate=1e-4", "model.hidden=[2]", "training.epochs=3"],
     "plateau": ["training.optimizer=sgd", "training.learning_rate=1e-6", "training.epochs=7"],
     "converged": [
@@ -113,7 +113,7 @@ def test_vanishing_names_the_input_side_layer_and_suggests_relu(diagnosed):
 
 
 def test_dead_units_are_not_reported_as_vanishing_gradients(diagnosed):
-    _, findings = diagnosed("dead_relu")
+    _, findings = diagnosed("dead_units")
     assert "vanishing" not in [finding.kind for finding in findings]
 
 
