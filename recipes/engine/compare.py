@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from keras.src.utils import io_utils
 
+from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import log_keys
 from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
@@ -194,7 +194,7 @@ def compare(
     runs, histories, rows = {}, {}, []
     for name, variant in variants.items():
         if verbose:
-            io_utils.print_msg(f"\n=== variant {name}: {recipe.variants[name] or 'the recipe as is'}")
+            print_msg(f"\n=== variant {name}: {recipe.variants[name] or 'the recipe as is'}")
         variant = _resolve_init_from(variant, folder, cache, verbose)
         run = train(variant, run_dir=folder / name, verbose=verbose, data=cache(variant))
         record = RunRecord.read(run.run_dir)
@@ -220,7 +220,7 @@ def compare(
     report = write_report(folder)
     if verbose:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
-            io_utils.print_msg(f"\n{table.to_string(index=False, float_format='{:.4g}'.format)}")
-        io_utils.print_msg(f"target {watched} {target:.4g} (best {best:.4g} x {TARGET_FACTOR})")
-        io_utils.print_msg(f"comparison folder: {folder}\nreport: {report}")
+            print_msg(f"\n{table.to_string(index=False, float_format='{:.4g}'.format)}")
+        print_msg(f"target {watched} {target:.4g} (best {best:.4g} x {TARGET_FACTOR})")
+        print_msg(f"comparison folder: {folder}\nreport: {report}")
     return Comparison(table=table, runs=runs, run_dir=folder, target_loss=target)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from keras.src.utils import io_utils
 from matplotlib.figure import Figure
 
+from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import LearningRateFinder
 from kerasforge.data import updates_per_epoch
 from kerasforge.recipes.engine.build_model import build_model
@@ -151,14 +151,14 @@ def find_learning_rate(
             (staging / "recipe.yaml").write_text(recipe_to_yaml(recipe), encoding="utf-8")
             result.run_dir = folder.commit()
     if verbose and result.suggested_learning_rate is None:
-        io_utils.print_msg(f"only {len(result.losses)} steps ran: too few to suggest a rate; raise --steps")
+        print_msg(f"only {len(result.losses)} steps ran: too few to suggest a rate; raise --steps")
     elif verbose:
-        io_utils.print_msg(
+        print_msg(
             f"swept {len(result.losses)} steps of {recipe.training.optimizer} from "
             f"{min_learning_rate:g} to {result.learning_rates[-1]:.3g}; lowest smoothed loss at "
             f"{result.min_loss_learning_rate:.3g}\nsuggested: --set training.learning_rate="
             f"{result.suggested_learning_rate:.2g}"
         )
         if result.run_dir is not None:
-            io_utils.print_msg(f"plot: {result.run_dir / 'lr_find.png'}")
+            print_msg(f"plot: {result.run_dir / 'lr_find.png'}")
     return result

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from keras.src.utils import io_utils
 
+from kerasforge._keras_compat import print_msg
 from kerasforge.recipes.engine.build_network import build_network
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.recipes.schema.training import ScheduleSection
@@ -72,7 +72,7 @@ def pretrain_autoencoder(
     )
     if verbose:
         losses = history.history["loss"]
-        io_utils.print_msg(
+        print_msg(
             f"autoencoder pretrained on {len(x_unlabelled)} unlabelled rows: reconstruction "
             f"mse {losses[0]:.4f} -> {min(losses):.4f} in {len(losses)} epochs; saved {path}"
         )

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import keras
 import pandas as pd
-from keras.src.utils import io_utils
 
+from kerasforge._keras_compat import print_msg
 from kerasforge.data import make_dataset, updates_per_epoch
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
@@ -119,8 +119,8 @@ def train(
     callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
     updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
     if verbose:
-        model.summary(print_fn=lambda line, **_: io_utils.print_msg(line))
-        io_utils.print_msg(
+        model.summary(print_fn=lambda line, **_: print_msg(line))
+        print_msg(
             f"{len(data.x_train)} training rows at batch {recipe.training.batch_size}: "
             f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
         )
@@ -152,7 +152,7 @@ def train(
             run.run_dir = folder.commit()
     if verbose:
         shown = ", ".join(f"{key}={value:.4f}" for key, value in run.test_metrics.items())
-        io_utils.print_msg(f"test: {shown}")
+        print_msg(f"test: {shown}")
         if run.run_dir is not None:
-            io_utils.print_msg(f"run folder: {run.run_dir}")
+            print_msg(f"run folder: {run.run_dir}")
     return run
