@@ -3,14 +3,7 @@
 import keras
 
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.model_section import InitializerSpec, ModelSection
-
-_HEADS = {
-    # task: (output activation, default loss, default metrics)
-    "regression": ("linear", "mse", ("r2_score", "mae")),
-    "binary": ("sigmoid", "binary_crossentropy", ("accuracy",)),
-    "multiclass": ("softmax", "sparse_categorical_crossentropy", ("accuracy",)),
-}
+from kerasforge.recipes.model_section import TASK_HEADS, InitializerSpec, ModelSection
 
 
 def _initializer(spec: str | InitializerSpec, key: str):
@@ -76,7 +69,7 @@ def build_network(section: ModelSection, input_dim: int, output_units: int) -> k
     outputs = inputs
     for index, width in enumerate(section.hidden_widths, start=1):
         outputs = _hidden_block(outputs, width, index, section)
-    head_activation = _HEADS[section.task][0]
+    head_activation = TASK_HEADS[section.task][0]
     outputs = keras.layers.Dense(
         output_units,
         activation=head_activation,
@@ -130,5 +123,5 @@ def _initialise_from(model: keras.Model, path: str) -> None:
 
 def head_defaults(task: str) -> tuple[str, tuple[str, ...]]:
     """Returns the default (loss, metric names) of a task."""
-    _, loss, metrics = _HEADS[task]
+    _, loss, metrics = TASK_HEADS[task]
     return loss, metrics
