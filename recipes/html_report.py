@@ -14,7 +14,7 @@ from kerasforge.recipes.plot_diagnostics import (
     save_figure,
 )
 from kerasforge.recipes.recipe_loader import recipe_to_yaml
-from kerasforge.recipes.run_record import REQUIRED_FILES, RunRecord
+from kerasforge.recipes.run_record import REQUIRED_FILES, RunRecord, check_run_folder
 
 REPORT_NAME = "report.html"
 
@@ -119,7 +119,17 @@ def _run_page(record: RunRecord) -> str:
 
 
 def _comparison_page(folder: Path) -> str:
-    table = pd.read_csv(folder / "comparison.csv")
+    try:
+        table = pd.read_csv(folder / "comparison.csv")
+    except (ValueError, UnicodeDecodeError) as error:
+        message = " ".join(str(error).split())
+        raise RunDirError(
+            f"cannot read {str(folder)!r}: comparison.csv is not a CSV table ({message})"
+        ) from None
+    if "variant" not in table.columns or table.empty:
+        raise RunDirError(
+            f"cannot read {str(folder)!r}: comparison.csv is damaged: it needs a `variant` column and rows"
+        )
     body = [
         "<h2>Comparison</h2>",
         _table(table),
@@ -155,7 +165,7 @@ def write_report(run_dir: str | Path) -> Path:
         The path of the report.
 
     Raises:
-        RunDirError: if the folder is missing or incomplete.
+        RunDirError: if the folder is missing, a file, incomplete or damaged.
 
     Example:
 
@@ -164,9 +174,7 @@ def write_report(run_dir: str | Path) -> Path:
     write_report(run.run_dir)
     ```
     """
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        raise RunDirError(f"run folder {str(folder)!r} does not exist")
+    folder = check_run_folder(run_dir)
     if (folder / "comparison.csv").is_file():
         page = _comparison_page(folder)
     elif any((folder / name).exists() for name in REQUIRED_FILES):
