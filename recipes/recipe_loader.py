@@ -32,6 +32,8 @@ def resolve_recipe_path(source: str | Path) -> Path:
     path = Path(source)
     if path.is_file():
         return path
+    if path.is_dir() and str(source) not in ("", "."):
+        raise RecipeNotFoundError(f"{str(source)!r} is a folder; give a recipe .yaml file in it")
     bundled = bundled_recipes()
     if str(source) in bundled:
         return bundled[str(source)]

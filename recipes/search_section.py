@@ -172,8 +172,11 @@ class SearchSection(StrictModel):
             _distinct(name, value if isinstance(value, list) else None)
         for name in ("layers", "units", "batch_size", "epochs"):
             value = getattr(self, name)
-            if isinstance(value, list) and min(value) < (0 if name == "layers" else 1):
-                raise ValueError(f"`{name}` choices must be >= 1. Received: {name}={value}")
+            least = 0 if name == "layers" else 1
+            smallest = min(value) if isinstance(value, list) else getattr(value, "min", None)
+            if smallest is not None and smallest < least:
+                shown = value if isinstance(value, list) else f"{{min: {smallest}, ...}}"
+                raise ValueError(f"`{name}` choices must be >= {least}. Received: {name}={shown}")
         # A range has no upper bound of its own; a dropout rate must stay below 1.
         if isinstance(self.dropout, FloatRange) and self.dropout.max >= 1:
             raise ValueError(f"`dropout` rates must be < 1. Received: dropout.max={self.dropout.max}")

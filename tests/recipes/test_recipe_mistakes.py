@@ -403,3 +403,29 @@ def test_every_key_a_run_logs_is_a_monitor_the_recipe_accepts(task, source, acti
     prefixes = {key.split("/")[0] for key in logged if "/" in key}
     assert set(GRADIENT_MONITOR_PREFIXES) <= prefixes
     assert prefixes <= {key.split("/")[0] for key in recipe.logged_keys() if "/<layer>" in key}
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"search": {"units": {"min": 0, "max": 8}}},
+            r"`units` choices must be >= 1. Received: units=\{min: 0",
+        ),
+        ({"search": {"layers": [-1, 2]}}, r"`layers` choices must be >= 0. Received: layers=\[-1, 2\]"),
+        (
+            {"model.task": "regression", "data.stratify": True},
+            r"`data.stratify` is true but `model.task` is regression",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_together_are_refused(overrides, message):
+    with pytest.raises(RecipeError, match=message):
+        load_recipe("digits_mlp", overrides)
+
+
+def test_a_folder_given_as_the_recipe_says_so(tmp_path):
+    from kerasforge.errors import RecipeNotFoundError
+
+    with pytest.raises(RecipeNotFoundError, match=r"is a folder; give a recipe .yaml file in it"):
+        load_recipe(str(tmp_path))
