@@ -190,7 +190,8 @@ def available_memory() -> tuple[int, str] | None:
     return min(found) if found else None
 
 
-def _size(count: int) -> str:
+def format_bytes(count: int) -> str:
+    """`171.2 GB`, `390.9 kB`: a byte count in decimal units."""
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if count >= scale:
             return f"{count / scale:.1f} {unit}"
@@ -228,9 +229,9 @@ def check_model_memory(recipe: Recipe, input_dim: int, output_units: int, rows: 
     raise RecipeError(
         f"the model is too big for this machine: `model.hidden` {recipe.model.hidden_widths} on "
         f"{input_dim} inputs is {estimate.weights:,} weights, and training needs at least "
-        f"{_size(estimate.total_bytes)} (weights {_size(estimate.weight_bytes)} + gradients "
-        f"{_size(estimate.gradient_bytes)} + {optimizer} slots {_size(estimate.slot_bytes)} "
+        f"{format_bytes(estimate.total_bytes)} (weights {format_bytes(estimate.weight_bytes)} + gradients "
+        f"{format_bytes(estimate.gradient_bytes)} + {optimizer} slots {format_bytes(estimate.slot_bytes)} "
         f"({estimate.slots} per weight) + activations at batch {recipe.training.batch_size} "
-        f"{_size(estimate.activation_bytes)} + data {_size(estimate.data_bytes)}), but only "
-        f"{_size(free)} is available ({source}). Use fewer or narrower hidden layers"
+        f"{format_bytes(estimate.activation_bytes)} + data {format_bytes(estimate.data_bytes)}), but only "
+        f"{format_bytes(free)} is available ({source}). Use fewer or narrower hidden layers"
     )

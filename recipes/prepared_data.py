@@ -143,7 +143,7 @@ def check_recipe_data(recipe: Recipe) -> str:
         DataError: as `prepare_data`.
         RecipeError: if a model would not fit in memory.
     """
-    from kerasforge.recipes.model_memory import check_model_memory
+    from kerasforge.recipes.model_memory import check_model_memory, format_bytes
     from kerasforge.recipes.recipe_loader import apply_overrides
 
     prepared: dict[str, PreparedData] = {}
@@ -161,6 +161,6 @@ def check_recipe_data(recipe: Recipe) -> str:
             summary = (
                 f"{len(data.x_train)}/{len(data.x_val)}/{len(data.x_test)} train/val/test rows, "
                 f"{data.input_dim} inputs, {data.output_units} outputs; "
-                f"{estimate.weights:,} weights, about {estimate.total_bytes / 1e6:.1f} MB to train"
+                f"{estimate.weights:,} weights, about {format_bytes(estimate.total_bytes)} to train"
             )
     return summary
