@@ -10,6 +10,7 @@ import collections
 import math
 import string
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -305,6 +306,7 @@ def _fuzz(record_property, loads, **strategies):
     assert len(examples) >= EXAMPLES, counts
 
 
+@pytest.mark.slow
 def test_recipe_files_load_or_raise_a_kerasforge_error(tmp_path_factory, record_property):
     path = tmp_path_factory.mktemp("fuzz") / "recipe.yaml"
 
@@ -315,6 +317,7 @@ def test_recipe_files_load_or_raise_a_kerasforge_error(tmp_path_factory, record_
     _fuzz(record_property, loads, content=recipe_texts(), overrides=st.lists(override_items, max_size=3))
 
 
+@pytest.mark.slow
 def test_mappings_and_overrides_load_or_raise_a_kerasforge_error(record_property):
     def loads(raw, overrides):
         return [lambda: load_recipe(raw, overrides), lambda: apply_overrides(raw, overrides)]
