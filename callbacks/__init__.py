@@ -4,18 +4,19 @@ Depends on keras only, so it can be used in any Keras 3 project. Importing
 it registers the schedules with Keras, so `keras.models.load_model` restores a
 model compiled with one without `custom_objects`.
 
-The vocabularies the callbacks write are public too, for code that reads a
-run back: `log_keys` (make and parse `grad_norm/<layer>` and friends),
-`health_thresholds` (the monitors' default thresholds, with why) and
-`HealthKind` (the kinds of event).
+The vocabularies the callbacks write are re-exported from `kerasforge.vocabulary`
+(which imports no Keras), for code that reads a run back: `log_keys` (make and
+parse `grad_norm/<layer>` and friends), `health_thresholds` (the monitors'
+default thresholds, with why), `HealthKind` (the kinds of event) and
+`metric_direction`.
 """
 
-from . import health_thresholds, log_keys
+from kerasforge.vocabulary import HealthKind, health_thresholds, log_keys, metric_direction
+
 from .activation_monitor import ActivationMonitor
 from .compact_progbar_logger import CompactProgbarLogger
 from .early_stopping import EarlyStopping
 from .gradient_norm_monitor import GradientNormMonitor
-from .health_kinds import HealthKind
 from .learning_rate_finder import LearningRateFinder, LearningRateRange
 from .learning_rate_logger import LearningRateLogger
 from .learning_rate_scaling import scale_learning_rate
@@ -35,5 +36,6 @@ __all__ = [
     "WarmupDecaySchedule",
     "health_thresholds",
     "log_keys",
+    "metric_direction",
     "scale_learning_rate",
 ]

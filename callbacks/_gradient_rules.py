@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from kerasforge.vocabulary.health_kinds import HealthKind
+from kerasforge.vocabulary.log_keys import GLOBAL
+
 from ._health_events import HealthEvent, make_event
-from .health_kinds import HealthKind
-from .log_keys import GLOBAL
 
 Statistics = dict[str, Any]
 

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kerasforge import _keras_compat
-
-from .health_kinds import HealthKind
+from kerasforge.vocabulary.health_kinds import HealthKind
 
 logger = logging.getLogger("kerasforge.callbacks")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 
-from .log_keys import is_per_layer_key
+from kerasforge.vocabulary.log_keys import is_per_layer_key
 
 
 class CompactProgbarLogger(keras.callbacks.ProgbarLogger):

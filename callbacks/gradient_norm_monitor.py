@@ -7,7 +7,8 @@ from typing import Any
 
 import keras
 
-from . import health_thresholds, log_keys
+from kerasforge.vocabulary import health_thresholds, log_keys
+
 from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
 from ._gradient_rules import GradientRules, Statistics

@@ -6,8 +6,9 @@ from typing import Any
 
 import keras
 
+from kerasforge.vocabulary.log_keys import LEARNING_RATE
+
 from ._config import ConfigFromInit
-from .log_keys import LEARNING_RATE
 
 
 class LearningRateLogger(ConfigFromInit, keras.callbacks.Callback):

@@ -7,6 +7,10 @@ from kerasforge.data._checks import check_choice
 from kerasforge.errors import DataError
 
 TASKS = ("regression", "binary", "multiclass")
+# A numeric target with more distinct values than this, and fewer rows than
+# `MIN_ROWS_PER_CLASS` per value on average, is a quantity, not class labels.
+MAX_NUMERIC_CLASSES = 20
+MIN_ROWS_PER_CLASS = 5
 
 
 def encode_target(values, task):
@@ -33,7 +37,8 @@ def encode_target(values, task):
         DataError: An unknown task, missing values, a non-numeric or infinite
             regression target, a binary target without exactly 2 classes, a
             multiclass target with fewer than 2, or a continuous target for
-            classification.
+            classification (non-integer numbers, or more than 20 distinct
+            numbers with fewer than 5 rows each on average).
 
     Example:
 
@@ -66,6 +71,7 @@ def encode_target(values, task):
             f"{label} holds non-integer numbers such as {_first_fraction(series)!r}; "
             f"task {task} needs class labels. Use task regression."
         )
+    _refuse_continuous(series, label, task)
     codes, classes = pd.factorize(series, sort=True)
     classes = classes.tolist()
     if task == "binary" and len(classes) != 2:
@@ -80,6 +86,20 @@ def encode_target(values, task):
     if task == "binary":
         return codes.astype(np.float32).reshape(-1, 1), classes
     return codes.astype(np.int32), classes
+
+
+def _refuse_continuous(series, label, task):
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return
+    distinct = series.nunique()
+    if distinct <= MAX_NUMERIC_CLASSES or len(series) >= MIN_ROWS_PER_CLASS * distinct:
+        return
+    low, high = series.min().item(), series.max().item()
+    raise DataError(
+        f"{label} has {distinct} distinct numbers (from {low!r} to {high!r}) in "
+        f"{len(series)} rows: a quantity to predict, not class labels for task {task}. "
+        "Use task regression, or bin the target into classes first."
+    )
 
 
 def _preview(classes, limit=10):

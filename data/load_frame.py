@@ -29,6 +29,7 @@ def load_frame(
     classes=2,
     noise=0.1,
     seed=0,
+    na_values=None,
 ):
     """Loads a dataset as a single table holding both features and target.
 
@@ -56,6 +57,10 @@ def load_frame(
             regression target, or the fraction of flipped labels (<= 1) for
             classification. Defaults to `0.1`.
         seed: Integer. Seed for the synthetic draw. Defaults to `0`.
+        na_values: List of strings. For files only: extra values that mean
+            "missing" (e.g. `["?", "n/a"]`), read as NaN; pandas' own NA
+            strings (`""`, `"NA"`, `"NaN"`, ...) always are. Defaults to
+            `None`.
 
     Returns:
         A tuple `(frame, target_name)`.
@@ -85,7 +90,7 @@ def load_frame(
             target or DEFAULT_TARGET,
         )
     elif isinstance(source, (str, os.PathLike)):
-        frame = _read_file(Path(source))
+        frame = _read_file(Path(source), _check_na_values(na_values))
     else:
         raise DataError(
             f"Argument `source` must be a dataset name or a file path. Received: source={source!r}"
@@ -99,13 +104,75 @@ def load_frame(
     return frame, target
 
 
+def _check_na_values(na_values):
+    if na_values is None:
+        return []
+    if not isinstance(na_values, (list, tuple)) or not all(isinstance(value, str) for value in na_values):
+        raise DataError(f"Argument `na_values` must be a list of strings. Received: na_values={na_values!r}")
+    return list(na_values)
+
+
 def _load_bundled(name):
     from sklearn import datasets
 
     return getattr(datasets, f"load_{name}")(as_frame=True).frame
 
 
-def _read_file(path):
+def find_data_file(source, folders=(".",)):
+    """Returns the path of a data file, looking a relative `source` up in each folder in turn.
+
+    Args:
+        source: String or path-like. The file, absolute or relative.
+        folders: Sequence of folders to try a relative `source` in, in order.
+            Defaults to the current folder only.
+
+    Returns:
+        The first candidate that is a file, as a `pathlib.Path`.
+
+    Raises:
+        DataError: naming every place it looked, when none holds the file.
+
+    Example:
+
+    >>> find_data_file("/no/such/file.csv")
+    Traceback (most recent call last):
+    ...
+    kerasforge.errors.DataError: Data file '/no/such/file.csv' does not exist; looked at: /no/such/file.csv
+    """
+    path = Path(source)
+    candidates = {}
+    for folder in () if path.is_absolute() else folders:
+        candidate = Path(folder) / path
+        candidates.setdefault(os.path.abspath(candidate), candidate)
+    if path.is_absolute():
+        candidates[str(path)] = path
+    for candidate in candidates.values():
+        if candidate.is_file():
+            return candidate
+    for place, candidate in candidates.items():
+        if candidate.exists():
+            raise DataError(f"Data file {str(source)!r} is not a file: {place} is a folder.")
+    raise DataError(f"Data file {str(source)!r} does not exist; looked at: {', '.join(candidates)}")
+
+
+def _missing_to_nan(frame, na_values):
+    """Turns `na_values` strings into NaN, then text columns that are all numbers into numbers.
+
+    `read_csv` does both itself through its `na_values` argument; a parquet
+    file stores a column holding `"?"` as text, so it is done here.
+    """
+    if not na_values:
+        return frame
+    frame = frame.replace(list(na_values), np.nan)
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            if numbers.notna().sum() == frame[column].notna().sum():
+                frame[column] = numbers
+    return frame
+
+
+def _read_file(path, na_values=None):
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
         if not suffix and not path.exists():
@@ -120,13 +187,12 @@ def _read_file(path):
             f"Data file {str(path)!r} has an unsupported suffix {suffix!r}. "
             f"Allowed suffixes: {', '.join(FILE_SUFFIXES)}"
         )
-    if not path.is_file():
-        raise DataError(f"Data file {str(path)!r} does not exist.")
+    path = find_data_file(path)
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, na_values=na_values or None)
         else:
-            frame = pd.read_parquet(path)
+            frame = _missing_to_nan(pd.read_parquet(path), na_values)
     except pd.errors.EmptyDataError as err:
         raise DataError(f"Data file {str(path)!r} is empty.") from err
     except ImportError as err:

@@ -14,6 +14,10 @@ from kerasforge.data._checks import (
 from kerasforge.errors import DataError
 
 NORMALIZE = ("standard", "minmax", "none")
+# A text column whose values are numbers but for at most this many distinct
+# strings, together fewer than half its values, is a numeric column with
+# placeholders for "missing" (`?`, `n/a`, `-`), not categories.
+MAX_PLACEHOLDERS = 5
 CATEGORICAL = ("onehot", "error")
 MISSING = ("error", "mean", "median")
 
@@ -98,6 +102,8 @@ class TabularPreprocessor:
             raise DataError("Cannot fit TabularPreprocessor on a frame with no rows.")
         numeric = [c for c in frame.columns if _is_numeric(frame[c])]
         categorical = [c for c in frame.columns if c not in numeric]
+        for column in categorical:
+            _refuse_placeholders(frame[column])
         if categorical and self.categorical == "error":
             raise DataError(
                 f"Non-numeric columns {', '.join(map(repr, categorical))} cannot be "
@@ -232,6 +238,38 @@ class TabularPreprocessor:
                 (values.to_numpy()[:, None] == np.array(levels, dtype=object)[None, :]).astype(np.float64)
             )
         return np.hstack(blocks)
+
+
+def placeholder_counts(series):
+    """The non-numeric values of a mostly numeric text column, with counts, or None.
+
+    Returns None for a numeric column and for a real text column (too many
+    distinct strings, or strings in half the rows or more); else a
+    `pandas.Series` mapping each placeholder string (`"?"`, `"n/a"`) to its count.
+    """
+    values = series.dropna()
+    if _is_numeric(series) or values.empty:
+        return None
+    numbers = pd.to_numeric(values.astype(str), errors="coerce")
+    text = values[numbers.isna()].astype(str)
+    if text.empty or 2 * len(text) >= len(values):
+        return None
+    counts = text.value_counts()
+    return counts if len(counts) <= MAX_PLACEHOLDERS else None
+
+
+def _refuse_placeholders(series):
+    counts = placeholder_counts(series)
+    if counts is None:
+        return
+    shown = describe_counts(counts.to_dict())
+    strings = ", ".join(repr(value) for value in counts.index)
+    raise DataError(
+        f"Column {series.name!r} holds numbers except for {int(counts.sum())} of the "
+        f"{int(series.notna().sum())} values fitted on: {shown}. If they mean 'missing', declare them "
+        f"(data.na_values: [{strings}] in a recipe, na_values= for load_frame) and set "
+        "missing: mean or median; or leave the column out of `features`."
+    )
 
 
 def _is_numeric(series):

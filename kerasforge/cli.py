@@ -68,13 +68,19 @@ def _command_train(args):
 
 
 def _command_validate(args):
+    # Everything `train` checks before it builds a model, without TensorFlow.
     from kerasforge.recipes.schema.loading import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
-    print(
+    summary = (
         f"{args.recipe}: valid recipe {recipe.name!r} ({recipe.model.task}, "
         f"hidden {recipe.model.hidden_widths}, {recipe.training.epochs} epochs)"
     )
+    if not args.no_data:
+        from kerasforge.recipes.engine.prepare_data import check_recipe_data
+
+        summary += f"; data: {check_recipe_data(recipe)}"
+    print(summary)
 
 
 def _command_list(args):
@@ -144,8 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     train.set_defaults(handler=_command_train)
 
-    validate = commands.add_parser("validate", help="check a recipe without training")
+    validate = commands.add_parser(
+        "validate", help="check a recipe and its data as train would, without training"
+    )
     _add_recipe_arguments(validate)
+    validate.add_argument(
+        "--no-data", action="store_true", help="check the recipe only, without loading its data"
+    )
     validate.set_defaults(handler=_command_validate)
 
     listing = commands.add_parser("list", help="list the bundled recipes")

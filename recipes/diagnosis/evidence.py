@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kerasforge.callbacks import log_keys
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.recipes.schema.training import ScheduleSection
+from kerasforge.vocabulary import log_keys
 
 
 @dataclass

@@ -4,10 +4,10 @@ unnormalised inputs. Each is `(RunEvidence) -> Finding | None`; thresholds are c
 
 import numpy as np
 
-from kerasforge.callbacks import HealthKind, health_thresholds, log_keys
 from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
 from kerasforge.recipes.diagnosis.registry import Finding, rule
 from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.vocabulary import HealthKind, health_thresholds, log_keys
 
 # A layer whose mean gradient norm over the run is below this fraction of the strongest
 # layer's is vanishing: the GradientNormMonitor's threshold, read over the whole run.

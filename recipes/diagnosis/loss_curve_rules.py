@@ -4,10 +4,10 @@ convergence, a learning rate that is too high. Each is `(RunEvidence) -> Finding
 
 import numpy as np
 
-from kerasforge.callbacks import log_keys
 from kerasforge.recipes.diagnosis.evidence import RunEvidence, epoch_number, learning_rate_fix
 from kerasforge.recipes.diagnosis.registry import Finding, rule
 from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.vocabulary import log_keys
 
 # Overfitting: the val loss rose this much above its minimum, at least OVERFIT_MIN_EPOCHS later,
 # while the train loss fell by as much.

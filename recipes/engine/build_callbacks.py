@@ -6,7 +6,6 @@ from kerasforge.callbacks import (
     GradientNormMonitor,
     LearningRateLogger,
 )
-from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
 
@@ -30,10 +29,6 @@ def build_callbacks(recipe: Recipe, data: PreparedData, verbose: int = 1) -> lis
         data: The data the model trains on; the activation monitor probes
             validation rows (training rows when there is no validation split).
         verbose: Integer. 0 keeps the callbacks quiet.
-
-    Raises:
-        RecipeError: when early stopping watches a validation metric but the
-            recipe has no validation split.
     """
     section = recipe.callbacks
     callbacks = [LearningRateLogger()]
@@ -51,11 +46,6 @@ def build_callbacks(recipe: Recipe, data: PreparedData, verbose: int = 1) -> lis
         )
     stopping = section.early_stopping
     if stopping.enabled:
-        if stopping.monitor.startswith("val_") and data.validation_data is None:
-            raise RecipeError(
-                f"`callbacks.early_stopping.monitor` is {stopping.monitor!r} but "
-                "`data.split.val` is 0, so there is no validation split; "
-                "set data.split.val > 0 or monitor a training metric such as 'loss'"
-            )
+        # The recipe already checked that the run logs `monitor` (Recipe._monitor_is_logged).
         callbacks.append(EarlyStopping(verbose=verbose, **_set_fields(stopping)))
     return callbacks

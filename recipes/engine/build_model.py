@@ -7,8 +7,8 @@ from kerasforge.data import updates_per_epoch
 from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.build_network import build_network
 from kerasforge.recipes.engine.build_optimizer import build_optimizer
+from kerasforge.recipes.engine.model_memory import check_model_memory
 from kerasforge.recipes.engine.prepare_data import PreparedData
-from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.recipes.schema.recipe import Recipe
 
 # Keras spends most of a small-batch step dispatching into the graph; running
@@ -25,11 +25,8 @@ def resolve_steps_per_execution(recipe: Recipe, updates: int) -> int:
 
 
 def _metrics(recipe: Recipe) -> list:
-    names = recipe.model.metrics
-    if names is None:
-        names = head_defaults(recipe.model.task)[1]
     metrics = []
-    for name in names:
+    for name in recipe.model.metric_names:
         if name == "r2_score":
             metrics.append(keras.metrics.R2Score(name="r2_score"))
             continue
@@ -45,7 +42,7 @@ def _metrics(recipe: Recipe) -> list:
 
 
 def _loss(recipe: Recipe):
-    name = recipe.model.loss or head_defaults(recipe.model.task)[0]
+    name = recipe.model.loss_name
     try:
         return keras.losses.get(name)
     except ValueError:
@@ -82,8 +79,9 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
         A compiled `keras.Model`.
 
     Raises:
-        RecipeError: if a name does not resolve through Keras or `init_from`
-            does not fit.
+        RecipeError: if training would not fit in the memory available (checked
+            before any layer is built), a name does not resolve through Keras or
+            `init_from` does not fit.
 
     Example:
 
@@ -93,6 +91,7 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     model = build_model(recipe, data)
     ```
     """
+    check_model_memory(recipe, data.input_dim, data.output_units, rows=len(data.x_train) + len(data.x_val))
     updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
     model = build_network(recipe.model, data.input_dim, data.output_units)
     if len(data.y_train):

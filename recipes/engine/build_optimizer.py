@@ -5,7 +5,7 @@ import inspect
 import keras
 
 from kerasforge.errors import RecipeError
-from kerasforge.recipes.schema.training import OPTIMIZER_CLASSES, ScheduleSection, TrainingSection
+from kerasforge.recipes.schema.training import OPTIMIZER_FACTS, ScheduleSection, TrainingSection
 
 # Set through their own recipe fields, so not accepted in `optimizer_args`.
 _OWN_FIELDS = ("learning_rate", "clipnorm", "clipvalue", "global_clipnorm", "name")
@@ -53,7 +53,7 @@ def build_optimizer(training: TrainingSection, updates_per_epoch: int) -> keras.
     Raises:
         RecipeError: naming an `optimizer_args` key the optimizer does not take.
     """
-    optimizer_class = getattr(keras.optimizers, OPTIMIZER_CLASSES[training.optimizer])
+    optimizer_class = getattr(keras.optimizers, OPTIMIZER_FACTS[training.optimizer].keras_class)
     accepted = [
         name
         for name, parameter in inspect.signature(optimizer_class).parameters.items()

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from kerasforge._keras_compat import print_msg
-from kerasforge.callbacks import log_keys
 from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
@@ -21,6 +20,7 @@ from kerasforge.recipes.reports.plots import curve_names, plot_heatmap_grid, plo
 from kerasforge.recipes.reports.run_record import RunRecord
 from kerasforge.recipes.schema.loading import apply_overrides
 from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.vocabulary import log_keys
 
 # `model.init_from` values that refer to something the comparison itself makes.
 VARIANT_PREFIX = "variant:"
@@ -99,7 +99,7 @@ def _epochs_to(values: np.ndarray, target: float) -> float:
 
 def _steady_epoch_seconds(run: TrainingRun) -> float:
     """Median time of an epoch's updates, leaving out epoch 1 (it traces the graph) when there are more."""
-    seconds = run.history.get("train_seconds") or [run.seconds]
+    seconds = run.history.get(log_keys.TRAIN_SECONDS) or [run.seconds]
     return float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
 
 

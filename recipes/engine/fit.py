@@ -8,6 +8,7 @@ from kerasforge.callbacks import CompactProgbarLogger
 from kerasforge.data import make_dataset
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.vocabulary import log_keys
 
 
 class _EpochClock(keras.callbacks.Callback):
@@ -25,7 +26,7 @@ class _EpochClock(keras.callbacks.Callback):
         if self._train_seconds is None:
             self._train_seconds = time.perf_counter() - self._started
         if logs is not None:
-            logs["train_seconds"] = self._train_seconds
+            logs[log_keys.TRAIN_SECONDS] = self._train_seconds
 
 
 def fit_model(

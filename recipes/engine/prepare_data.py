@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kerasforge.data import TabularPreprocessor, encode_target, load_frame, split_indices
+from kerasforge.errors import DataError
 from kerasforge.recipes.schema.recipe import Recipe
 
 
@@ -63,7 +64,9 @@ def prepare_data(recipe: Recipe) -> PreparedData:
 
     Raises:
         DataError: when the data cannot be used (missing file or column,
-            NaN or inf values, an empty table, a class too small to stratify).
+            the target listed among the features, NaN or inf values, numbers
+            mixed with placeholders such as `?`, an empty table, a continuous
+            target for classification, a class too small to stratify).
     """
     section = recipe.data
     task = recipe.model.task
@@ -78,7 +81,13 @@ def prepare_data(recipe: Recipe) -> PreparedData:
         classes=2 if task == "binary" else synthetic.classes,
         noise=synthetic.noise,
         seed=recipe.seed,
+        na_values=section.na_values,
     )
+    if section.features is not None and target in section.features:
+        raise DataError(
+            f"`data.features` lists the target column {target!r}; a model cannot take its own "
+            f"target as an input. Remove it from features. Received: features={section.features}"
+        )
     y, class_names = encode_target(frame[target], task)
     stratify = section.stratify if section.stratify is not None else task != "regression"
     split = section.split
@@ -114,3 +123,44 @@ def prepare_data(recipe: Recipe) -> PreparedData:
         class_names=class_names,
         preprocessor=preprocessor,
     )
+
+
+def check_recipe_data(recipe: Recipe) -> str:
+    """Checks a recipe's data, and its variants', as `train` and `compare` would, without training.
+
+    Loads and prepares the data (files, columns, target against task, values,
+    splits), then checks the model fits in memory for that input width; each
+    variant that changes the recipe is checked the same way. Imports no
+    TensorFlow.
+
+    Args:
+        recipe: A validated recipe.
+
+    Returns:
+        A one-line summary: rows per split, inputs, outputs and the memory estimate.
+
+    Raises:
+        DataError: as `prepare_data`.
+        RecipeError: if a model would not fit in memory.
+    """
+    from kerasforge.recipes.engine.model_memory import check_model_memory, format_bytes
+    from kerasforge.recipes.schema.loading import apply_overrides
+
+    prepared: dict[str, PreparedData] = {}
+    summary = ""
+    for name, overrides in {"": {}, **recipe.variants}.items():
+        variant = apply_overrides(recipe, overrides, origin=f"variants.{name}") if name else recipe
+        key = variant.data.model_dump_json() + variant.model.task + str(variant.seed)
+        if key not in prepared:
+            prepared[key] = prepare_data(variant)
+        data = prepared[key]
+        estimate = check_model_memory(
+            variant, data.input_dim, data.output_units, rows=len(data.x_train) + len(data.x_val)
+        )
+        if not name:
+            summary = (
+                f"{len(data.x_train)}/{len(data.x_val)}/{len(data.x_test)} train/val/test rows, "
+                f"{data.input_dim} inputs, {data.output_units} outputs; "
+                f"{estimate.weights:,} weights, about {format_bytes(estimate.total_bytes)} to train"
+            )
+    return summary

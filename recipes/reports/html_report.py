@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from kerasforge.callbacks import log_keys
 from kerasforge.errors import RunDirError
 from kerasforge.recipes.diagnosis.registry import kinds
 from kerasforge.recipes.reports.plots import (
@@ -15,8 +14,9 @@ from kerasforge.recipes.reports.plots import (
     plot_unit_fractions,
     save_figure,
 )
-from kerasforge.recipes.reports.run_record import REQUIRED_FILES, RunRecord
+from kerasforge.recipes.reports.run_record import REQUIRED_FILES, RunRecord, check_run_folder
 from kerasforge.recipes.schema.loading import recipe_to_yaml
+from kerasforge.vocabulary import log_keys
 
 REPORT_NAME = "report.html"
 
@@ -120,7 +120,17 @@ def _run_page(record: RunRecord) -> str:
 
 
 def _comparison_page(folder: Path) -> str:
-    table = pd.read_csv(folder / "comparison.csv")
+    try:
+        table = pd.read_csv(folder / "comparison.csv")
+    except (ValueError, UnicodeDecodeError) as error:
+        message = " ".join(str(error).split())
+        raise RunDirError(
+            f"cannot read {str(folder)!r}: comparison.csv is not a CSV table ({message})"
+        ) from None
+    if "variant" not in table.columns or table.empty:
+        raise RunDirError(
+            f"cannot read {str(folder)!r}: comparison.csv is damaged: it needs a `variant` column and rows"
+        )
     body = [
         "<h2>Comparison</h2>",
         _table(table),
@@ -156,7 +166,7 @@ def write_report(run_dir: str | Path) -> Path:
         The path of the report.
 
     Raises:
-        RunDirError: if the folder is missing or incomplete.
+        RunDirError: if the folder is missing, a file, incomplete or damaged.
 
     Example:
 
@@ -165,9 +175,7 @@ def write_report(run_dir: str | Path) -> Path:
     write_report(run.run_dir)
     ```
     """
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        raise RunDirError(f"run folder {str(folder)!r} does not exist")
+    folder = check_run_folder(run_dir)
     if (folder / "comparison.csv").is_file():
         page = _comparison_page(folder)
     elif any((folder / name).exists() for name in REQUIRED_FILES):

@@ -16,13 +16,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from kerasforge.callbacks import log_keys
+from kerasforge.vocabulary import log_keys
 
 # Dots per inch of every PNG: sharp on a laptop screen, small enough to embed in a report.
 FIGURE_DPI = 100
 
 # Logged every epoch, but drawn by their own figures, not as a metric curve.
-_NOT_CURVES = (log_keys.LEARNING_RATE, "train_seconds")
+_NOT_CURVES = (log_keys.LEARNING_RATE, log_keys.TRAIN_SECONDS)
 
 
 def save_figure(figure: Figure, path: str | Path | None = None) -> bytes | Path:

@@ -4,7 +4,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.base import Int32, NonNegativeFloat, StrictModel
+from kerasforge.vocabulary import log_keys
+
+# Epoch log keys a recipe run writes besides the compiled loss and metrics and their
+# `val_` twins: the learning rate (LearningRateLogger, always attached) and the wall time
+# of the updates (the engine's epoch clock).
+ALWAYS_LOGGED = (log_keys.LEARNING_RATE, log_keys.TRAIN_SECONDS)
 
 
 class EarlyStoppingSection(StrictModel):
@@ -12,11 +18,11 @@ class EarlyStoppingSection(StrictModel):
 
     enabled: bool = Field(True, description="Use early stopping.")
     monitor: str = Field("val_loss", description="Epoch log key to watch.")
-    min_delta: float = Field(1e-4, ge=0.0, description="Smallest change that counts as improvement.")
-    patience: int = Field(10, ge=0, description="Epochs without improvement before stopping.")
+    min_delta: NonNegativeFloat = Field(1e-4, description="Smallest change that counts as improvement.")
+    patience: Int32 = Field(10, ge=0, description="Epochs without improvement before stopping.")
     mode: Literal["auto", "min", "max"] = Field("auto", description="Direction of improvement.")
     restore_best_weights: bool = Field(True, description="End with the best epoch's weights.")
-    start_from_epoch: int = Field(0, ge=0, description="Epochs to wait before watching.")
+    start_from_epoch: Int32 = Field(0, ge=0, description="Epochs to wait before watching.")
     divergence_threshold: float | None = Field(
         None, description="Stop at once when the metric is worse than this."
     )
@@ -40,7 +46,7 @@ class GradientMonitorSection(StrictModel):
     growth_factor: float | None = Field(
         None, gt=1.0, description="Epoch-over-epoch growth that counts as exploding."
     )
-    patience: int | None = Field(None, ge=1, description="Epochs a condition must hold.")
+    patience: Int32 | None = Field(None, ge=1, description="Epochs a condition must hold.")
 
 
 class ActivationMonitorSection(StrictModel):
@@ -48,7 +54,7 @@ class ActivationMonitorSection(StrictModel):
 
     enabled: bool = Field(True, description="Record dead and saturated unit fractions.")
     on_detect: Literal["warn", "stop", "raise", "log"] = Field("warn", description="What a detection does.")
-    probe_rows: int = Field(256, ge=1, description="Validation rows in the probe batch.")
+    probe_rows: Int32 = Field(256, ge=1, description="Validation rows in the probe batch.")
 
 
 class CallbacksSection(StrictModel):
@@ -57,3 +63,12 @@ class CallbacksSection(StrictModel):
     early_stopping: EarlyStoppingSection = Field(default_factory=EarlyStoppingSection)
     gradient_monitor: GradientMonitorSection = Field(default_factory=GradientMonitorSection)
     activation_monitor: ActivationMonitorSection = Field(default_factory=ActivationMonitorSection)
+
+    def log_prefixes(self) -> tuple[str, ...]:
+        """The `<prefix>/<layer>` log keys the enabled monitors write."""
+        prefixes = ()
+        if self.gradient_monitor.enabled:
+            prefixes += log_keys.GRADIENT_QUANTITIES
+        if self.activation_monitor.enabled:
+            prefixes += log_keys.ACTIVATION_QUANTITIES
+        return prefixes

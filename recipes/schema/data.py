@@ -4,24 +4,36 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.base import Int32, NonNegativeFloat, StrictModel
+
+# Synthetic data is drawn in memory as float64: 100 million values is 800 MB.
+MAX_SYNTHETIC_VALUES = 100_000_000
 
 
 class SyntheticSection(StrictModel):
     """Shape of generated data when `data.source` is `synthetic`."""
 
-    rows: int = Field(1000, ge=10, description="Number of rows to generate.")
-    features: int = Field(20, ge=1, description="Number of feature columns.")
-    informative: int | None = Field(
+    rows: Int32 = Field(1000, ge=10, description="Number of rows to generate.")
+    features: Int32 = Field(20, ge=1, description="Number of feature columns.")
+    informative: Int32 | None = Field(
         None, ge=1, description="Informative features (default: all, or half for classification)."
     )
-    classes: int = Field(3, ge=2, description="Classes for a multiclass task (binary uses 2).")
-    noise: float = Field(
+    classes: Int32 = Field(3, ge=2, description="Classes for a multiclass task (binary uses 2).")
+    noise: NonNegativeFloat = Field(
         0.1,
-        ge=0.0,
         description="Regression: std of Gaussian noise on the target. "
         "Classification: fraction of labels flipped at random.",
     )
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self):
+        if self.rows * self.features > MAX_SYNTHETIC_VALUES:
+            raise ValueError(
+                f"rows x features must be at most {MAX_SYNTHETIC_VALUES:,} values "
+                f"({MAX_SYNTHETIC_VALUES * 8 // 10**6:,} MB). "
+                f"Received: rows={self.rows}, features={self.features}"
+            )
+        return self
 
 
 class SplitSection(StrictModel):
@@ -63,7 +75,7 @@ class DataSection(StrictModel):
     stratify: bool | None = Field(
         None, description="Keep class proportions in every split. Defaults to true for classification."
     )
-    max_train_rows: int | None = Field(
+    max_train_rows: Int32 | None = Field(
         None,
         ge=1,
         description="Keep only this many training rows (after splitting), to study small data.",
@@ -76,4 +88,9 @@ class DataSection(StrictModel):
     )
     missing: Literal["error", "mean", "median"] = Field(
         "error", description="What to do with missing values: refuse, or impute from the train split."
+    )
+    na_values: list[str] = Field(
+        default_factory=list,
+        description="Extra strings that mean 'missing' in a .csv or .parquet file, e.g. ['?', 'n/a'] "
+        "(pandas' own NA strings such as '' and 'NA' always count). Then set `missing` to impute them.",
     )

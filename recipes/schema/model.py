@@ -4,7 +4,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.base import DropoutRate, Int32, NonNegativeFloat, PositiveFloat, StrictModel
+
+TASKS = ("regression", "binary", "multiclass")
 
 ACTIVATIONS = (
     "relu",
@@ -61,13 +63,21 @@ class InitializerSpec(StrictModel):
     """A Keras initializer with arguments, e.g. `{name: random_normal, stddev: 2.0}`."""
 
     name: Literal[INITIALIZERS] = Field(description="Keras initializer name.")
-    stddev: float | None = Field(None, gt=0, description="For random_normal / truncated_normal.")
+    stddev: PositiveFloat | None = Field(None, description="For random_normal / truncated_normal.")
     mean: float | None = Field(None, description="For random_normal / truncated_normal.")
     minval: float | None = Field(None, description="For random_uniform.")
     maxval: float | None = Field(None, description="For random_uniform.")
     value: float | None = Field(None, description="For constant.")
-    scale: float | None = Field(None, gt=0, description="For variance_scaling.")
-    gain: float | None = Field(None, gt=0, description="For orthogonal.")
+    scale: PositiveFloat | None = Field(None, description="For variance_scaling.")
+    gain: PositiveFloat | None = Field(None, description="For orthogonal.")
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self):
+        if self.minval is not None and self.maxval is not None and self.minval >= self.maxval:
+            raise ValueError(
+                f"`minval` must be < `maxval`. Received: minval={self.minval}, maxval={self.maxval}"
+            )
+        return self
 
     def to_keras_config(self) -> dict[str, Any]:
         """Returns the `{class_name, config}` dict that `keras.initializers.get` takes."""
@@ -78,15 +88,15 @@ class InitializerSpec(StrictModel):
 class ModelSection(StrictModel):
     """The network: task head, hidden layers and their regularisation."""
 
-    task: Literal["regression", "binary", "multiclass"] = Field(
+    task: Literal[TASKS] = Field(
         "multiclass",
         description="Decides the output layer (linear, sigmoid, softmax), loss and default metrics.",
     )
-    hidden: list[int] | None = Field(
+    hidden: list[Int32] | None = Field(
         None, description="Widths of the hidden layers, input side first. Exclusive with layers/units."
     )
     layers: int | None = Field(None, ge=0, le=200, description="Number of hidden layers (with `units`).")
-    units: int | None = Field(None, ge=1, description="Width of every hidden layer (with `layers`).")
+    units: Int32 | None = Field(None, ge=1, description="Width of every hidden layer (with `layers`).")
     activation: Activation = Field("relu", description="Hidden-layer activation.")
     kernel_initializer: Literal[INITIALIZERS] | InitializerSpec = Field(
         "glorot_uniform", description="Hidden and output kernel initializer: a name or {name, args}."
@@ -95,9 +105,9 @@ class ModelSection(StrictModel):
         "zeros", description="Hidden-layer bias initializer: a name or {name, args}."
     )
     batch_norm: bool = Field(False, description="BatchNormalization after each hidden Dense.")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after each hidden layer.")
-    l1: float = Field(0.0, ge=0.0, description="L1 penalty on every kernel.")
-    l2: float = Field(0.0, ge=0.0, description="L2 penalty on every kernel.")
+    dropout: DropoutRate = Field(0.0, description="Dropout rate after each hidden layer.")
+    l1: NonNegativeFloat = Field(0.0, description="L1 penalty on every kernel.")
+    l2: NonNegativeFloat = Field(0.0, description="L2 penalty on every kernel.")
     residual: bool = Field(
         False, description="Skip connection around each hidden block, projected where widths differ."
     )
@@ -146,3 +156,17 @@ class ModelSection(StrictModel):
         if self.layers is not None:
             return [self.units] * self.layers
         return [64, 64]
+
+    @property
+    def loss_name(self) -> str:
+        """The Keras loss name: `loss`, or the task's default."""
+        return self.loss or TASK_HEADS[self.task][1]
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The Keras metric names compiled: `metrics`, or the task's defaults.
+
+        Keras logs a metric given by name under that very name (`"acc"` as
+        `acc`, `"mae"` as `mae`), and its validation value with a `val_` prefix.
+        """
+        return list(self.metrics if self.metrics is not None else TASK_HEADS[self.task][2])

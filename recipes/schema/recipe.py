@@ -1,15 +1,19 @@
 """The `Recipe`: one YAML document that describes a whole training run."""
 
+import difflib
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from kerasforge.recipes.schema.base import StrictModel
-from kerasforge.recipes.schema.callbacks import CallbacksSection
+from kerasforge.recipes.schema.callbacks import ALWAYS_LOGGED, CallbacksSection
 from kerasforge.recipes.schema.data import DataSection
 from kerasforge.recipes.schema.model import ModelSection
 from kerasforge.recipes.schema.search import SearchSection
 from kerasforge.recipes.schema.training import TrainingSection
+
+# Validation context key: True when reading the recipe of a run that already trained.
+FINISHED_RUN = "finished_run"
 
 
 class Recipe(StrictModel):
@@ -33,7 +37,9 @@ class Recipe(StrictModel):
         description="Short name, used in run-folder names.",
     )
     description: str = Field("", description="One line saying what the recipe shows.")
-    seed: int = Field(0, ge=0, description="Seeds data splitting, initialisation and shuffling.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seeds data splitting, initialisation and shuffling."
+    )
     data: DataSection = Field(default_factory=DataSection)
     model: ModelSection = Field(default_factory=ModelSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
@@ -45,3 +51,49 @@ class Recipe(StrictModel):
         ),
     )
     search: SearchSection | None = Field(None, description="Search space for `kerasforge tune`.")
+
+    def logged_keys(self) -> list[str]:
+        """The epoch log keys a run of this recipe writes, per-layer keys as `<prefix>/<layer>`.
+
+        The loss and the compiled metrics, their `val_` twins when there is a
+        validation split, the learning rate and epoch time, and the monitors'
+        per-layer keys. This is what `callbacks.early_stopping.monitor` may name.
+        """
+        training = ["loss", *self.model.metric_names]
+        validation = [f"val_{key}" for key in training] if self.data.split.val > 0 else []
+        per_layer = [f"{prefix}/<layer>" for prefix in self.callbacks.log_prefixes()]
+        return [*training, *validation, *ALWAYS_LOGGED, *per_layer]
+
+    @model_validator(mode="after")
+    def _stratify_needs_classes(self):
+        if self.data.stratify and self.model.task == "regression":
+            raise ValueError(
+                "`data.stratify` is true but `model.task` is regression: stratifying keeps the share "
+                "of each class in every split, and a regression target has no classes; "
+                "set data.stratify: false (or leave it out)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _monitor_is_logged(self, info: ValidationInfo):
+        # Early stopping on a key the run never logs would do nothing, silently.
+        stopping = self.callbacks.early_stopping
+        if not stopping.enabled or (info.context or {}).get(FINISHED_RUN):
+            return self
+        monitor = stopping.monitor
+        if monitor.startswith("val_") and self.data.split.val == 0:
+            raise ValueError(
+                f"`callbacks.early_stopping.monitor` is {monitor!r} but `data.split.val` is 0, so "
+                "there is no validation split; set data.split.val > 0 or monitor a training metric "
+                "such as 'loss'"
+            )
+        keys = self.logged_keys()
+        prefix, slash, layer = monitor.partition("/")
+        if monitor in keys or (slash and layer and f"{prefix}/<layer>" in keys):
+            return self
+        close = difflib.get_close_matches(monitor, keys, n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"`callbacks.early_stopping.monitor` is {monitor!r}, which this recipe's run does not log, "
+            f"so early stopping would never stop{hint}. Logged keys: {', '.join(keys)}"
+        )

@@ -10,7 +10,13 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.base import (
+    DropoutRate,
+    Int32,
+    NonNegativeFloat,
+    PositiveFloat,
+    StrictModel,
+)
 from kerasforge.recipes.schema.model import Activation
 from kerasforge.recipes.schema.training import OPTIMIZERS
 
@@ -21,9 +27,9 @@ TUNERS = ("random", "hyperband", "bayesian", "grid")
 class IntRange(StrictModel):
     """Whole numbers from `min` to `max` (inclusive), every `step`."""
 
-    min: int = Field(ge=0, description="Smallest value.")
-    max: int = Field(ge=0, description="Largest value.")
-    step: int | None = Field(
+    min: Int32 = Field(ge=0, description="Smallest value.")
+    max: Int32 = Field(ge=0, description="Largest value.")
+    step: Int32 | None = Field(
         None, ge=1, description="Spacing (linear: added, log: multiplied). Defaults to 1 (linear)."
     )
     sampling: Literal["linear", "log"] = Field("linear", description="How values are spread.")
@@ -40,9 +46,9 @@ class IntRange(StrictModel):
 class FloatRange(StrictModel):
     """Real numbers from `min` to `max`, spread linearly or on a log scale."""
 
-    min: float = Field(ge=0.0, description="Smallest value.")
-    max: float = Field(ge=0.0, description="Largest value.")
-    step: float | None = Field(None, gt=0.0, description="Optional grid spacing (linear only).")
+    min: NonNegativeFloat = Field(description="Smallest value.")
+    max: NonNegativeFloat = Field(description="Largest value.")
+    step: PositiveFloat | None = Field(None, description="Optional grid spacing (linear only).")
     sampling: Literal["linear", "log"] = Field("linear", description="How values are spread.")
 
     @model_validator(mode="after")
@@ -65,8 +71,8 @@ class LogRange(FloatRange):
 class PowersOfTwo(StrictModel):
     """Every power of two from `min` to `max`: `{min: 16, max: 128}` is 16, 32, 64, 128."""
 
-    min: int = Field(ge=1, description="Smallest batch size, a power of two.")
-    max: int = Field(ge=1, description="Largest batch size, a power of two.")
+    min: Int32 = Field(ge=1, description="Smallest batch size, a power of two.")
+    max: Int32 = Field(ge=1, description="Largest batch size, a power of two.")
 
     @model_validator(mode="after")
     def _powers(self):
@@ -124,36 +130,38 @@ class SearchSection(StrictModel):
     ```
     """
 
-    max_trials: int = Field(
+    max_trials: Int32 = Field(
         20, ge=1, description="Trials in total (a resumed search only adds the missing ones)."
     )
-    layers: IntRange | list[int] | None = Field(None, description="Number of hidden layers.")
-    units: IntRange | list[int] | None = Field(None, description="Width of the hidden layers.")
+    layers: IntRange | list[Int32] | None = Field(None, description="Number of hidden layers.")
+    units: IntRange | list[Int32] | None = Field(None, description="Width of the hidden layers.")
     units_per_layer: bool = Field(
         True,
         description="Tune one width per hidden layer (conditional on `layers`) instead of one shared width.",
     )
     activation: list[Activation] | None = Field(None, description="Hidden-layer activations to try.")
-    dropout: FloatRange | list[float] | None = Field(
+    dropout: FloatRange | list[DropoutRate] | None = Field(
         None, description="Dropout rate after each hidden layer."
     )
-    l2: LogRange | list[float] | None = Field(None, description="L2 penalty on every kernel (log range).")
+    l2: LogRange | list[NonNegativeFloat] | None = Field(
+        None, description="L2 penalty on every kernel (log range)."
+    )
     batch_norm: list[bool] | None = Field(None, description="Batch normalization on and/or off.")
     optimizer: list[Literal[OPTIMIZERS]] | None = Field(None, description="Keras optimizers to try.")
-    learning_rate: LogRange | list[float] | None = Field(
+    learning_rate: LogRange | list[PositiveFloat] | None = Field(
         None, description="Constant learning rate (log range)."
     )
-    batch_size: PowersOfTwo | list[int] | None = Field(
+    batch_size: PowersOfTwo | list[Int32] | None = Field(
         None, description="Batch sizes: a list, or {min, max} for the powers of two between."
     )
-    epochs: IntRange | list[int] | None = Field(
+    epochs: IntRange | list[Int32] | None = Field(
         None, description="Epochs per trial (not with Hyperband, which allots epochs itself)."
     )
-    hyperband_factor: int = Field(3, ge=2, description="Hyperband: keep 1/factor of the trials each round.")
-    max_consecutive_failures: int = Field(
+    hyperband_factor: Int32 = Field(3, ge=2, description="Hyperband: keep 1/factor of the trials each round.")
+    max_consecutive_failures: Int32 = Field(
         3, ge=1, description="Stop the search after this many failed trials in a row."
     )
-    trials_per_process: int = Field(
+    trials_per_process: Int32 = Field(
         20,
         ge=1,
         description="Trials one process runs before the search goes on in a fresh child process: "
@@ -167,8 +175,19 @@ class SearchSection(StrictModel):
             _distinct(name, value if isinstance(value, list) else None)
         for name in ("layers", "units", "batch_size", "epochs"):
             value = getattr(self, name)
-            if isinstance(value, list) and min(value) < (0 if name == "layers" else 1):
-                raise ValueError(f"`{name}` choices must be >= 1. Received: {name}={value}")
+            least = 0 if name == "layers" else 1
+            smallest = min(value) if isinstance(value, list) else getattr(value, "min", None)
+            if smallest is not None and smallest < least:
+                shown = value if isinstance(value, list) else f"{{min: {smallest}, ...}}"
+                raise ValueError(f"`{name}` choices must be >= {least}. Received: {name}={shown}")
+        # A range has no upper bound of its own; a dropout rate must stay below 1.
+        if isinstance(self.dropout, FloatRange) and self.dropout.max >= 1:
+            raise ValueError(f"`dropout` rates must be < 1. Received: dropout.max={self.dropout.max}")
+        # A learning rate of 0 trains nothing, so a linear range must start above 0.
+        if isinstance(self.learning_rate, FloatRange) and self.learning_rate.min <= 0:
+            raise ValueError(
+                f"`learning_rate` must be > 0. Received: learning_rate.min={self.learning_rate.min}"
+            )
         return self
 
     @property

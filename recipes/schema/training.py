@@ -1,28 +1,38 @@
 """The `training:` section of a recipe."""
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from kerasforge.recipes.schema.base import StrictModel
+from kerasforge.recipes.schema.base import Int32, NonNegativeFloat, PositiveFloat, StrictModel
 
-# Recipe name -> the class in `keras.optimizers`. Keras resolves most names itself, but
-# `keras.optimizers.get` does not know `lamb`, and the builder needs the class's signature
-# to check `optimizer_args`.
-OPTIMIZER_CLASSES = {
-    "sgd": "SGD",
-    "rmsprop": "RMSprop",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "adagrad": "Adagrad",
-    "adadelta": "Adadelta",
-    "adamax": "Adamax",
-    "nadam": "Nadam",
-    "ftrl": "Ftrl",
-    "lion": "Lion",
-    "lamb": "Lamb",
+
+class OptimizerFacts(NamedTuple):
+    """What kerasforge needs to know of an optimizer a recipe may name."""
+
+    keras_class: str
+    """Its class in `keras.optimizers`: `keras.optimizers.get` does not know `lamb`, and the
+    builder reads the class's signature to check `optimizer_args`."""
+    slots: int
+    """Slot variables Keras keeps per trained weight (a test checks each against Keras), for
+    the memory estimate."""
+
+
+OPTIMIZER_FACTS = {
+    "sgd": OptimizerFacts("SGD", 0),
+    "rmsprop": OptimizerFacts("RMSprop", 1),
+    "adam": OptimizerFacts("Adam", 2),
+    "adamw": OptimizerFacts("AdamW", 2),
+    "adagrad": OptimizerFacts("Adagrad", 1),
+    "adadelta": OptimizerFacts("Adadelta", 2),
+    "adamax": OptimizerFacts("Adamax", 2),
+    "nadam": OptimizerFacts("Nadam", 2),
+    "ftrl": OptimizerFacts("Ftrl", 2),
+    "lion": OptimizerFacts("Lion", 1),
+    "lamb": OptimizerFacts("Lamb", 2),
 }
-OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
+OPTIMIZERS = tuple(OPTIMIZER_FACTS)
 
 
 class ScheduleSection(StrictModel):
@@ -31,14 +41,16 @@ class ScheduleSection(StrictModel):
     schedule: Literal["cosine", "linear", "exponential", "step", "constant", "one_cycle"] = Field(
         "cosine", description="Decay after warmup, or `one_cycle`."
     )
-    peak: float = Field(1e-3, gt=0.0, description="Learning rate at the end of warmup.")
-    warmup_epochs: float = Field(0.0, ge=0.0, description="Epochs of linear warmup from ~0 to `peak`.")
-    final: float = Field(0.0, ge=0.0, description="Learning rate reached at the last step (cosine, linear).")
+    peak: PositiveFloat = Field(1e-3, description="Learning rate at the end of warmup.")
+    warmup_epochs: NonNegativeFloat = Field(0.0, description="Epochs of linear warmup from ~0 to `peak`.")
+    final: NonNegativeFloat = Field(
+        0.0, description="Learning rate reached at the last step (cosine, linear)."
+    )
     decay_rate: float = Field(
         0.1, gt=0.0, le=1.0, description="Exponential: factor over the run. Step: factor at each step."
     )
-    step_epochs: float = Field(10.0, gt=0.0, description="Step decay: epochs between steps.")
-    base_batch_size: int | None = Field(
+    step_epochs: PositiveFloat = Field(10.0, description="Step decay: epochs between steps.")
+    base_batch_size: Int32 | None = Field(
         None,
         ge=1,
         description="Linear scaling rule: multiply `peak` by batch_size / base_batch_size.",
@@ -53,24 +65,35 @@ class TrainingSection(StrictModel):
         default_factory=dict,
         description="Extra optimizer arguments, e.g. {momentum: 0.9, nesterov: true} for sgd.",
     )
-    learning_rate: float | ScheduleSection = Field(
-        1e-3, description="A constant learning rate, or a schedule section."
+    learning_rate: PositiveFloat | ScheduleSection = Field(
+        1e-3, description="A constant learning rate (a finite number > 0), or a schedule section."
     )
-    clipnorm: float | None = Field(None, gt=0.0, description="Clip each gradient to this L2 norm.")
-    clipvalue: float | None = Field(None, gt=0.0, description="Clip each gradient element to +/- this.")
-    global_clipnorm: float | None = Field(
-        None, gt=0.0, description="Clip all gradients together to this global L2 norm."
+    clipnorm: PositiveFloat | None = Field(None, description="Clip each gradient to this L2 norm.")
+    clipvalue: PositiveFloat | None = Field(None, description="Clip each gradient element to +/- this.")
+    global_clipnorm: PositiveFloat | None = Field(
+        None, description="Clip all gradients together to this global L2 norm."
     )
-    batch_size: int = Field(32, ge=1, description="Rows per update (mini-batch size).")
-    epochs: int = Field(30, ge=1, description="Passes over the training data.")
+    batch_size: Int32 = Field(32, ge=1, description="Rows per update (mini-batch size).")
+    epochs: Int32 = Field(30, ge=1, description="Passes over the training data.")
     shuffle: bool = Field(True, description="Reshuffle the training rows every epoch.")
     drop_remainder: bool = Field(
         False, description="Drop the last partial batch of each epoch instead of a short update."
     )
-    steps_per_execution: int | Literal["auto"] = Field(
+    steps_per_execution: Annotated[Int32, Field(ge=1)] | Literal["auto"] = Field(
         "auto",
         description="Updates run per call into the compiled graph. `auto` picks a fast value.",
     )
+
+    @field_validator("optimizer_args")
+    @classmethod
+    def _finite_optimizer_args(cls, arguments):
+        # Checked by name against the optimizer's signature when it is built; a
+        # number must be finite here already, since no optimizer argument means
+        # anything as inf or NaN.
+        for key, value in arguments.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"`{key}` must be a finite number. Received: {key}={value}")
+        return arguments
 
     @model_validator(mode="after")
     def _one_norm_clip(self):
@@ -78,10 +101,5 @@ class TrainingSection(StrictModel):
             raise ValueError(
                 "set at most one of `clipnorm` and `global_clipnorm`. "
                 f"Received: clipnorm={self.clipnorm}, global_clipnorm={self.global_clipnorm}"
-            )
-        if isinstance(self.steps_per_execution, int) and self.steps_per_execution < 1:
-            raise ValueError(
-                "`steps_per_execution` must be >= 1 or 'auto'. "
-                f"Received: steps_per_execution={self.steps_per_execution}"
             )
         return self

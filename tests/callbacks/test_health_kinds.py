@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kerasforge.callbacks import HealthKind, health_thresholds
+from kerasforge.vocabulary import HealthKind, health_thresholds
 
 
 def test_kinds_are_plain_strings_in_json():

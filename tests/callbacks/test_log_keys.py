@@ -2,7 +2,7 @@
 
 import pytest
 
-from kerasforge.callbacks import log_keys
+from kerasforge.vocabulary import log_keys
 
 
 @pytest.mark.parametrize(

@@ -63,3 +63,20 @@ def test_multiclass_gives_int_indices_and_sorted_names():
 def test_bad_targets_are_rejected(values, task, match):
     with pytest.raises(DataError, match=match):
         encode_target(values, task)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_a_continuous_target_for_classification_suggests_regression(task):
+    target = pd.Series(np.arange(100, dtype=float) * 3.0, name="price")
+    with pytest.raises(
+        DataError,
+        match=rf"'price' has 100 distinct numbers \(from 0.0 to 297.0\) in 100 rows.*"
+        rf"task {task}. Use task regression",
+    ):
+        encode_target(target, task)
+
+
+def test_many_classes_with_enough_rows_each_stay_classes():
+    labels = pd.Series(np.repeat(np.arange(100), 5))
+    y, classes = encode_target(labels, "multiclass")
+    assert len(classes) == 100 and y.max() == 99

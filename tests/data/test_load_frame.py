@@ -136,3 +136,41 @@ def test_corrupt_parquet_is_a_data_error(tmp_path):
 def test_source_of_wrong_type_is_rejected():
     with pytest.raises(DataError, match=r"Received: source=3"):
         load_frame(3)
+
+
+def test_find_data_file_tries_each_folder_in_order(tmp_path, monkeypatch):
+    from kerasforge.data.load_frame import find_data_file
+
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    (tmp_path / "second" / "t.csv").write_text("a\n1\n")
+    monkeypatch.chdir(tmp_path)
+    assert find_data_file("t.csv", ("first", "second")) == tmp_path.joinpath("second", "t.csv").relative_to(
+        tmp_path
+    )
+    with pytest.raises(DataError, match=rf"looked at: {tmp_path / 'first' / 'x.csv'}, {tmp_path / 'x.csv'}$"):
+        find_data_file("x.csv", ("first", "."))
+
+
+def test_a_folder_named_like_a_data_file_is_named(tmp_path):
+    (tmp_path / "table.csv").mkdir()
+    with pytest.raises(DataError, match=r"is not a file: .*table.csv is a folder"):
+        load_frame(tmp_path / "table.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_na_values_become_nan_and_the_column_numeric(tmp_path, suffix):
+    frame = pd.DataFrame({"age": ["20", "?", "31", "n/a", "45"], "target": [0, 1, 0, 1, 0]})
+    path = tmp_path / f"table{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    loaded, _ = load_frame(path, na_values=["?", "n/a"])
+    assert pd.api.types.is_numeric_dtype(loaded["age"])
+    assert loaded["age"].isna().tolist() == [False, True, False, True, False]
+
+
+@pytest.mark.parametrize("na_values", ["?", [1], 3])
+def test_na_values_must_be_a_list_of_strings(tmp_path, na_values):
+    path = tmp_path / "table.csv"
+    pd.DataFrame({"target": [0, 1]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"Argument `na_values` must be a list of strings"):
+        load_frame(path, na_values=na_values)

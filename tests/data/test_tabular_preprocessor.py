@@ -184,3 +184,28 @@ def test_config_round_trip_does_not_share_user_list():
     assert TabularPreprocessor.from_config(config).get_config() == config
     pre.fit(_frame())
     assert features == ["age", "salary"]
+
+
+@pytest.mark.parametrize("categorical", ["onehot", "error"])
+def test_numbers_with_placeholders_are_named_not_one_hot_encoded(categorical):
+    ages = [str(20 + i % 40) for i in range(100)]
+    ages[::10] = ["?"] * 10
+    ages[5] = "n/a"
+    frame = pd.DataFrame({"age": ages})
+    with pytest.raises(DataError, match=r"Column 'age' holds numbers except for 11 of the 100 values") as e:
+        TabularPreprocessor(categorical=categorical).fit(frame)
+    assert "'?' (10), 'n/a' (1)" in str(e.value) and "na_values: ['?', 'n/a']" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["red", "green", "blue"] * 20,  # words: a category
+        ["1", "2", "x", "y"] * 15,  # half the values are words: a category
+        [str(i) for i in range(50)] + ["a", "b", "c", "d", "e", "f"],  # six distinct strings: a category
+        [True, False] * 30,  # booleans
+    ],
+)
+def test_real_categories_are_still_one_hot_encoded(values):
+    preprocessor = TabularPreprocessor(max_categories=100).fit(pd.DataFrame({"c": values}))
+    assert len(preprocessor.categories_["c"]) == len(set(values))

@@ -11,7 +11,7 @@ import pytest
 
 from kerasforge.cli import main
 from kerasforge.errors import RunDirError
-from kerasforge.recipes import load_recipe, train, write_report
+from kerasforge.recipes import RunRecord, load_recipe, train, write_report
 
 RECIPE = {
     "name": "report_case",
@@ -150,3 +150,84 @@ def test_report_renders_in_a_headless_browser(run_dir, tmp_path):
     assert not_white > 0.02  # text and the embedded plots were drawn
     coloured = (np.ptp(pixels, axis=-1) > 0.2).mean()
     assert coloured > 0.005  # the plots' colours, not just black text
+
+
+# --- reading run folders back: a damaged or mistaken folder is one RunDirError line ---
+
+
+@pytest.fixture
+def copy_of_run(run_dir, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    return folder
+
+
+def test_report_on_a_file_says_it_is_a_file(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss\n1,0.5\n")
+    for read in (write_report, RunRecord.read):
+        with pytest.raises(RunDirError, match=r"history.csv' is a file, not a run folder"):
+            read(path)
+
+
+def test_report_on_a_missing_folder_says_it_does_not_exist(tmp_path):
+    with pytest.raises(RunDirError, match=r"'.*nowhere' does not exist"):
+        write_report(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "history, message",
+    [
+        (
+            b"hello world\nthis is not a history\n",
+            r"history.csv is damaged: it needs `epoch` and `loss` columns",
+        ),
+        (b"epoch,loss,val_loss\n", r"history.csv is damaged: it has no rows"),
+        (b"", r"history.csv is not a CSV table \(No columns to parse from file\)"),
+        (b"\x89\xfe\x00\x01binary", r"history.csv is not a CSV table \('utf-8' codec can't decode"),
+        (
+            b"epoch,loss\n1,0.5\n2,oops\n",
+            r"history.csv is damaged: column 'loss' holds non-numbers such as '0.5'",
+        ),
+        (b"epoch,loss\n1,0.5\n3,0.4\n", r"history.csv is damaged: `epoch` must count 1, 2, ... 2"),
+    ],
+)
+def test_a_damaged_history_is_an_error_not_a_healthy_run(copy_of_run, history, message):
+    report = (copy_of_run / "report.html").read_bytes()
+    (copy_of_run / "history.csv").write_bytes(history)
+    with pytest.raises(RunDirError, match=r"cannot read run folder '.*run': " + message):
+        write_report(copy_of_run)
+    assert (copy_of_run / "report.html").read_bytes() == report  # the earlier report is kept
+
+
+def test_a_truncated_history_is_reported(copy_of_run):
+    text = (copy_of_run / "history.csv").read_text()
+    (copy_of_run / "history.csv").write_text(text[: text.index("\n") + 5])
+    with pytest.raises(RunDirError, match=r"history.csv is damaged: its last row is cut short"):
+        RunRecord.read(copy_of_run)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("metrics.json", "[1, 2]", r"metrics.json must hold a JSON dict. Received a list"),
+        ("metrics.json", "{not json", r"cannot read run folder .*Expecting property name"),
+        ("events.json", '{"a": 1}', r"events.json must hold a JSON list"),
+    ],
+)
+def test_damaged_json_files_are_named(copy_of_run, name, content, message):
+    (copy_of_run / name).write_text(content)
+    with pytest.raises(RunDirError, match=message):
+        RunRecord.read(copy_of_run)
+
+
+def test_a_run_whose_data_file_moved_is_still_readable(copy_of_run):
+    recipe = copy_of_run / "recipe.yaml"
+    recipe.write_text(recipe.read_text().replace("source: digits", "source: /gone/away.csv"))
+    assert RunRecord.read(copy_of_run).recipe.data.source == "/gone/away.csv"
+
+
+def test_an_older_run_monitoring_a_key_it_never_logged_is_still_readable(copy_of_run):
+    recipe = copy_of_run / "recipe.yaml"
+    recipe.write_text(recipe.read_text().replace("monitor: val_loss", "monitor: val_acc"))
+    assert RunRecord.read(copy_of_run).recipe.callbacks.early_stopping.monitor == "val_acc"

@@ -23,7 +23,7 @@ The words, and why:
 Example:
 
 ```python
-from kerasforge.callbacks import HealthKind
+from kerasforge.vocabulary import HealthKind
 
 [event for event in monitor.events if event["kind"] == HealthKind.VANISHING]
 HealthKind.DEAD_UNITS.remedy  # "lower the learning rate; use LeakyReLU ..."

@@ -15,7 +15,7 @@ in one place.
 Example:
 
 ```python
-from kerasforge.callbacks import log_keys
+from kerasforge.vocabulary import log_keys
 
 log_keys.make_key(log_keys.GRAD_NORM, "encoder/hidden")  # "grad_norm/encoder/hidden"
 log_keys.parse_key("grad_norm/encoder/hidden")  # LogKey("grad_norm", "encoder/hidden")
@@ -52,15 +52,14 @@ SATURATED_FRACTION = "saturated_fraction"
 # Written by LearningRateLogger; a plain scalar, not per layer.
 LEARNING_RATE = "learning_rate"
 
-QUANTITIES = (
-    GRAD_NORM,
-    GRAD_NORM_MAX,
-    GRAD_NON_FINITE,
-    WEIGHT_NORM,
-    UPDATE_RATIO,
-    DEAD_FRACTION,
-    SATURATED_FRACTION,
-)
+# Written by the recipe engine's epoch clock: seconds of the epoch's updates, before validation.
+TRAIN_SECONDS = "train_seconds"
+
+GRADIENT_QUANTITIES = (GRAD_NORM, GRAD_NORM_MAX, GRAD_NON_FINITE, WEIGHT_NORM, UPDATE_RATIO)
+"""The per-layer quantities GradientNormMonitor writes."""
+ACTIVATION_QUANTITIES = (DEAD_FRACTION, SATURATED_FRACTION)
+"""The per-layer quantities ActivationMonitor writes."""
+QUANTITIES = GRADIENT_QUANTITIES + ACTIVATION_QUANTITIES
 """Every per-layer quantity, in the order a report shows them."""
 
 
