@@ -91,9 +91,20 @@ def prepare_data(recipe: Recipe) -> PreparedData:
     y, class_names = encode_target(frame[target], task)
     stratify = section.stratify if section.stratify is not None else task != "regression"
     split = section.split
-    indices = split_indices(
-        y, train=split.train, val=split.val, test=split.test, stratify=stratify, seed=recipe.seed
-    )
+    try:
+        indices = split_indices(
+            y, train=split.train, val=split.val, test=split.test, stratify=stratify, seed=recipe.seed
+        )
+    except DataError as error:
+        if task != "regression":
+            raise
+        # Stratifying a numeric target keeps each distinct value's share in every split: right
+        # for a few values (a digit's value), impossible for a continuous quantity.
+        raise DataError(
+            f"`data.stratify` is true and `model.task` is regression, so the split keeps the share of "
+            f"each of the {len(np.unique(y))} distinct values of {target!r} in every split, and "
+            f"cannot: {error} Set data.stratify: false for a continuous target."
+        ) from None
     train_rows = indices["train"]
     if section.max_train_rows is not None:
         train_rows = train_rows[: section.max_train_rows]

@@ -65,16 +65,6 @@ class Recipe(StrictModel):
         return [*training, *validation, *ALWAYS_LOGGED, *per_layer]
 
     @model_validator(mode="after")
-    def _stratify_needs_classes(self):
-        if self.data.stratify and self.model.task == "regression":
-            raise ValueError(
-                "`data.stratify` is true but `model.task` is regression: stratifying keeps the share "
-                "of each class in every split, and a regression target has no classes; "
-                "set data.stratify: false (or leave it out)"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _monitor_is_logged(self, info: ValidationInfo):
         # Early stopping on a key the run never logs would do nothing, silently.
         stopping = self.callbacks.early_stopping

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -413,10 +414,6 @@ def test_every_key_a_run_logs_is_a_monitor_the_recipe_accepts(task, source, acti
             r"`units` choices must be >= 1. Received: units=\{min: 0",
         ),
         ({"search": {"layers": [-1, 2]}}, r"`layers` choices must be >= 0. Received: layers=\[-1, 2\]"),
-        (
-            {"model.task": "regression", "data.stratify": True},
-            r"`data.stratify` is true but `model.task` is regression",
-        ),
     ],
 )
 def test_settings_that_cannot_work_together_are_refused(overrides, message):
@@ -429,3 +426,17 @@ def test_a_folder_given_as_the_recipe_says_so(tmp_path):
 
     with pytest.raises(RecipeNotFoundError, match=r"is a folder; give a recipe .yaml file in it"):
         load_recipe(str(tmp_path))
+
+
+def test_stratifying_a_continuous_regression_target_says_why_it_cannot():
+    recipe = load_recipe("diabetes_regression", {"data.stratify": True})
+    with pytest.raises(
+        DataError, match=r"regression, so the split keeps the share of each of the 214 distinct"
+    ):
+        prepare_data(recipe)
+
+
+def test_stratifying_a_regression_target_with_few_values_keeps_each_value_in_every_split():
+    recipe = load_recipe("digits_mlp", {"model.task": "regression", "data.stratify": True})
+    data = prepare_data(recipe)
+    assert set(np.unique(data.y_test)) == set(range(10))
