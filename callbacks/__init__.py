@@ -5,6 +5,7 @@ it registers the schedules with Keras, so `keras.models.load_model` restores a
 model compiled with one without `custom_objects`.
 """
 
+from ._health_events import TrainingHealthError
 from .activation_monitor import ActivationMonitor
 from .compact_progbar_logger import CompactProgbarLogger
 from .early_stopping import EarlyStopping
@@ -23,6 +24,7 @@ __all__ = [
     "LearningRateFinder",
     "LearningRateLogger",
     "OneCycleSchedule",
+    "TrainingHealthError",
     "WarmupDecaySchedule",
     "scale_learning_rate",
 ]

@@ -13,6 +13,25 @@ logger = logging.getLogger("kerasforge.callbacks")
 
 ON_DETECT_CHOICES = ("warn", "stop", "raise", "log")
 
+
+class TrainingHealthError(RuntimeError):
+    """Raised by a health monitor with `on_detect="raise"` when it detects something.
+
+    Attributes:
+        callback: The name of the monitor's class, e.g. `"GradientNormMonitor"`.
+        events: The event dicts that stopped training (`kind`, `layer`,
+            `epoch`, `value`, `message`).
+    """
+
+    def __init__(self, callback: str, events: list):
+        self.callback = callback
+        self.events = list(events)
+        super().__init__(
+            f"Training stopped by {callback}(on_detect='raise'): "
+            + "; ".join(event["message"] for event in self.events)
+        )
+
+
 # Remedies from the lecture notes, keyed by event kind.
 REMEDIES = {
     "vanishing": (
@@ -68,7 +87,8 @@ def act_on_events(callback, events, on_detect, before_raise=None):
             summary (Keras skips `on_train_end` when a callback raises).
 
     Raises:
-        RuntimeError: If `on_detect="raise"` and there is at least one event.
+        TrainingHealthError: If `on_detect="raise"` and there is at least one
+            event (a `RuntimeError` that also carries the events).
     """
     if not events:
         return
@@ -82,21 +102,19 @@ def act_on_events(callback, events, on_detect, before_raise=None):
     elif on_detect == "raise":
         if before_raise is not None:
             before_raise()
-        raise RuntimeError(
-            "Training stopped by "
-            f"{type(callback).__name__}(on_detect='raise'): "
-            + "; ".join(event["message"] for event in events)
-        )
+        raise TrainingHealthError(type(callback).__name__, events)
 
 
-def summarize_events(title, events, verbose, quiet):
+def summarize_events(title, events, verbose, on_detect):
     """Returns (and reports) a summary naming layers and remedies per kind.
 
     Args:
         title: String. Name of the monitor, first words of the summary.
         events: List of event dicts from the whole fit.
         verbose: Integer. Whether to also print the summary.
-        quiet: Boolean. Log at INFO instead of WARNING (for `on_detect="log"`).
+        on_detect: One of `ON_DETECT_CHOICES`. With `"log"`, and with
+            `"raise"` (whose error carries the events), the summary is logged
+            at INFO rather than WARNING.
 
     Returns:
         The summary string ("" when there are no events).
@@ -108,7 +126,7 @@ def summarize_events(title, events, verbose, quiet):
         layers = list(dict.fromkeys(e["layer"] for e in events if e["kind"] == kind))
         lines.append(f"- {kind}: {', '.join(layers)}. Remedies: {REMEDIES[kind]}.")
     summary = "\n".join(lines)
-    logger.log(logging.INFO if quiet else logging.WARNING, summary)
+    logger.log(logging.INFO if on_detect in ("log", "raise") else logging.WARNING, summary)
     if verbose:
         print_message(summary)
     return summary
