@@ -4,7 +4,7 @@ Names are imported on first use, so reading and validating recipes
 (`kerasforge validate`, `list`, `schema`) does not import TensorFlow.
 """
 
-import importlib
+from kerasforge._lazy_exports import lazy_exports
 
 _PUBLIC = {
     "Comparison": "comparison",
@@ -39,16 +39,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-# Module names differ from the names they export: importing a submodule sets
-# it as an attribute of the package, which would shadow a same-named function.
-
-
-def __getattr__(name):
-    if name in _PUBLIC:
-        module = importlib.import_module(f"kerasforge.recipes.{_PUBLIC[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'kerasforge.recipes' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())
