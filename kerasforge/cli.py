@@ -20,15 +20,14 @@ import json
 import os
 import signal
 import sys
-import threading
 
 from kerasforge import __version__
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
+from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
 from kerasforge.errors import BackendMissingError, KerasforgeError
 from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, TUNER_NAMES
 
 EXIT_USER_ERROR = 2
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -36,39 +35,6 @@ class _OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(EXIT_USER_ERROR, f"kerasforge: error: {message} (see `{self.prog} --help`)\n")
-
-
-class _Stopped(KeyboardInterrupt):
-    """SIGINT or SIGTERM, raised where the program is, so `with` blocks clean up as for Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _raise_stopped(signum, frame):
-    # Once stopping, further signals are ignored, so the clean-up (removing the
-    # partial folder, stopping child processes) is not cut short halfway.
-    for each in _STOP_SIGNALS:
-        signal.signal(each, signal.SIG_IGN)
-    raise _Stopped(signum)
-
-
-@contextlib.contextmanager
-def _stop_signals_as_interrupts():
-    """Turns SIGINT and SIGTERM into `_Stopped` meanwhile (unless they are ignored, as under nohup)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {each: signal.getsignal(each) for each in _STOP_SIGNALS}
-    for each, handler in previous.items():
-        if handler in (signal.default_int_handler, signal.SIG_DFL):
-            signal.signal(each, _raise_stopped)
-    try:
-        yield
-    finally:
-        for each, handler in previous.items():
-            signal.signal(each, handler)
 
 
 def _import_recipes():
@@ -294,7 +260,10 @@ def main(argv=None) -> int:
     if args.verbose:
         os.environ[BACKEND_LOGS_VARIABLE] = "1"  # child processes inherit it
     quiet = contextlib.nullcontext() if backend_logs_wanted() else BackendLogFilter()
-    with _stop_signals_as_interrupts(), quiet:
+    # A search's worker, started by the search itself, is stopped by SIGTERM's default
+    # action: it has nothing to clean up (its trial runs again on resume).
+    cluster_worker = getattr(args, "cluster_child", False) and args.role == "worker"
+    with stop_signals_as_interrupts(() if cluster_worker else STOP_SIGNALS), quiet:
         try:
             args.handler(args)
         except KerasforgeError as error:

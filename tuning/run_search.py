@@ -111,7 +111,7 @@ def _child(connection, arguments, options):
 
 @contextlib.contextmanager
 def _sigint_ignored():
-    """Ignores SIGINT meanwhile, in the main thread (elsewhere signals cannot be changed)."""
+    """Ignores SIGINT meanwhile, so a child process started now inherits that (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -137,11 +136,14 @@ class SearchCluster:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         quiet = None if self.verbose else subprocess.DEVNULL
         with open(self.run_dir / "chief.log", "a", encoding="utf-8") as chief_log:
+            # Each in a session of its own: a Ctrl-C at the terminal reaches only this
+            # process, which then stops them all (one line, no traceback from each).
             chief = subprocess.Popen(
                 self._command("chief", address),
                 env=self._environment("chief", 1),
                 stdout=chief_log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             workers = []
             try:
@@ -151,6 +153,7 @@ class SearchCluster:
                             self._command("worker", address),
                             env=self._environment(f"worker{index}", threads),
                             stdout=quiet,
+                            start_new_session=True,
                         )
                     )
                 if self.verbose:
@@ -168,6 +171,7 @@ class SearchCluster:
 
     @staticmethod
     def _stop_workers(workers: list[subprocess.Popen]) -> None:
+        # SIGTERM's default action ends a worker at once; the trial it was running runs again on resume.
         running = [worker for worker in workers if worker.poll() is None]
         for worker in running:
             worker.terminate()
@@ -181,9 +185,9 @@ class SearchCluster:
     @staticmethod
     def _stop(chief: subprocess.Popen) -> None:
         # KerasTuner's chief polls for the end only every 20 s; every worker is
-        # done, so interrupt it: it then saves the oracle and exits.
+        # done, so stop it: SIGTERM interrupts it, and it saves the oracle and exits.
         if chief.poll() is None:
-            chief.send_signal(signal.SIGINT)
+            chief.terminate()
         try:
             chief.wait(timeout=60)
         except subprocess.TimeoutExpired:
