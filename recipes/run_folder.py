@@ -88,12 +88,13 @@ def make_folders(path: Path, wanted: Path | None = None) -> list[Path]:
     return missing
 
 
-def check_writable(path: Path) -> None:
+def check_writable(path: str | Path) -> None:
     """Checks that `path` can be created, or exists, and takes new folders; leaves nothing behind.
 
     Raises:
         RunDirError: if it cannot, saying why (see `make_folders`).
     """
+    path = Path(path)
     created = make_folders(path)
     probe = path / f".kerasforge-probe-{os.getpid()}"
     try:
