@@ -13,6 +13,7 @@ default thresholds, with why), `HealthKind` (the kinds of event) and
 
 from kerasforge.vocabulary import HealthKind, health_thresholds, log_keys, metric_direction
 
+from ._health_events import TrainingHealthError
 from .activation_monitor import ActivationMonitor
 from .compact_progbar_logger import CompactProgbarLogger
 from .early_stopping import EarlyStopping
@@ -33,6 +34,7 @@ __all__ = [
     "LearningRateLogger",
     "LearningRateRange",
     "OneCycleSchedule",
+    "TrainingHealthError",
     "WarmupDecaySchedule",
     "health_thresholds",
     "log_keys",

@@ -27,6 +27,24 @@ def print_message(message: str) -> None:
     _keras_compat.print_msg(message)
 
 
+class TrainingHealthError(RuntimeError):
+    """Raised by a health monitor with `on_detect="raise"` when it detects something.
+
+    Attributes:
+        callback: The name of the monitor's class, e.g. `"GradientNormMonitor"`.
+        events: The event dicts that stopped training (`kind`, `layer`,
+            `epoch`, `value`, `message`).
+    """
+
+    def __init__(self, callback: str, events: list):
+        self.callback = callback
+        self.events = list(events)
+        super().__init__(
+            f"Training stopped by {callback}(on_detect='raise'): "
+            + "; ".join(event["message"] for event in self.events)
+        )
+
+
 def make_event(
     kind: HealthKind, layer: str, epoch: int, value: float, message: str, **extra: Any
 ) -> HealthEvent:
@@ -59,7 +77,8 @@ def act_on_events(
             summary (Keras skips `on_train_end` when a callback raises).
 
     Raises:
-        RuntimeError: If `on_detect="raise"` and there is at least one event.
+        TrainingHealthError: If `on_detect="raise"` and there is at least one
+            event (a `RuntimeError` that also carries the events).
     """
     if not events:
         return
@@ -73,21 +92,19 @@ def act_on_events(
     elif on_detect == "raise":
         if before_raise is not None:
             before_raise()
-        raise RuntimeError(
-            "Training stopped by "
-            f"{type(callback).__name__}(on_detect='raise'): "
-            + "; ".join(event["message"] for event in events)
-        )
+        raise TrainingHealthError(type(callback).__name__, events)
 
 
-def summarize_events(title: str, events: Sequence[HealthEvent], verbose: int, quiet: bool) -> str:
+def summarize_events(title: str, events: Sequence[HealthEvent], verbose: int, on_detect: str) -> str:
     """Returns (and reports) a summary naming layers and remedies per kind.
 
     Args:
         title: String. Name of the monitor, first words of the summary.
         events: List of event dicts from the whole fit.
         verbose: Integer. Whether to also print the summary.
-        quiet: Boolean. Log at INFO instead of WARNING (for `on_detect="log"`).
+        on_detect: One of `ON_DETECT_CHOICES`. With `"log"`, and with
+            `"raise"` (whose error carries the events), the summary is logged
+            at INFO rather than WARNING.
 
     Returns:
         The summary string ("" when there are no events).
@@ -99,7 +116,7 @@ def summarize_events(title: str, events: Sequence[HealthEvent], verbose: int, qu
         layers = list(dict.fromkeys(e["layer"] for e in events if e["kind"] == kind))
         lines.append(f"- {kind}: {', '.join(layers)}. Remedies: {HealthKind(kind).remedy}.")
     summary = "\n".join(lines)
-    logger.log(logging.INFO if quiet else logging.WARNING, summary)
+    logger.log(logging.INFO if on_detect in ("log", "raise") else logging.WARNING, summary)
     if verbose:
         print_message(summary)
     return summary

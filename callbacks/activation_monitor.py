@@ -194,5 +194,5 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
             "ActivationMonitor",
             self.events,
             self.verbose,
-            quiet=self.on_detect == "log",
+            self.on_detect,
         )

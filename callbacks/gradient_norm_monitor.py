@@ -73,8 +73,9 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         patience: Integer. Epochs a layer must look vanishing before it is
             flagged. Defaults to `health_thresholds.VANISHING_PATIENCE`.
         on_detect: String. `"warn"` (a `RuntimeWarning`), `"stop"` (warn and
-            stop training), `"raise"` (`RuntimeError`) or `"log"` (logging
-            only). Defaults to `"warn"`.
+            stop training), `"raise"` (`TrainingHealthError`, a
+            `RuntimeError` carrying the events) or `"log"` (logging only).
+            Defaults to `"warn"`.
         verbose: Integer. 0 is silent, 1 prints the mode and the summary.
             Defaults to `0`.
 
@@ -259,7 +260,7 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
             "GradientNormMonitor",
             self.events,
             self.verbose,
-            quiet=self.on_detect == "log",
+            self.on_detect,
         )
 
     def _act(self, events: list[HealthEvent]) -> None:

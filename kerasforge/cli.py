@@ -1,18 +1,31 @@
 """The `kerasforge` command line.
 
 Only argparse and the standard library are imported at module level, so
-`kerasforge --help` answers at once; TensorFlow is imported by the command
-that needs it. A user mistake (`KerasforgeError`) prints one line on stderr
-and exits with status 2.
+`kerasforge --help` answers at once. Each command first checks everything it
+can without TensorFlow (the recipe and its `--set` overrides, the arguments,
+that the run folder can be made) and only then imports the backend, so a
+mistake is reported in a fraction of a second. A user mistake
+(`KerasforgeError`) prints one line on stderr and exits with status 2.
+
+Ctrl-C (SIGINT) and SIGTERM (`timeout`, `docker stop`, Slurm, Kubernetes)
+stop a command the same way: one line, the partial run folder removed, and
+exit status 130 or 143. TensorFlow's own log lines are kept off stderr (see
+`kerasforge._quiet_backend`) unless `-v` or `KERASFORGE_BACKEND_LOGS=1`
+asks for them.
 """
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 
 from kerasforge import __version__
+from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
+from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
 from kerasforge.errors import BackendMissingError, KerasforgeError
+from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, TUNER_NAMES
 
 EXIT_USER_ERROR = 2
 
@@ -61,17 +74,32 @@ def _add_recipe_arguments(parser):
     )
 
 
+# Checks that need no TensorFlow: each command runs them before it imports the backend.
+
+
+def _load_recipe(args):
+    from kerasforge.recipes.schema.loading import load_recipe
+
+    return load_recipe(args.recipe, args.overrides)
+
+
+def _check_run_folder(recipe, run_dir) -> None:
+    from kerasforge.recipes.engine.run_folder import RunFolder
+
+    RunFolder(recipe.name, run_dir).check()
+
+
 def _command_train(args):
+    recipe = _load_recipe(args)
+    _check_run_folder(recipe, args.run_dir)
+    args.when_stopped = "nothing was written"
     recipes = _import_recipes()
-    recipe = recipes.load_recipe(args.recipe, args.overrides)
     recipes.train(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1)
 
 
 def _command_validate(args):
     # Everything `train` checks before it builds a model, without TensorFlow.
-    from kerasforge.recipes.schema.loading import load_recipe
-
-    recipe = load_recipe(args.recipe, args.overrides)
+    recipe = _load_recipe(args)
     summary = (
         f"{args.recipe}: valid recipe {recipe.name!r} ({recipe.model.task}, "
         f"hidden {recipe.model.hidden_widths}, {recipe.training.epochs} epochs)"
@@ -97,17 +125,23 @@ def _command_schema(args):
 
 
 def _command_tune(args):
+    from kerasforge.recipes.engine.run_folder import check_writable
+    from kerasforge.tuning.search_arguments import check_search_arguments, search_folder_path
+
+    recipe = _load_recipe(args)
+    check_search_arguments(recipe, args.tuner, args.max_trials, args.workers, args.role, args.oracle)
+    folder = search_folder_path(recipe, args.run_dir)
+    check_writable(folder)
+    args.when_stopped = f"run the same command again to resume the search in {str(folder)!r}"
     _import_recipes()
-    from kerasforge.recipes import load_recipe
     from kerasforge.tuning import run_search
 
-    recipe = load_recipe(args.recipe, args.overrides)
     run_search(
         recipe,
         tuner=args.tuner,
         max_trials=args.max_trials,
         objective=args.objective,
-        run_dir=args.run_dir,
+        run_dir=folder,
         overwrite=args.overwrite,
         workers=args.workers,
         role=args.role,
@@ -117,8 +151,13 @@ def _command_tune(args):
 
 
 def _command_compare(args):
+    from kerasforge.recipes.engine.variant_recipes import variant_recipes
+
+    recipe = _load_recipe(args)
+    variant_recipes(recipe)
+    _check_run_folder(recipe, args.run_dir)
+    args.when_stopped = "nothing was written"
     recipes = _import_recipes()
-    recipe = recipes.load_recipe(args.recipe, args.overrides)
     recipes.compare(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1)
 
 
@@ -129,9 +168,24 @@ def _command_report(args):
 
 
 def _command_lr_find(args):
+    from kerasforge.recipes.engine.run_arguments import check_sweep_steps
+
+    recipe = _load_recipe(args)
+    check_sweep_steps(args.steps)
+    _check_run_folder(recipe, args.run_dir)
+    args.when_stopped = "nothing was written"
     recipes = _import_recipes()
-    recipe = recipes.load_recipe(args.recipe, args.overrides)
     recipes.find_learning_rate(recipe, run_dir=args.run_dir, steps=args.steps, verbose=1)
+
+
+def _add_verbose(parser, default):
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help=f"show TensorFlow's own log lines (the same as {BACKEND_LOGS_VARIABLE}=1)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,19 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(
         prog="kerasforge",
         description="Train, diagnose and tune Keras models from YAML recipes.",
+        epilog=f"TensorFlow's own log lines are hidden; -v or {BACKEND_LOGS_VARIABLE}=1 shows them.",
     )
     parser.add_argument("--version", action="version", version=f"kerasforge {__version__}")
+    _add_verbose(parser, default=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
     commands.required = True
+    # `-v` also after the command's name; SUPPRESS keeps one given before it.
+    verbose = argparse.ArgumentParser(add_help=False)
+    _add_verbose(verbose, default=argparse.SUPPRESS)
 
-    train = commands.add_parser("train", help="train a recipe and write a run folder")
+    train = commands.add_parser("train", parents=[verbose], help="train a recipe and write a run folder")
     _add_recipe_arguments(train)
     train.add_argument("--run-dir", help="run folder to create (default: runs/NAME-TIMESTAMP)")
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     train.set_defaults(handler=_command_train)
 
     validate = commands.add_parser(
-        "validate", help="check a recipe and its data as train would, without training"
+        "validate", parents=[verbose], help="check a recipe and its data as train would, without training"
     )
     _add_recipe_arguments(validate)
     validate.add_argument(
@@ -159,15 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(handler=_command_validate)
 
-    listing = commands.add_parser("list", help="list the bundled recipes")
+    listing = commands.add_parser("list", parents=[verbose], help="list the bundled recipes")
     listing.set_defaults(handler=_command_list)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of a recipe")
+    schema = commands.add_parser("schema", parents=[verbose], help="print the JSON Schema of a recipe")
     schema.set_defaults(handler=_command_schema)
 
-    tune = commands.add_parser("tune", help="KerasTuner search over the recipe's `search:` space")
+    tune = commands.add_parser(
+        "tune", parents=[verbose], help="KerasTuner search over the recipe's `search:` space"
+    )
     _add_recipe_arguments(tune)
-    tune.add_argument("--tuner", choices=["random", "hyperband", "bayesian", "grid"], default="random")
+    tune.add_argument("--tuner", choices=TUNER_NAMES, default="random")
     tune.add_argument(
         "--max-trials", type=_positive_int, default=None, help="total trials (default: the recipe's)"
     )
@@ -177,24 +238,29 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=_positive_int, default=1, help="parallel workers on this machine")
     tune.add_argument("--role", choices=["chief", "worker"], default=None, help="join a multi-host search")
     tune.add_argument("--oracle", metavar="HOST:PORT", default=None, help="chief address for --role")
+    tune.add_argument(CLUSTER_CHILD_FLAG, dest="cluster_child", action="store_true", help=argparse.SUPPRESS)
     tune.set_defaults(handler=_command_tune)
 
-    compare = commands.add_parser("compare", help="train every variant of a recipe side by side")
+    compare = commands.add_parser(
+        "compare", parents=[verbose], help="train every variant of a recipe side by side"
+    )
     _add_recipe_arguments(compare)
     compare.add_argument("--run-dir", help="comparison folder to create")
     compare.add_argument("--quiet", action="store_true", help="one line per epoch")
     compare.set_defaults(handler=_command_compare)
 
-    report = commands.add_parser("report", help="write the HTML report and diagnosis of a run folder")
+    report = commands.add_parser(
+        "report", parents=[verbose], help="write the HTML report and diagnosis of a run folder"
+    )
     report.add_argument("run_dir", help="a run folder written by train or compare")
     report.set_defaults(handler=_command_report)
 
     lr_find = commands.add_parser(
-        "lr-find", help="learning-rate range test: loss against an exponential LR sweep"
+        "lr-find", parents=[verbose], help="learning-rate range test: loss against an exponential LR sweep"
     )
     _add_recipe_arguments(lr_find)
     lr_find.add_argument("--run-dir", help="folder for the plot and the suggestion")
-    lr_find.add_argument("--steps", type=_positive_int, default=200, help="updates in the sweep")
+    lr_find.add_argument("--steps", type=int, default=200, help="updates in the sweep (at least 2)")
     lr_find.set_defaults(handler=_command_lr_find)
     return parser
 
@@ -202,15 +268,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Runs the command line and returns the exit status."""
     args = build_parser().parse_args(argv)
-    try:
-        args.handler(args)
-    except KerasforgeError as error:
-        print(f"kerasforge: error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        # A partial train/compare folder is removed; a search folder stays, to resume.
-        print(f"kerasforge: {args.command} interrupted", file=sys.stderr)
-        return 130
+    if args.verbose:
+        os.environ[BACKEND_LOGS_VARIABLE] = "1"  # child processes inherit it
+    quiet = contextlib.nullcontext() if backend_logs_wanted() else BackendLogFilter()
+    # A search's worker, started by the search itself, is stopped by SIGTERM's default
+    # action: it has nothing to clean up (its trial runs again on resume).
+    cluster_worker = getattr(args, "cluster_child", False) and args.role == "worker"
+    with stop_signals_as_interrupts(() if cluster_worker else STOP_SIGNALS), quiet:
+        try:
+            args.handler(args)
+        except KerasforgeError as error:
+            print(f"kerasforge: error: {error}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        except KeyboardInterrupt as error:
+            signum = getattr(error, "signum", signal.SIGINT)
+            # A search's chief and workers end quietly: the process that started them says it.
+            if not getattr(args, "cluster_child", False):
+                after = getattr(args, "when_stopped", "")
+                name = signal.Signals(signum).name
+                print(
+                    f"kerasforge: {args.command} interrupted ({name})" + (f"; {after}" if after else ""),
+                    file=sys.stderr,
+                )
+            return 128 + signum
     return 0
 
 

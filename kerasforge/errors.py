@@ -30,9 +30,17 @@ class RunDirError(KerasforgeError, ValueError):
     """A run folder is missing, incomplete or would be overwritten."""
 
 
+class ArgumentError(KerasforgeError, ValueError):
+    """An argument of a command or function is out of range (e.g. `lr-find --steps 1`)."""
+
+
 class TuningError(KerasforgeError, ValueError):
     """A search space or search setting is invalid, or a search cannot go on."""
 
 
 class BackendMissingError(KerasforgeError, ImportError):
     """No Keras backend is installed."""
+
+
+class TrainingStoppedError(KerasforgeError, RuntimeError):
+    """A health monitor with `on_detect: raise` stopped training; nothing was written."""

@@ -9,8 +9,9 @@ recipes (`kerasforge validate`, `list`, `schema`) does not import a Keras
 backend. Type checkers see them through the `TYPE_CHECKING` imports.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from kerasforge._lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from kerasforge.recipes.diagnosis.registry import Finding, diagnose
@@ -100,12 +101,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    if name in _PUBLIC:
-        module = importlib.import_module(f"kerasforge.recipes.{_PUBLIC[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'kerasforge.recipes' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

@@ -3,28 +3,29 @@
 A search is a recipe plus a search space (its `search:` section): every
 trial is the base recipe with some fields overridden, built, trained and
 recorded by the recipe engine.
+
+Names are imported on first use, so the command line can check a search's
+arguments and folder (`search_arguments`, `search_folder`) before it imports
+TensorFlow and KerasTuner.
 """
 
-from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
-from kerasforge.tuning.recipe_tuner import RecipeTuner, make_tuner
-from kerasforge.tuning.run_search import run_search
-from kerasforge.tuning.search_cluster import SearchCluster
-from kerasforge.tuning.search_folder import SearchFolder
-from kerasforge.tuning.search_plan import SearchPlan
-from kerasforge.tuning.search_result import SearchResult
-from kerasforge.tuning.search_space import SearchSpace
-from kerasforge.tuning.trial_table import load_histories, load_trials
+from kerasforge._lazy_exports import lazy_exports
 
-__all__ = [
-    "RecipeHyperModel",
-    "RecipeTuner",
-    "SearchCluster",
-    "SearchFolder",
-    "SearchPlan",
-    "SearchResult",
-    "SearchSpace",
-    "load_histories",
-    "load_trials",
-    "make_tuner",
-    "run_search",
-]
+_PUBLIC = {
+    "RecipeHyperModel": "recipe_hyper_model",
+    "RecipeTuner": "recipe_tuner",
+    "SearchCluster": "search_cluster",
+    "SearchFolder": "search_folder",
+    "SearchPlan": "search_plan",
+    "SearchResult": "search_result",
+    "SearchSpace": "search_space",
+    "load_histories": "trial_table",
+    "load_trials": "trial_table",
+    "make_tuner": "recipe_tuner",
+    "run_search": "run_search",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

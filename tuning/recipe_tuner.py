@@ -8,17 +8,18 @@ from pathlib import Path
 import keras_tuner as kt
 from keras.src.utils import io_utils
 from keras_tuner.src import config as kt_config
+from keras_tuner.src.engine import conditions as kt_conditions
 
 from kerasforge.errors import TuningError
+from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
+from kerasforge.tuning.search_arguments import TUNER_NAMES
 
 TRIAL_RECORD = "kerasforge_trial.json"
-TUNERS = {
-    "random": kt.RandomSearch,
-    "hyperband": kt.Hyperband,
-    "bayesian": kt.BayesianOptimization,
-    "grid": kt.GridSearch,
-}
+_UNFINISHED = ("RUNNING", "IDLE")
+TUNERS = dict(
+    zip(TUNER_NAMES, (kt.RandomSearch, kt.Hyperband, kt.BayesianOptimization, kt.GridSearch), strict=True)
+)
 
 
 def resident_memory_mb() -> float | None:
@@ -87,7 +88,7 @@ class RecipeTuner:
             record["rss_mb"] = resident_memory_mb()
             record["history"] = self.hypermodel.history_
             path = Path(self.get_trial_dir(trial.trial_id)) / TRIAL_RECORD
-            path.write_text(json.dumps(record, default=float) + "\n", encoding="utf-8")
+            write_json(path, record, indent=None)
 
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         # KerasTuner imports tensorboard here for every trial, even with no
@@ -107,6 +108,8 @@ class RecipeTuner:
         ended = self.oracle.get_trial(trial.trial_id)
         trials = self.oracle.get_best_trials(10**6)
         best = trials[0] if trials and trials[0].status == "COMPLETED" else None
+        # Trials other workers are still running are not counted in "trial k".
+        finished = sum(1 for each in trials if each.status not in _UNFINISHED)
         name = self.oracle.objective.name
         total = f" of {self.total_trials}" if self.total_trials else ""
         if ended.status == "COMPLETED":
@@ -122,7 +125,7 @@ class RecipeTuner:
         )
         who = f"[{self.tuner_id}] " if os.environ.get("KERASTUNER_ORACLE_IP") else ""
         io_utils.print_msg(
-            f"{who}trial {len(trials)}{total} (id {trial.trial_id}): {outcome} | {best_text} | "
+            f"{who}trial {finished}{total} (id {trial.trial_id}): {outcome} | {best_text} | "
             f"elapsed {_duration(elapsed)} | {values}"
         )
 
@@ -135,6 +138,10 @@ def _reason(trial_dir, trial) -> str:
             return reason
     lines = (trial.message or "").strip().splitlines()
     return lines[-1] if lines else "no reason recorded"
+
+
+def _discard(*args, **kwargs) -> None:
+    """Prints nothing (see `make_tuner`)."""
 
 
 def _short(value) -> str:
@@ -199,6 +206,11 @@ def make_tuner(
     # The progress line shows a failed trial's reason and trial.json keeps the
     # traceback; KerasTuner's debug mode would print every traceback as well.
     kt_config.DEBUG = False
+    # keras-tuner 1.4's `Parent.to_proto` has a leftover debug `print(self.values[0])`:
+    # in a distributed search every trial with conditional hyperparameters (`units_k`
+    # exists only when `layers >= k`) printed stray `1`, `2`, `3` lines. It is the only
+    # print in that module, so it is silenced there alone.
+    kt_conditions.print = _discard
     instance = tuner_class(**arguments)
     if tuner == "hyperband" and max_trials is not None:
         instance.oracle.max_trials = max_trials

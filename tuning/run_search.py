@@ -1,7 +1,10 @@
 """`run_search`: a KerasTuner search over a recipe's `search:` space, from start (or resume) to results."""
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -12,19 +15,18 @@ from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, prepare_data
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
-from kerasforge.tuning.recipe_tuner import TUNERS, TrialLimitReached, make_tuner
+from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
+from kerasforge.tuning.search_arguments import check_search_arguments, search_folder_path
 from kerasforge.tuning.search_cluster import (
+    STOP_SECONDS,
     THREADS_VARIABLE,
     SearchCluster,
     oracle_environment,
-    parse_address,
 )
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
 from kerasforge.tuning.search_result import SearchResult
-from kerasforge.tuning.search_space import SearchSpace
 
-ROLES = (None, "chief", "worker")
 PAUSED = "paused: the trial limit of this process was reached"
 _MAXIMISED = ("accuracy", "auc", "r2_score", "precision", "recall", "f1_score")
 
@@ -40,31 +42,6 @@ def _objective(recipe: Recipe, name: str) -> kt.Objective:
         )
     bare = name.removeprefix("val_")
     return kt.Objective(name, "max" if bare in _MAXIMISED else "min")
-
-
-def _check_arguments(tuner, max_trials, workers, role, oracle, verbose):
-    if tuner not in TUNERS:
-        raise TuningError(f"Argument `tuner` must be one of {', '.join(TUNERS)}. Received: tuner={tuner!r}")
-    if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
-        raise TuningError(
-            f"Argument `max_trials` must be an integer >= 1. Received: max_trials={max_trials!r}"
-        )
-    if not isinstance(workers, int) or workers < 1:
-        raise TuningError(f"Argument `workers` must be an integer >= 1. Received: workers={workers!r}")
-    if role not in ROLES:
-        raise TuningError(f"Argument `role` must be chief, worker or None. Received: role={role!r}")
-    if (role is None) != (oracle is None):
-        raise TuningError(
-            f"--role and --oracle go together (a multi-host search). Received: role={role}, oracle={oracle}"
-        )
-    if role is not None and workers > 1:
-        raise TuningError(
-            f"--workers starts a search on this machine; it cannot be combined with --role {role}"
-        )
-    if oracle is not None:
-        parse_address(oracle)
-    if verbose not in (0, 1):
-        raise TuningError(f"Argument `verbose` must be 0 or 1. Received: verbose={verbose!r}")
 
 
 def _run_tuner(
@@ -127,20 +104,57 @@ def _run_tuner(
     return None
 
 
-def _child(queue, arguments, options):
-    queue.put(_run_tuner(*arguments, **options))
+def _child(connection, arguments, options):
+    connection.send(_run_tuner(*arguments, **options))
+    connection.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignores SIGINT meanwhile, so a child process started now inherits that (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_in_child(arguments, options):
-    """Runs `_run_tuner` in a fresh (spawned) process, whose memory goes back to the system at its end."""
+    """Runs `_run_tuner` in a fresh (spawned) process, whose memory goes back to the system at its end.
+
+    The child starts with SIGINT ignored, so a Ctrl-C at the terminal (which
+    signals the whole process group) reaches only this process; this process
+    then stops the child with SIGTERM. So an interrupted search prints one
+    line, not a child's traceback, and `kill -INT` to this process stops the
+    child too instead of leaving it to run its share of trials.
+    """
     context = multiprocessing.get_context("spawn")
-    queue = context.SimpleQueue()
-    process = context.Process(target=_child, args=(queue, arguments, options))
-    process.start()
+    # A pipe, not a queue: a queue's semaphore makes multiprocessing start a
+    # resource tracker that warns about "leaked semaphores" when interrupted.
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, arguments, options))
+    with _sigint_ignored():
+        process.start()
+    sender.close()
+    try:
+        outcome, answered = receiver.recv(), True
+    except EOFError:
+        outcome, answered = None, False  # the child died before it answered
+    except BaseException:
+        process.terminate()
+        process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+        raise
+    finally:
+        receiver.close()
     process.join()
-    if process.exitcode != 0 or queue.empty():
+    if process.exitcode != 0 or not answered:
         raise RuntimeError(f"the search's trial process exited with status {process.exitcode}")
-    return queue.get()
+    return outcome
 
 
 def _limit_threads() -> None:
@@ -209,18 +223,13 @@ def run_search(
     result.best_recipe, result.trials
     ```
     """
-    _check_arguments(tuner, max_trials, workers, role, oracle, verbose)
-    space = SearchSpace(recipe)
-    if tuner == "hyperband" and "epochs" in space.tuned:
-        raise TuningError(
-            "`search.epochs` cannot be tuned with --tuner hyperband, which allots epochs itself"
-        )
+    space = check_search_arguments(recipe, tuner, max_trials, workers, role, oracle, verbose)
     goal = _objective(recipe, objective or "val_loss")
     if max_trials is None and tuner != "hyperband":
         max_trials = space.section.max_trials
     plan = SearchPlan.build(tuner, space, max_trials)
     folder = SearchFolder(
-        run_dir or Path("runs") / f"{recipe.name}-search", recipe, tuner, goal.name, goal.direction, overwrite
+        search_folder_path(recipe, run_dir), recipe, tuner, goal.name, goal.direction, overwrite
     )
     arguments = (recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose)
     if role == "worker":

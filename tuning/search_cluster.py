@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,21 +11,12 @@ from keras.src.utils import io_utils
 
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, recipe_to_yaml
+from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, parse_address
 
 THREADS_VARIABLE = "KERASFORGE_TF_THREADS"
+# Seconds a stopped worker gets to end before it is killed.
+STOP_SECONDS = 10
 CLUSTER_RECIPE = "search_recipe.yaml"
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """Splits `HOST:PORT`.
-
-    Raises:
-        TuningError: if `text` is not `HOST:PORT` with a port in 1-65535.
-    """
-    host, separator, port = str(text).rpartition(":")
-    if not separator or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise TuningError(f"--oracle must be HOST:PORT, e.g. 127.0.0.1:8000. Received: {text!r}")
-    return host, int(port)
 
 
 @contextlib.contextmanager
@@ -128,6 +118,7 @@ class SearchCluster:
             role,
             "--oracle",
             address,
+            CLUSTER_CHILD_FLAG,
         ]
         if self.max_trials is not None:
             command += ["--max-trials", str(self.max_trials)]
@@ -145,37 +136,58 @@ class SearchCluster:
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         quiet = None if self.verbose else subprocess.DEVNULL
         with open(self.run_dir / "chief.log", "a", encoding="utf-8") as chief_log:
+            # Each in a session of its own: a Ctrl-C at the terminal reaches only this
+            # process, which then stops them all (one line, no traceback from each).
             chief = subprocess.Popen(
                 self._command("chief", address),
                 env=self._environment("chief", 1),
                 stdout=chief_log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
+            workers = []
             try:
-                workers = [
-                    subprocess.Popen(
-                        self._command("worker", address),
-                        env=self._environment(f"worker{index}", threads),
-                        stdout=quiet,
+                for index in range(self.workers):
+                    workers.append(
+                        subprocess.Popen(
+                            self._command("worker", address),
+                            env=self._environment(f"worker{index}", threads),
+                            stdout=quiet,
+                            start_new_session=True,
+                        )
                     )
-                    for index in range(self.workers)
-                ]
                 if self.verbose:
                     io_utils.print_msg(
                         f"chief on {address}, {self.workers} workers with {threads} TF threads each"
                     )
                 codes = [worker.wait() for worker in workers]
             finally:
+                # Normally every worker has ended here; when this process is
+                # interrupted they are stopped, so none runs on without it.
+                self._stop_workers(workers)
                 self._stop(chief)
         failed = [f"worker{index} exited with status {code}" for index, code in enumerate(codes) if code]
         return "; ".join(failed) or None
 
     @staticmethod
+    def _stop_workers(workers: list[subprocess.Popen]) -> None:
+        # SIGTERM's default action ends a worker at once; the trial it was running runs again on resume.
+        running = [worker for worker in workers if worker.poll() is None]
+        for worker in running:
+            worker.terminate()
+        for worker in running:
+            try:
+                worker.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+    @staticmethod
     def _stop(chief: subprocess.Popen) -> None:
         # KerasTuner's chief polls for the end only every 20 s; every worker is
-        # done, so interrupt it: it then saves the oracle and exits.
+        # done, so stop it: SIGTERM interrupts it, and it saves the oracle and exits.
         if chief.poll() is None:
-            chief.send_signal(signal.SIGINT)
+            chief.terminate()
         try:
             chief.wait(timeout=60)
         except subprocess.TimeoutExpired:

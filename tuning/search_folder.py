@@ -6,6 +6,8 @@ from pathlib import Path
 
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe
+from kerasforge.recipes.engine.json_file import write_json
+from kerasforge.recipes.engine.run_folder import make_folders
 
 STATE_FILE = "search.json"
 PROJECT_NAME = "keras_tuner"
@@ -47,6 +49,7 @@ class SearchFolder:
     Raises:
         TuningError: if `path` is a non-empty folder that is not a search
             folder, or holds a different search.
+        RunDirError: if the folder cannot be created.
 
     Example:
 
@@ -99,7 +102,7 @@ class SearchFolder:
         """Makes the folder ready and returns whether an earlier search is resumed.
 
         Raises:
-            TuningError: as described in the class docstring.
+            TuningError, RunDirError: as described in the class docstring.
         """
         state_path = self.path / STATE_FILE
         occupied = self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir()))
@@ -126,6 +129,6 @@ class SearchFolder:
                     "use --overwrite to start afresh or choose another --run-dir"
                 )
             return self.project_dir.exists()
-        self.path.mkdir(parents=True, exist_ok=True)
-        state_path.write_text(json.dumps(self._state(), indent=2) + "\n", encoding="utf-8")
+        make_folders(self.path)
+        write_json(state_path, self._state())
         return False

@@ -1,5 +1,6 @@
 """`SearchPlan`: what a search will run, printed before it starts."""
 
+import math
 from dataclasses import dataclass, field
 
 import keras_tuner as kt
@@ -23,7 +24,9 @@ class SearchPlan:
 
     For Hyperband it lists every bracket and round: how many trials run, and
     up to which epoch each is trained (a promoted trial continues from its
-    parent's weights, so only the new epochs are trained). For the other
+    parent's weights, so only the new epochs are trained). A `max_trials`
+    cap cuts the plan where KerasTuner stops: after that many trials, in the
+    order it runs them (the first bracket's first round first). For the other
     tuners it is `trials x epochs`, an upper bound since early stopping ends
     trials sooner.
 
@@ -33,8 +36,10 @@ class SearchPlan:
         total_epochs: Integer. Epochs trained by all trials together, at most.
         epochs_per_trial: Integer. The largest epoch count of one trial.
         brackets: Hyperband only: one list per bracket of `(trials, epochs)`
-            per round.
+            per round, as far as `max_trials` lets the search go.
         space: Lines describing each tuned field.
+        full_trials: Hyperband only: the trials of its full plan, when no
+            `max_trials` cuts it short.
 
     Example:
 
@@ -50,6 +55,7 @@ class SearchPlan:
     epochs_per_trial: int
     brackets: list = field(default_factory=list)
     space: list = field(default_factory=list)
+    full_trials: int | None = None
 
     @classmethod
     def build(cls, name: str, space: SearchSpace, max_trials: int | None) -> "SearchPlan":
@@ -73,20 +79,33 @@ class SearchPlan:
         oracle = kt.oracles.HyperbandOracle(
             max_epochs=space.recipe.training.epochs, factor=section.hyperband_factor
         )
-        brackets, trials, total = [], 0, 0
-        for bracket in reversed(range(oracle._get_num_brackets())):
+        full = [
+            [
+                (oracle._get_size(bracket, round_), oracle._get_epochs(bracket, round_))
+                for round_ in range(bracket + 1)
+            ]
+            for bracket in reversed(range(oracle._get_num_brackets()))
+        ]
+        # KerasTuner runs the brackets in this order, each round after the one
+        # before, and stops creating trials at `max_trials`: so a capped plan is
+        # the first `max_trials` trials of that order.
+        left = math.inf if max_trials is None else max_trials
+        brackets, trials, total, largest = [], 0, 0, 0
+        for full_rounds in full:
             rounds, previous = [], 0
-            for round_number in range(bracket + 1):
-                size = oracle._get_size(bracket, round_number)
-                epochs = oracle._get_epochs(bracket, round_number)
+            for full_size, epochs in full_rounds:
+                size = min(full_size, left)
+                if size == 0:
+                    break
                 rounds.append((size, epochs))
+                left -= size
                 trials += size
-                total += size * (epochs - previous)
-                previous = epochs
-            brackets.append(rounds)
-        if max_trials is not None:
-            trials = min(trials, max_trials)
-        return cls(name, trials, total, oracle.max_epochs, brackets, description)
+                total += size * (epochs - previous)  # a promoted trial goes on from its parent's weights
+                previous, largest = epochs, max(largest, epochs)
+            if rounds:
+                brackets.append(rounds)
+        full_trials = sum(size for rounds in full for size, _ in rounds)
+        return cls(name, trials, total, largest, brackets, description, full_trials)
 
     def lines(self) -> list[str]:
         """The plan as printable lines."""
@@ -97,10 +116,15 @@ class SearchPlan:
                 f"epochs (early stopping may end them sooner): at most {self.total_epochs} epochs"
             )
             return lines
+        capped = ""
+        if self.full_trials is not None and self.trials < self.full_trials:
+            capped = (
+                f" (--max-trials stops it after {self.trials} of the full plan's {self.full_trials} trials)"
+            )
         lines.append(
             f"plan: hyperband, max {self.epochs_per_trial} epochs per trial, "
             f"{len(self.brackets)} brackets, {self.trials} trials, "
-            f"at most {self.total_epochs} epochs in total"
+            f"at most {self.total_epochs} epochs in total{capped}"
         )
         for number, rounds in enumerate(self.brackets, start=1):
             shown = ", ".join(f"{size} trials to epoch {epochs}" for size, epochs in rounds)

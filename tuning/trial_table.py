@@ -1,6 +1,7 @@
 """Reading a search folder's trials into pandas tables: `load_trials` and `load_histories`."""
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,12 @@ def _records(run_dir: Path) -> list[tuple[dict, dict]]:
         trial = json.loads(trial_file.read_text(encoding="utf-8"))
         extra_file = trial_file.parent / TRIAL_RECORD
         extra = json.loads(extra_file.read_text(encoding="utf-8")) if extra_file.exists() else {}
+        if extra.get("history"):
+            # Strict JSON holds a diverged trial's NaN losses as null.
+            extra["history"] = {
+                key: [math.nan if value is None else value for value in values]
+                for key, values in extra["history"].items()
+            }
         records.append((trial, extra))
     records.sort(key=lambda pair: int(pair[0]["trial_id"]))
     return records
@@ -40,11 +47,11 @@ def trial_values(run_dir, trial_id: str) -> dict:
 
 
 def _best_epoch(history: dict | None, objective: str, direction: str, offset: int):
-    values = (history or {}).get(objective)
+    values = [value for value in (history or {}).get(objective) or [] if math.isfinite(value)]
     if not values:
         return None
     best = min(values) if direction == "min" else max(values)
-    return offset + values.index(best) + 1
+    return offset + history[objective].index(best) + 1
 
 
 def load_trials(run_dir) -> pd.DataFrame:

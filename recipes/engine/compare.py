@@ -2,7 +2,6 @@
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,25 +9,20 @@ import numpy as np
 import pandas as pd
 
 from kerasforge._keras_compat import print_msg
-from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
 from kerasforge.recipes.engine.run import TrainingRun, train
 from kerasforge.recipes.engine.run_folder import RunFolder
+from kerasforge.recipes.engine.variant_recipes import AUTOENCODER, VARIANT_PREFIX, variant_recipes
 from kerasforge.recipes.reports.html_report import write_report
 from kerasforge.recipes.reports.plots import curve_names, plot_heatmap_grid, plot_overlaid, save_figure
 from kerasforge.recipes.reports.run_record import RunRecord
-from kerasforge.recipes.schema.loading import apply_overrides
+from kerasforge.recipes.schema.loading import apply_overrides, recipe_to_yaml
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.vocabulary import log_keys
 
-# `model.init_from` values that refer to something the comparison itself makes.
-VARIANT_PREFIX = "variant:"
-AUTOENCODER = "pretrain:autoencoder"
 # A variant reaches the target when its loss is within this factor of the best variant's best.
 TARGET_FACTOR = 1.5
-# Folder names the comparison itself uses.
-_RESERVED = ("plots", "pretrain_autoencoder")
 
 
 @dataclass
@@ -48,34 +42,6 @@ class Comparison:
     target_loss: float = math.nan
 
 
-def _variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
-    if not recipe.variants:
-        raise RecipeError(
-            f"recipe {recipe.name!r} has no `variants:` section, so there is nothing to compare; "
-            "add e.g. `variants: {sgd: {training.batch_size: 1}, batch: {training.batch_size: 1024}}`"
-        )
-    for name in recipe.variants:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) or name in _RESERVED:
-            raise RecipeError(
-                f"variant name {name!r} cannot name a run folder: use letters, digits, `_`, `.` "
-                f"and `-`, not starting with a symbol, and none of {', '.join(_RESERVED)}"
-            )
-    base = apply_overrides(recipe, {"variants": {}})
-    names = list(recipe.variants)
-    variants = {}
-    for index, (name, overrides) in enumerate(recipe.variants.items()):
-        source = overrides.get("model.init_from")
-        if isinstance(source, str) and source.startswith(VARIANT_PREFIX):
-            donor = source[len(VARIANT_PREFIX) :]
-            if donor not in names[:index]:
-                raise RecipeError(
-                    f"variants.{name}: model.init_from {source!r} must name a variant listed "
-                    f"before it; earlier variants: {names[:index] or 'none'}"
-                )
-        variants[name] = apply_overrides(base, overrides, origin=f"variants.{name}")
-    return variants
-
-
 def _resolve_init_from(variant: Recipe, folder: Path, cache, verbose: int) -> Recipe:
     source = variant.model.init_from
     if source is None:
@@ -90,6 +56,24 @@ def _resolve_init_from(variant: Recipe, folder: Path, cache, verbose: int) -> Re
     else:
         return variant
     return apply_overrides(variant, {"model.init_from": str(path)})
+
+
+def _point_at_published_models(runs: dict[str, TrainingRun], staging: Path, final: Path) -> None:
+    """Makes each variant that starts from a model of this comparison record that model's final path.
+
+    Variants train in the staging folder, so `model.init_from` points into it;
+    the recipe and report of each such variant are rewritten to the path the
+    model has once the comparison is published, so its `recipe.yaml` still
+    reproduces the run.
+    """
+    for name, run in runs.items():
+        source = run.recipe.model.init_from
+        if source is None or not Path(source).is_relative_to(staging):
+            continue
+        published = final / Path(source).relative_to(staging)
+        run.recipe = apply_overrides(run.recipe, {"model.init_from": str(published)})
+        (staging / name / "recipe.yaml").write_text(recipe_to_yaml(run.recipe), encoding="utf-8")
+        write_report(staging / name)
 
 
 def _epochs_to(values: np.ndarray, target: float) -> float:
@@ -157,7 +141,9 @@ def compare(
     per variant: updates and seconds per epoch, final train/val loss and
     their gap measured on the returned model, test metrics, epochs to reach
     the target loss, diagnosis), `loss_by_epoch.csv`, overlaid curves and
-    gradient heatmaps in `plots/`, and `report.html`.
+    gradient heatmaps in `plots/`, and `report.html`. Like a run folder, it
+    is written under a hidden `.NAME.partial` name and appears only when
+    complete: an interrupted or failed comparison leaves nothing behind.
 
     Args:
         recipe: A validated recipe with a `variants:` section.
@@ -171,7 +157,7 @@ def compare(
 
     Raises:
         RecipeError: if the recipe has no variants or a variant is invalid.
-        RunDirError: if `run_dir` exists and is not empty.
+        RunDirError: if `run_dir` exists and is not empty, or cannot be made.
 
     Example:
 
@@ -180,9 +166,7 @@ def compare(
     print(result.table)
     ```
     """
-    variants = _variant_recipes(recipe)
-    with RunFolder(f"{recipe.name}-compare", run_dir, runs_root) as reserved:
-        folder = reserved.commit()
+    variants = variant_recipes(recipe)
     prepared = {}
 
     def cache(variant: Recipe):
@@ -192,35 +176,43 @@ def compare(
         return prepared[key]
 
     runs, histories, rows = {}, {}, []
-    for name, variant in variants.items():
-        if verbose:
-            print_msg(f"\n=== variant {name}: {recipe.variants[name] or 'the recipe as is'}")
-        variant = _resolve_init_from(variant, folder, cache, verbose)
-        run = train(variant, run_dir=folder / name, verbose=verbose, data=cache(variant))
-        record = RunRecord.read(run.run_dir)
-        runs[name], histories[name] = run, record.history
-        rows.append(_row(name, recipe.variants[name], run, record))
-    table = pd.DataFrame(rows)
-    table = table[[column for column in table if column != "findings"] + ["findings"]]
-    watched = "val_loss" if all("val_loss" in frame for frame in histories.values()) else "loss"
-    finite = np.concatenate([frame[watched].to_numpy(dtype=float) for frame in histories.values()])
-    finite = finite[np.isfinite(finite)]
-    best = float(finite.min()) if len(finite) else math.nan
-    target = best * TARGET_FACTOR if best > 0 else best
-    table.insert(
-        table.columns.get_loc("findings"),
-        f"epochs_to_{watched}_target",
-        [_epochs_to(frame[watched].to_numpy(dtype=float), target) for frame in histories.values()],
-    )
-    table.to_csv(folder / "comparison.csv", index=False)
-    by_epoch = pd.DataFrame({name: frame["loss"] for name, frame in histories.items()})
-    by_epoch.insert(0, "epoch", range(1, len(by_epoch) + 1))
-    by_epoch.to_csv(folder / "loss_by_epoch.csv", index=False)
-    _write_plots(histories, folder / "plots")
-    report = write_report(folder)
+    # Written in a staging folder and published whole, like a run folder: an
+    # interrupted or failed comparison leaves nothing behind.
+    with RunFolder(f"{recipe.name}-compare", run_dir, runs_root) as reserved:
+        staging = reserved.staging
+        for name, variant in variants.items():
+            if verbose:
+                print_msg(f"\n=== variant {name}: {recipe.variants[name] or 'the recipe as is'}")
+            variant = _resolve_init_from(variant, staging, cache, verbose)
+            run = train(variant, run_dir=staging / name, verbose=verbose, data=cache(variant))
+            record = RunRecord.read(run.run_dir)
+            runs[name], histories[name] = run, record.history
+            rows.append(_row(name, recipe.variants[name], run, record))
+        table = pd.DataFrame(rows)
+        table = table[[column for column in table if column != "findings"] + ["findings"]]
+        watched = "val_loss" if all("val_loss" in frame for frame in histories.values()) else "loss"
+        finite = np.concatenate([frame[watched].to_numpy(dtype=float) for frame in histories.values()])
+        finite = finite[np.isfinite(finite)]
+        best = float(finite.min()) if len(finite) else math.nan
+        target = best * TARGET_FACTOR if best > 0 else best
+        table.insert(
+            table.columns.get_loc("findings"),
+            f"epochs_to_{watched}_target",
+            [_epochs_to(frame[watched].to_numpy(dtype=float), target) for frame in histories.values()],
+        )
+        table.to_csv(staging / "comparison.csv", index=False)
+        by_epoch = pd.DataFrame({name: frame["loss"] for name, frame in histories.items()})
+        by_epoch.insert(0, "epoch", range(1, len(by_epoch) + 1))
+        by_epoch.to_csv(staging / "loss_by_epoch.csv", index=False)
+        _write_plots(histories, staging / "plots")
+        report_name = write_report(staging).name
+        _point_at_published_models(runs, staging, reserved.path)
+        folder = reserved.commit()
+    for name, run in runs.items():
+        run.run_dir = folder / name
     if verbose:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             print_msg(f"\n{table.to_string(index=False, float_format='{:.4g}'.format)}")
         print_msg(f"target {watched} {target:.4g} (best {best:.4g} x {TARGET_FACTOR})")
-        print_msg(f"comparison folder: {folder}\nreport: {report}")
+        print_msg(f"comparison folder: {folder}\nreport: {folder / report_name}")
     return Comparison(table=table, runs=runs, run_dir=folder, target_loss=target)

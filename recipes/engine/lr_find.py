@@ -1,6 +1,6 @@
 """`find_learning_rate`: the learning-rate range test of a recipe (`kerasforge lr-find`)."""
 
-import json
+import contextlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +13,10 @@ from kerasforge.callbacks import LearningRateFinder
 from kerasforge.data import updates_per_epoch
 from kerasforge.recipes.engine.build_model import build_model
 from kerasforge.recipes.engine.fit import fit_model
+from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.reproducibility import set_global_seed
+from kerasforge.recipes.engine.run_arguments import check_sweep_steps
 from kerasforge.recipes.engine.run_folder import RunFolder
 from kerasforge.recipes.reports.plots import save_figure
 from kerasforge.recipes.schema.loading import apply_overrides, recipe_to_yaml
@@ -103,7 +105,9 @@ def find_learning_rate(
         A `LearningRateRange`.
 
     Raises:
-        RunDirError: if `run_dir` exists and is not empty.
+        ArgumentError: if `steps` is not a whole number >= 2.
+        RunDirError: if `run_dir` exists and is not empty, or cannot be
+            made; checked before the data is read.
 
     Example:
 
@@ -112,25 +116,28 @@ def find_learning_rate(
     result.suggested_learning_rate
     ```
     """
+    steps = check_sweep_steps(steps)
     finder = LearningRateFinder(min_learning_rate, max_learning_rate, steps=steps)
     folder = RunFolder(f"{recipe.name}-lr-find", run_dir, runs_root) if write else None
-    sweep = apply_overrides(
-        recipe, {"training.learning_rate": min_learning_rate, "training.steps_per_execution": 1}
-    )
-    set_global_seed(sweep.seed)
-    data = prepare_data(sweep)
-    model = build_model(sweep, data)
-    updates = updates_per_epoch(len(data.x_train), sweep.training.batch_size, sweep.training.drop_remainder)
-    fit_model(sweep, model, data, [finder], verbose=0, epochs=math.ceil(steps / updates))
-    result = LearningRateRange(
-        learning_rates=finder.learning_rates,
-        losses=finder.losses,
-        smoothed_losses=finder.smoothed_losses,
-        suggested_learning_rate=finder.suggested_learning_rate,
-        min_loss_learning_rate=finder.min_loss_learning_rate,
-    )
-    if folder is not None:
-        with folder:
+    # The folder is reserved before the data is read, so a folder that cannot be made fails at once.
+    with folder or contextlib.nullcontext():
+        sweep = apply_overrides(
+            recipe, {"training.learning_rate": min_learning_rate, "training.steps_per_execution": 1}
+        )
+        set_global_seed(sweep.seed)
+        data = prepare_data(sweep)
+        model = build_model(sweep, data)
+        training = sweep.training
+        updates = updates_per_epoch(len(data.x_train), training.batch_size, training.drop_remainder)
+        fit_model(sweep, model, data, [finder], verbose=0, epochs=math.ceil(steps / updates))
+        result = LearningRateRange(
+            learning_rates=finder.learning_rates,
+            losses=finder.losses,
+            smoothed_losses=finder.smoothed_losses,
+            suggested_learning_rate=finder.suggested_learning_rate,
+            min_loss_learning_rate=finder.min_loss_learning_rate,
+        )
+        if folder is not None:
             staging = folder.staging
             pd.DataFrame(
                 {
@@ -147,7 +154,7 @@ def find_learning_rate(
                 "optimizer": recipe.training.optimizer,
                 "batch_size": recipe.training.batch_size,
             }
-            (staging / "lr_find.json").write_text(json.dumps(summary, indent=2) + "\n")
+            write_json(staging / "lr_find.json", summary)
             (staging / "recipe.yaml").write_text(recipe_to_yaml(recipe), encoding="utf-8")
             result.run_dir = folder.commit()
     if verbose and result.suggested_learning_rate is None:

@@ -1,7 +1,6 @@
 """`train`: from a recipe to a trained, evaluated model and a run folder."""
 
 import contextlib
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,11 +9,14 @@ import keras
 import pandas as pd
 
 from kerasforge._keras_compat import print_msg
+from kerasforge.callbacks import TrainingHealthError
 from kerasforge.data import make_dataset, updates_per_epoch
+from kerasforge.errors import TrainingStoppedError
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
 from kerasforge.recipes.engine.describe_data import describe_data
 from kerasforge.recipes.engine.fit import fit_model
+from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
 from kerasforge.recipes.engine.reproducibility import set_global_seed
 from kerasforge.recipes.engine.run_folder import RunFolder
@@ -63,13 +65,30 @@ def _history_frame(history: dict[str, list]) -> pd.DataFrame:
 def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     (folder / "recipe.yaml").write_text(recipe_to_yaml(run.recipe), encoding="utf-8")
     _history_frame(run.history).to_csv(folder / "history.csv", index=False)
-    metrics = {"test": run.test_metrics, **extra}
-    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
-    (folder / "events.json").write_text(json.dumps(run.events, indent=2, default=str) + "\n")
+    write_json(folder / "metrics.json", {"test": run.test_metrics, **extra})
+    write_json(folder / "events.json", run.events)
     run.model.save(folder / "model.keras")
     plot_history(run.history, folder / "plots", title=run.recipe.name)
-    (folder / "data.json").write_text(json.dumps(describe_data(run.recipe, run.data), indent=2) + "\n")
+    write_json(folder / "data.json", describe_data(run.recipe, run.data))
     write_report(folder)
+
+
+# The recipe section of each health monitor, for messages.
+_MONITOR_SECTIONS = {"GradientNormMonitor": "gradient_monitor", "ActivationMonitor": "activation_monitor"}
+
+
+def _stopped_message(error: TrainingHealthError) -> str:
+    """One line naming the first event that stopped training, and how many more there were."""
+    first = error.events[0]
+    section = _MONITOR_SECTIONS.get(error.callback, error.callback)
+    detail = first["message"].split(": ", 1)[-1].rstrip(".")  # without its "epoch N: " prefix
+    kinds = ", ".join(dict.fromkeys(event["kind"] for event in error.events))
+    more = f"; {len(error.events) - 1} more event(s) ({kinds})" if len(error.events) > 1 else ""
+    return (
+        f"training stopped by callbacks.{section}.on_detect=raise at epoch {first['epoch'] + 1}: "
+        f"{first['kind']} in layer `{first['layer']}`, value {first['value']:.3g} ({detail}){more}; "
+        "the partial run folder was removed (on_detect: stop ends training and keeps the run)"
+    )
 
 
 def train(
@@ -103,7 +122,9 @@ def train(
 
     Raises:
         RecipeError, DataError, RunDirError: on user mistakes, before anything
-            is written.
+            is written; `RunDirError` before the data is read.
+        TrainingStoppedError: when a health monitor with `on_detect: raise`
+            fires; the partial run folder is removed.
 
     Example:
 
@@ -113,20 +134,25 @@ def train(
     ```
     """
     folder = RunFolder(recipe.name, run_dir, runs_root) if write else None
-    set_global_seed(recipe.seed)
-    data = data if data is not None else prepare_data(recipe)
-    model = build_model(recipe, data)
-    callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
-    updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
-    if verbose:
-        model.summary(print_fn=lambda line, **_: print_msg(line))
-        print_msg(
-            f"{len(data.x_train)} training rows at batch {recipe.training.batch_size}: "
-            f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
-        )
+    # The folder is reserved before the data is read, so a folder that cannot be made fails at once.
     with folder or contextlib.nullcontext():
+        set_global_seed(recipe.seed)
+        data = data if data is not None else prepare_data(recipe)
+        model = build_model(recipe, data)
+        callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
+        training = recipe.training
+        updates = updates_per_epoch(len(data.x_train), training.batch_size, training.drop_remainder)
+        if verbose:
+            model.summary(print_fn=lambda line, **_: print_msg(line))
+            print_msg(
+                f"{len(data.x_train)} training rows at batch {training.batch_size}: "
+                f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
+            )
         started = time.perf_counter()
-        history = fit_model(recipe, model, data, callbacks, verbose=verbose)
+        try:
+            history = fit_model(recipe, model, data, callbacks, verbose=verbose)
+        except TrainingHealthError as error:
+            raise TrainingStoppedError(_stopped_message(error)) from None
         seconds = time.perf_counter() - started
         test_metrics = {}
         if len(data.x_test):

@@ -138,14 +138,17 @@ def _comparison_page(folder: Path) -> str:
         _plots_in(folder),
         "<h2>Diagnosis per variant</h2>",
     ]
+    names = []
     for variant in table["variant"]:
         record = RunRecord.read(folder / str(variant))
+        names.append(record.recipe.name)
         link = f'<a href="{html.escape(str(variant))}/{REPORT_NAME}">full report</a>'
         body += [
             f"<h3>{html.escape(str(variant))} ({link})</h3>",
             findings_html(record.findings(), record.history),
         ]
-    return _page(f"kerasforge comparison: {folder.name}", body)
+    # Named after the recipe, not the folder: `compare` writes this page before the folder gets its name.
+    return _page(f"kerasforge comparison: {names[0] if names else folder.name}", body)
 
 
 def write_report(run_dir: str | Path) -> Path:

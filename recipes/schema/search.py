@@ -20,9 +20,6 @@ from kerasforge.recipes.schema.base import (
 from kerasforge.recipes.schema.model import Activation
 from kerasforge.recipes.schema.training import OPTIMIZERS
 
-# The KerasTuner tuners a search can use (`kerasforge tune --tuner`).
-TUNERS = ("random", "hyperband", "bayesian", "grid")
-
 
 class IntRange(StrictModel):
     """Whole numbers from `min` to `max` (inclusive), every `step`."""

@@ -1,7 +1,7 @@
 import pytest
 
-from kerasforge.errors import TuningError
-from kerasforge.tuning import SearchFolder
+from kerasforge.errors import RunDirError, TuningError
+from kerasforge.tuning import SearchFolder, run_search
 
 
 def _folder(path, recipe, tuner="random", overwrite=False):
@@ -45,3 +45,18 @@ def test_folder_that_is_not_a_search_is_never_deleted(tiny_recipe, tmp_path):
     with pytest.raises(TuningError, match="is not a kerasforge search folder"):
         _folder(tmp_path, tiny_recipe(), overwrite=True).prepare()
     assert (tmp_path / "notes.txt").exists()
+
+
+def test_a_search_folder_that_cannot_be_made_is_one_clear_error(tiny_recipe, tmp_path):
+    (tmp_path / "afile").touch()
+    with pytest.raises(
+        RunDirError, match=r"cannot create the folder '.*afile/s': '.*afile' is a file, not a folder"
+    ):
+        _folder(tmp_path / "afile" / "s", tiny_recipe()).prepare()
+
+
+def test_an_empty_search_folder_name_is_refused_before_anything_runs(tiny_recipe, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RunDirError, match=r"Argument `run_dir` must name a folder. Received: run_dir=''"):
+        run_search(tiny_recipe(), run_dir="", verbose=0)
+    assert list(tmp_path.iterdir()) == []

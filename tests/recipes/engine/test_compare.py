@@ -107,3 +107,16 @@ def test_cli_compare_without_variants_exits_2_with_one_line(tmp_path, capsys):
     status = main(["compare", "digits_mlp", "--run-dir", str(tmp_path / "c")])
     assert status == 2
     assert "has no `variants:` section" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_variant_started_from_another_records_the_published_model(tmp_path):
+    variants = {"source": {}, "transfer": {"model.init_from": "variant:source", "model.freeze": 1}}
+    result = compare(load_recipe({**SMALL, "variants": variants}), run_dir=tmp_path / "cmp", verbose=0)
+    # The variants trained in the hidden staging folder; their files name the final one.
+    published = str(tmp_path / "cmp" / "source" / "model.keras")
+    assert load_recipe(tmp_path / "cmp" / "transfer" / "recipe.yaml").model.init_from == published
+    assert result.runs["transfer"].recipe.model.init_from == published
+    assert result.runs["transfer"].run_dir == tmp_path / "cmp" / "transfer"
+    assert ".partial" not in (tmp_path / "cmp" / "transfer" / "report.html").read_text()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cmp"]

@@ -1,6 +1,7 @@
 """The learning-rate range test: `LearningRateFinder` and `kerasforge lr-find`."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from kerasforge.callbacks.learning_rate_finder import LearningRateFinder
 from kerasforge.cli import main
+from kerasforge.errors import ArgumentError
 from kerasforge.recipes import find_learning_rate, load_recipe
 
 SMALL = ["data.max_train_rows=400", "model.hidden=[32]"]
@@ -106,3 +108,11 @@ def test_cli_lr_find_prints_a_set_line(tmp_path, capsys):
         argv += ["--set", item]
     assert main(argv) == 0
     assert "suggested: --set training.learning_rate=" in capsys.readouterr().out
+
+
+def test_too_few_steps_is_the_same_error_from_python_and_the_command_line(capsys):
+    message = "Argument `steps` (--steps) must be a whole number >= 2"
+    with pytest.raises(ArgumentError, match=re.escape(message)):
+        find_learning_rate(load_recipe("digits_mlp"), steps=1, write=False)
+    assert main(["lr-find", "digits_mlp", "--steps", "1"]) == 2
+    assert message in capsys.readouterr().err

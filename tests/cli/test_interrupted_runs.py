@@ -1,0 +1,210 @@
+"""Interrupted runs, with real signals: one line, a clean exit status, nothing half-written left behind."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kerasforge.recipes.engine.run_folder import LOCK_NAME
+
+# Long enough to interrupt: no early stopping, many epochs of a tiny model.
+LONG_TRAINING = [
+    "--set=training.epochs=2000",
+    "--set=model.hidden=[16]",
+    "--set=callbacks.early_stopping.enabled=false",
+    "--set=callbacks.activation_monitor.enabled=false",
+    "--quiet",
+]
+# A search whose trials run in child processes (one trial each) and take a few seconds.
+SEARCH_RECIPE = """
+name: tiny_search
+seed: 3
+data: {source: synthetic, synthetic: {rows: 300, features: 6, classes: 3}}
+model: {hidden: [8]}
+training: {epochs: 100, batch_size: 16}
+callbacks: {early_stopping: {enabled: false}, activation_monitor: {enabled: false}}
+search: {max_trials: 8, units: [4, 8, 16], learning_rate: {min: 1.0e-4, max: 1.0e-2}, trials_per_process: 1}
+"""
+RESUME = "run the same command again to resume the search"
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below `pid`, read from /proc."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *descendants(child)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+class Running:
+    """A `kerasforge` process in its own process group, its stdout read line by line meanwhile."""
+
+    def __init__(self, env, cwd, *args):
+        env = {**env, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kerasforge", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,  # its own group, as a shell's foreground job, for Ctrl-C
+        )
+        self.lines, self.errors = [], []
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, lines), daemon=True)
+            for stream, lines in ((self.process.stdout, self.lines), (self.process.stderr, self.errors))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream, lines):
+        for line in stream:
+            lines.append(line)
+
+    def wait_for(self, condition, timeout=240):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.process.poll() is None, f"ended early: {''.join(self.errors)}"
+            assert time.monotonic() < deadline, "timed out waiting"
+            time.sleep(0.2)
+
+    def printed(self, pattern):
+        return lambda: any(re.search(pattern, line) for line in self.lines)
+
+    def stop(self, signum, group=False):
+        """Sends `signum` (to the group, as Ctrl-C does); returns status, stderr, children left running."""
+        children = descendants(self.process.pid)
+        if group:
+            os.killpg(self.process.pid, signum)
+        else:
+            os.kill(self.process.pid, signum)
+        status = self.process.wait(timeout=180)
+        deadline = time.monotonic() + 15
+        while any(alive(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for reader in self._readers:
+            reader.join(timeout=5)  # a child left running would hold the pipes open
+        return status, "".join(self.errors), [child for child in children if alive(child)]
+
+
+@pytest.fixture
+def search_recipe(tmp_path):
+    path = tmp_path / "search.yaml"
+    path.write_text(SEARCH_RECIPE)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["TERM", "INT"])
+def test_a_stopped_train_is_one_line_and_leaves_nothing(fresh_env, tmp_path, signum, status):
+    run = Running(fresh_env, tmp_path, "train", "digits_mlp", *LONG_TRAINING, "--run-dir", "myrun")
+    run.wait_for(run.printed(r"^Epoch 2/"))
+    code, stderr, _ = run.stop(signum)
+    assert code == status
+    name = signal.Signals(signum).name
+    assert stderr.splitlines() == [f"kerasforge: train interrupted ({name}); nothing was written"]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_killed_run_does_not_block_the_next_one(fresh_env, tmp_path, kerasforge):
+    run = Running(fresh_env, tmp_path, "train", "digits_mlp", *LONG_TRAINING, "--run-dir", "myrun")
+    run.wait_for(run.printed(r"^Epoch 2/"))
+    assert (tmp_path / ".myrun.partial" / LOCK_NAME).exists()
+    run.stop(signal.SIGKILL)  # as the out-of-memory killer does: no clean-up at all
+    assert (tmp_path / ".myrun.partial").exists()
+    small = ["--set=training.epochs=1", "--set=model.hidden=[16]", "--set=data.max_train_rows=200", "--quiet"]
+    result = kerasforge("train", "digits_mlp", *small, "--run-dir", "myrun", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(tmp_path) == ["myrun"]
+    assert (tmp_path / "myrun" / "metrics.json").exists()
+    assert not (tmp_path / "myrun" / LOCK_NAME).exists()
+
+
+@pytest.mark.slow
+def test_a_live_run_folder_is_never_taken(fresh_env, tmp_path, kerasforge):
+    run = Running(fresh_env, tmp_path, "train", "digits_mlp", *LONG_TRAINING, "--run-dir", "myrun")
+    run.wait_for(run.printed(r"^Epoch 2/"))
+    result = kerasforge("train", "digits_mlp", "--run-dir", "myrun", cwd=tmp_path)
+    run.stop(signal.SIGTERM)
+    assert result.returncode == 2
+    assert re.fullmatch(
+        rf"kerasforge: error: --run-dir 'myrun' is being written right now by another kerasforge run "
+        rf"\(pid {run.process.pid} on .*\); choose another folder\n",
+        result.stderr,
+    )
+
+
+@pytest.mark.slow
+def test_an_interrupted_compare_leaves_no_folder(fresh_env, tmp_path):
+    run = Running(fresh_env, tmp_path, "compare", "gd_variants", *LONG_TRAINING, "--run-dir", "cmp")
+    run.wait_for(run.printed(r"^Epoch 2/"))
+    code, stderr, _ = run.stop(signal.SIGINT)
+    assert code == 130
+    assert stderr.splitlines() == ["kerasforge: compare interrupted (SIGINT); nothing was written"]
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_gradient_monitor_raise_is_one_line_naming_the_event_and_leaves_nothing(kerasforge, tmp_path):
+    small = ["--set=training.epochs=2", "--set=data.max_train_rows=200", "--quiet"]
+    raising = "--set=callbacks.gradient_monitor.on_detect=raise"
+    result = kerasforge("train", "exploding_gradients", raising, *small, cwd=tmp_path)
+    assert result.returncode == 2
+    assert re.fullmatch(
+        r"kerasforge: error: training stopped by callbacks.gradient_monitor.on_detect=raise at epoch 1: "
+        r"(non_finite|exploding) in layer `\w+`, value [\d.e+]+ \(.+\).*; the partial run folder was removed "
+        r"\(on_detect: stop ends training and keeps the run\)\n",
+        result.stderr,
+    )
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c", "kill-int-to-the-parent"])
+def test_an_interrupted_search_stops_its_trial_process_and_says_how_to_resume(
+    fresh_env, tmp_path, search_recipe, group
+):
+    run = Running(fresh_env, tmp_path, "tune", search_recipe, "--run-dir", "s")
+    run.wait_for(run.printed(r"^trial 1 of 8"))
+    run.wait_for(lambda: len(descendants(run.process.pid)) >= 1)
+    code, stderr, left_running = run.stop(signal.SIGINT, group=group)
+    assert code == 130
+    assert stderr.splitlines() == [f"kerasforge: tune interrupted (SIGINT); {RESUME} in 's'"]
+    assert left_running == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c", "kill-int-to-the-parent"])
+def test_an_interrupted_search_stops_its_chief_and_workers(fresh_env, tmp_path, search_recipe, group):
+    run = Running(fresh_env, tmp_path, "tune", search_recipe, "--workers", "2", "--run-dir", "s")
+    run.wait_for(run.printed(r"^\[worker\d\] trial \d of 8"))
+    code, stderr, left_running = run.stop(signal.SIGINT, group=group)
+    assert code == 130
+    assert stderr.splitlines() == [f"kerasforge: tune interrupted (SIGINT); {RESUME} in 's'"]
+    assert left_running == []
