@@ -83,11 +83,6 @@ def test_recipe_without_search_section_uses_the_default_space(tiny_recipe):
 @pytest.mark.parametrize(
     "model, search, match",
     [
-        (
-            {"hidden": [8]},
-            {"units": {"min": 0, "max": 8}},
-            r"invalid recipe \(units=0\).*every width must be >= 1",
-        ),
         ({"hidden": [8, 8], "freeze": 2}, {"layers": [1, 2]}, r"invalid recipe \(layers=1\).*freeze"),
     ],
 )

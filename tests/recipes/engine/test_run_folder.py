@@ -149,12 +149,12 @@ def test_check_writable_refuses_a_folder_that_takes_no_new_folders():
 @pytest.mark.parametrize(
     "module, call",
     [
-        ("training_run", lambda recipe, path: train(recipe, run_dir=path, verbose=0)),
+        ("engine.run", lambda recipe, path: train(recipe, run_dir=path, verbose=0)),
         (
-            "learning_rate_range_test",
+            "engine.lr_find",
             lambda recipe, path: find_learning_rate(recipe, run_dir=path, verbose=0),
         ),
-        ("comparison", lambda recipe, path: compare(recipe, run_dir=path, verbose=0)),
+        ("engine.compare", lambda recipe, path: compare(recipe, run_dir=path, verbose=0)),
     ],
 )
 def test_the_run_folder_is_checked_before_the_data_is_read(tmp_path, monkeypatch, module, call):
