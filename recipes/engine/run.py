@@ -11,6 +11,7 @@ import pandas as pd
 
 from kerasforge._keras_compat import print_msg
 from kerasforge.data import make_dataset, updates_per_epoch
+from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
 from kerasforge.recipes.engine.describe_data import describe_data
@@ -68,7 +69,10 @@ def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     (folder / "events.json").write_text(json.dumps(run.events, indent=2, default=str) + "\n")
     run.model.save(folder / "model.keras")
     plot_history(run.history, folder / "plots", title=run.recipe.name)
-    (folder / "data.json").write_text(json.dumps(describe_data(run.recipe, run.data), indent=2) + "\n")
+    data_info = describe_data(run.recipe, run.data)
+    (folder / "data.json").write_text(json.dumps(data_info, indent=2) + "\n")
+    findings = diagnose(run.history, run.recipe, run.events, data_info)
+    (folder / "diagnosis.json").write_text(json.dumps(diagnosis_record(findings), indent=2) + "\n")
     write_report(folder)
 
 
@@ -84,8 +88,9 @@ def train(
 
     The folder holds `recipe.yaml` (fully resolved: training it again
     reproduces the run), `history.csv`, `metrics.json` (test metrics under
-    `test`), `events.json`, `model.keras` and `plots/`. It appears only once
-    everything is written.
+    `test`), `events.json`, `data.json`, `diagnosis.json` (see
+    `diagnosis_record`), `model.keras`, `plots/` and `report.html`. It appears
+    only once everything is written.
 
     Args:
         recipe: A validated recipe (see `load_recipe`).
