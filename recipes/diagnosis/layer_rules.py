@@ -41,8 +41,9 @@ def _init_change(run: RunEvidence) -> dict:
     return {"model.kernel_initializer": proper_initializer(run.recipe)}
 
 
-def _amplification_text(amplification: float | None) -> str:
-    if amplification is None:
+def _amplification_text(amplification: float | None, always: bool = False) -> str:
+    """The initial amplification as evidence, when it is off scale (or `always`)."""
+    if amplification is None or not (always or not INIT_TOO_SMALL <= amplification <= INIT_TOO_LARGE):
         return ""
     return f"; the initial weights multiply a signal's spread by {amplification:.3g} through the network"
 
@@ -323,7 +324,7 @@ def bad_initialization(run: RunEvidence) -> Finding | None:
     return Finding(
         "bad_initialization",
         f"Bad initialisation: {name} weights for {activation} units",
-        evidence + _amplification_text(amplification) + f" (1 keeps it; {scale} initialisation gives 1)",
+        evidence + _amplification_text(amplification, always=True) + f" (1 keeps it; {scale} gives 1)",
         _init_change(run),
         epoch=1,
         numbers={"init_amplification": amplification, "first_epoch_loss": float(loss[0]), "fit_share": share},

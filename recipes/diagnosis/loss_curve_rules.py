@@ -106,8 +106,8 @@ def stopped_too_early(run: RunEvidence) -> Finding | None:
     epoch, by more than three standard deviations of the points around it, and
     the training loss fell too (see `RunEvidence.still_improving`); early
     stopping did not end it. Abstains when time would not cure the fit: the loss
-    is at least `UNDERFIT_SHARE` of a constant prediction's and as many epochs
-    again at the current pace would leave it there, or it is above a constant
+    is at least `UNDERFIT_SHARE` of a constant prediction's and the epochs the
+    fix adds, at the current pace, would leave it there, or it is above a constant
     prediction's with a weight penalty on (the penalty is what falls); then
     `underfitting` names the cause. Such a run is not finished, whatever its
     accuracy: a two-epoch digits run at 0.82 accuracy is not healthy. The fix
@@ -117,20 +117,22 @@ def stopped_too_early(run: RunEvidence) -> Finding | None:
     improving = run.still_improving()
     if improving is None:
         return None
+    changes = longer_training_change(run.recipe)
     share, loss = run.fit_share(), run.series("loss")
     if share is not None and share >= UNDERFIT_SHARE:
         model = run.recipe.model if run.recipe is not None else None
         if model is not None and model.l1 + model.l2 > 0 and loss[-1] > run.baseline:
             return None  # above a constant prediction's loss, what falls is the weight penalty
-        if share * (1 - improving["rate"]) ** run.epochs >= UNDERFIT_SHARE:
-            return None  # as many epochs again at this pace would still underfit: not a matter of time
+        added = changes.get("training.epochs", 2 * run.epochs) - run.epochs
+        if share * (1 - improving["rate"]) ** added >= UNDERFIT_SHARE:
+            return None  # the added epochs at this pace would still underfit: not a matter of time
     return Finding(
         "stopped_too_early",
         f"Stopped too early: {improving['key']} was still improving at epoch {run.epochs}",
         f"{improving['key']} fell from {improving['start']:.4g} to {improving['end']:.4g} over the last "
         f"{improving['epochs']} epochs, {improving['rate']:.1%} per epoch (still improving above "
         f"{STILL_IMPROVING_RATE:.0%} per epoch, more than its noise)",
-        longer_training_change(run.recipe),
+        changes,
         epoch=run.epochs,
         numbers={"improvement_per_epoch": improving["rate"], "epochs": run.epochs},
     )
