@@ -5,7 +5,8 @@ recipe, diagnoses it, applies the top cause's fix and retrains with the same
 seed and split (one doctor round by default). It prints, per entry, the top
 finding, whether it is the injected fault's cause, whether the fix lowered the
 validation loss and whether the finding is gone; then, per set (`tuning`, the
-runs the thresholds were checked on, and `held_out`, written after them):
+runs the thresholds were checked on; `held_out`, written after them; and `fresh`,
+written after two rules were adjusted on `held_out`'s misses):
 
 - top-1 cause accuracy over the faulty runs;
 - harmful suggestions: fixes that push a faulted setting further the fault's way
@@ -14,7 +15,7 @@ runs the thresholds were checked on, and `held_out`, written after them):
 - false alarms: findings on the healthy controls.
 
 Usage:
-    python benchmarks/diagnosis_zoo.py [--set tuning|held_out|all] [--rounds N] [--json PATH] [NAME ...]
+    python benchmarks/diagnosis_zoo.py [--set tuning|held_out|fresh|all] [--rounds N] [--json PATH] [NAME ...]
 """
 
 import argparse
@@ -29,10 +30,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from _timing import print_table
 
-from kerasforge.recipes.diagnosis.zoo import HELD_OUT, TUNING, harmful_changes
+from kerasforge.recipes.diagnosis.zoo import FRESH, HELD_OUT, TUNING, harmful_changes
 from kerasforge.recipes.engine.doctor import doctor, improved
 
-SETS = {"tuning": TUNING, "held_out": HELD_OUT}
+SETS = {"tuning": TUNING, "held_out": HELD_OUT, "fresh": FRESH}
 
 
 def run_entry(entry, rounds: int, scratch: Path) -> dict:
