@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from kerasforge.callbacks import health_thresholds, log_keys
 from kerasforge.recipes.diagnosis.evidence import (
     RunEvidence,
     epoch_number,
@@ -41,6 +42,9 @@ RISE_SHARE = 0.05
 # A first epoch whose loss is this many times the constant prediction's went the wrong way
 # at once: the output starts at the prior, so a sane first epoch ends below that loss.
 FIRST_EPOCH_OVERSHOOT = 2.0
+# Large steps that leave the loss at this share of a constant prediction's or above made no
+# progress: they overshoot every time.
+NO_PROGRESS_SHARE = 0.9
 # A loss this many times its first epoch's has diverged.
 DIVERGED_FACTOR = 1.5
 # Initial weights that multiply a signal's spread by more than this, or less than its inverse
@@ -85,6 +89,19 @@ def _misbehaviour(run: RunEvidence) -> tuple[list[str], int] | None:
             "of a constant prediction, where the model started"
         )
         epochs.append(1)
+    share = run.fit_share()
+    if share is not None and share >= NO_PROGRESS_SHARE:
+        evidence.append(f"the loss ended at {share:.0%} of a constant prediction's")
+        epochs.append(run.epochs)
+    dead = {
+        layer: float(values[-1])
+        for layer, values in run.layer_columns(log_keys.DEAD_FRACTION).items()
+        if values[-1] >= health_thresholds.DEAD_THRESHOLD
+    }
+    if dead:
+        layer = max(dead, key=dead.get)
+        evidence.append(f"{dead[layer]:.0%} of `{layer}`'s units are dead")
+        epochs.append(1)
     for key in ("loss", "val_loss"):
         values = run.series(key)
         if values is None or not np.all(np.isfinite(values)):
@@ -123,10 +140,12 @@ def learning_rate_too_high(run: RunEvidence) -> Finding | None:
     Reads `update_ratio/<layer>` (the step as a share of the weights' norm), the
     loss and val loss, and the constant prediction's loss. Fires when the steps
     are large, the first one at least `STEP_TOO_LARGE` of the weights, or the
-    first third of the run's at least `STEPS_LARGE`, and the loss shows it: it
-    diverges or turns NaN, the first epoch ends `FIRST_EPOCH_OVERSHOOT` times
-    above the constant prediction, or the loss rises by `RISE_SHARE` (val loss
-    by four times that, coming back down) in two epochs or more. Without
+    first third of the run's at least `STEPS_LARGE`, and the run shows it: the
+    loss diverges or turns NaN, the first epoch ends `FIRST_EPOCH_OVERSHOOT`
+    times above the constant prediction, the loss ends at `NO_PROGRESS_SHARE`
+    of it or above, the loss rises by `RISE_SHARE` (val loss by four times
+    that, coming back down) in two epochs or more, or a ReLU layer's units died
+    (steps that large push pre-activations below zero for every input). Without
     logged step sizes only a diverging or NaN loss counts. Abstains when steps
     are small (noise in a loss that barely moves is no zig-zag) and when the
     initial weights are far off scale, which explains large or small steps by
@@ -180,14 +199,15 @@ def learning_rate_too_low(run: RunEvidence) -> Finding | None:
     their norm and the run has not learnt: its loss is still at least half the
     constant prediction's, or still falling at the end (`still_improving`).
     Abstains when the initial weights are far off scale (a step is then small
-    next to huge weights, or large next to tiny ones, whatever the rate), and
+    next to huge weights, or large next to tiny ones, whatever the rate), when
+    the steps are zero (no gradient reaches the weights: no rate moves them), and
     when step sizes were not logged, and when some step was `STEP_TOO_LARGE` (the
     steps died out after a large one: a rate too high). The fix scales the rate
     so the step becomes `HEALTHY_STEP`, by `MIN_RAISE` to `MAX_RAISE` times.
     """
     typical = run.typical_step()
-    if typical is None or typical >= STEPS_TOO_SMALL or _init_off_scale(run):
-        return None
+    if not typical or typical >= STEPS_TOO_SMALL or _init_off_scale(run):
+        return None  # no step at all is no gradient (dead or blocked units), which no rate changes
     largest = run.largest_step()
     if largest is not None and largest[0] >= STEP_TOO_LARGE:
         return None  # the rate did move the weights a lot once: the steps died out, they were not small

@@ -70,6 +70,11 @@ def test_steps_that_die_out_after_a_huge_one_are_not_a_rate_too_low():
     assert "learning_rate_too_low" not in kinds(findings)
 
 
+def test_zero_steps_are_blocked_gradients_not_a_rate_too_low():
+    history = {"loss": [2.3] * 8, "val_loss": [2.3] * 8, **steps(0.0, 0.0, 8)}
+    assert "learning_rate_too_low" not in kinds(diagnose(history, recipe(), data_info=DIGITS))
+
+
 def test_without_step_sizes_only_a_diverging_loss_counts_as_a_rate_too_high():
     assert kinds(diagnose({"loss": [1.0, 1.4, 0.9, 1.5, 1.0, 1.3]})) == []
     assert causes(diagnose({"loss": [1.0, 2.0, 5.0, float("nan")]})) == ["learning_rate_too_high"]
