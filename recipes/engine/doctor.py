@@ -258,11 +258,8 @@ def _say(verbose: int, entry: DoctorRound, previous: DoctorRound | None = None) 
     if not verbose:
         return
     kinds = ", ".join(finding.kind for finding in entry.findings if finding.role == CAUSE) or "healthy"
-    line = f"round {entry.index}: val_loss {entry.val_loss:.4g}; diagnosis: {kinds}"
+    head = f"round {entry.index}"
     if previous is not None:
-        change = "improved" if improved(previous.val_loss, entry.val_loss) else "did not improve"
-        line = (
-            f"round {entry.index} ({entry.applied.kind}: {entry.applied.fix}): {change} "
-            + line.split(": ", 1)[1]
-        )
-    print_msg(line)
+        verdict = "improved" if improved(previous.val_loss, entry.val_loss) else "did not improve"
+        head += f" ({entry.applied.kind}: {entry.applied.fix}): {verdict}"
+    print_msg(f"{head}: val_loss {entry.val_loss:.4g}; diagnosis: {kinds}")
