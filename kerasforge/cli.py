@@ -24,7 +24,7 @@ import sys
 from kerasforge import __version__
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
 from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
-from kerasforge.errors import BackendMissingError, KerasforgeError
+from kerasforge.errors import BackendMissingError, KerasforgeError, RunDirError
 from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, TUNER_NAMES
 
 EXIT_USER_ERROR = 2
@@ -178,6 +178,26 @@ def _command_lr_find(args):
     recipes.find_learning_rate(recipe, run_dir=args.run_dir, steps=args.steps, verbose=1)
 
 
+def _command_doctor(args):
+    from pathlib import Path
+
+    if Path(args.recipe).is_dir():
+        from kerasforge.recipes.reports.run_record import RunRecord
+
+        if args.overrides:
+            raise RunDirError(
+                f"--set changes a recipe, but {args.recipe!r} is a finished run folder; "
+                f"to change it, doctor its recipe: kerasforge doctor {args.recipe}/recipe.yaml --set ..."
+            )
+        source = RunRecord.read(args.recipe).path
+    else:
+        source = _load_recipe(args)
+    _import_recipes()
+    from kerasforge.recipes.engine.doctor import doctor
+
+    doctor(source, rounds=args.rounds, run_dir=args.run_dir, verbose=1)
+
+
 def _add_verbose(parser, default):
     parser.add_argument(
         "-v",
@@ -262,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
     lr_find.add_argument("--run-dir", help="folder for the plot and the suggestion")
     lr_find.add_argument("--steps", type=int, default=200, help="updates in the sweep (at least 2)")
     lr_find.set_defaults(handler=_command_lr_find)
+
+    doctor = commands.add_parser(
+        "doctor", help="diagnose a run, apply the top fix, retrain and compare, while it helps"
+    )
+    _add_recipe_arguments(doctor)
+    doctor.add_argument("--rounds", type=_positive_int, default=3, help="most fixes to try (default 3)")
+    doctor.add_argument("--run-dir", help="doctor folder to create (default: runs/NAME-doctor-TIMESTAMP)")
+    doctor.set_defaults(handler=_command_doctor)
     return parser
 
 

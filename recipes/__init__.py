@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from kerasforge.recipes.engine.build_optimizer import build_optimizer
     from kerasforge.recipes.engine.compare import Comparison, compare
     from kerasforge.recipes.engine.describe_data import describe_data
+    from kerasforge.recipes.engine.doctor import doctor
     from kerasforge.recipes.engine.fit import fit_model
     from kerasforge.recipes.engine.lr_find import find_learning_rate
     from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
@@ -57,6 +58,7 @@ _PUBLIC = {
     "compare": "engine.compare",
     "describe_data": "engine.describe_data",
     "diagnose": "diagnosis.registry",
+    "doctor": "engine.doctor",
     "find_learning_rate": "engine.lr_find",
     "fit_model": "engine.fit",
     "load_recipe": "schema.loading",
@@ -87,6 +89,7 @@ __all__ = [
     "compare",
     "describe_data",
     "diagnose",
+    "doctor",
     "find_learning_rate",
     "fit_model",
     "load_recipe",

@@ -12,6 +12,7 @@ from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import TrainingHealthError
 from kerasforge.data import make_dataset, updates_per_epoch
 from kerasforge.errors import TrainingStoppedError
+from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
 from kerasforge.recipes.engine.describe_data import describe_data
@@ -69,7 +70,10 @@ def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     write_json(folder / "events.json", run.events)
     run.model.save(folder / "model.keras")
     plot_history(run.history, folder / "plots", title=run.recipe.name)
-    write_json(folder / "data.json", describe_data(run.recipe, run.data))
+    data_info = describe_data(run.recipe, run.data)
+    write_json(folder / "data.json", data_info)
+    findings = diagnose(run.history, run.recipe, run.events, data_info)
+    write_json(folder / "diagnosis.json", diagnosis_record(findings))
     write_report(folder)
 
 
@@ -103,8 +107,9 @@ def train(
 
     The folder holds `recipe.yaml` (fully resolved: training it again
     reproduces the run), `history.csv`, `metrics.json` (test metrics under
-    `test`), `events.json`, `model.keras` and `plots/`. It appears only once
-    everything is written.
+    `test`), `events.json`, `data.json`, `diagnosis.json` (see
+    `diagnosis_record`), `model.keras`, `plots/` and `report.html`. It appears
+    only once everything is written.
 
     Args:
         recipe: A validated recipe (see `load_recipe`).

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import RunDirError
-from kerasforge.recipes.diagnosis.registry import kinds
+from kerasforge.recipes.diagnosis.registry import CONSEQUENCE, kinds
 from kerasforge.recipes.reports.plots import (
     plot_gradient_heatmap,
     plot_learning_rate,
@@ -28,6 +28,7 @@ td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f3f3f3; } td:first-child { text-align: left; }
 pre { background: #f7f7f7; padding: 0.8em; font-size: 0.85em; overflow-x: auto; }
 .finding { border-left: 5px solid #d9534f; padding: 0.3em 1em; margin: 0.8em 0; background: #fdf3f2; }
+.consequence { border-left-color: #f0ad4e; background: #fdf8f0; margin-left: 2em; }
 .healthy { border-left: 5px solid #5cb85c; padding: 0.3em 1em; background: #f1f9f1; }
 code.fix { background: #222; color: #eee; padding: 2px 6px; display: inline-block; }
 img { max-width: 100%; margin: 0.5em 0; }
@@ -54,8 +55,21 @@ def _table(frame: pd.DataFrame) -> str:
     return f'<div class="scroll">{table}</div>'
 
 
+def finding_html(finding: dict) -> str:
+    """One finding (a `Finding.to_dict()`) as an HTML box: a cause with its fix, or a consequence."""
+    title = f"<b>{html.escape(finding['title'])}</b> <small>({finding['kind']})</small>"
+    evidence = f"Evidence: {html.escape(finding['evidence'])}"
+    if finding.get("role") == CONSEQUENCE:
+        return (
+            f'<div class="finding consequence">{title} <small>consequence of '
+            f"{html.escape(str(finding['caused_by']))}</small><br>{evidence}</div>"
+        )
+    fix = html.escape(finding["fix"] or "no recipe change applies")
+    return f'<div class="finding">{title}<br>{evidence}<br>Try: <code class="fix">{fix}</code></div>'
+
+
 def findings_html(findings: list, history: pd.DataFrame) -> str:
-    """The diagnosis as HTML: one box per finding, or a healthy summary."""
+    """The diagnosis as HTML: each cause with its fix, its consequences under it; or a healthy summary."""
     if not findings:
         loss = history["loss"] if "loss" in history else None
         summary = ""
@@ -67,14 +81,7 @@ def findings_html(findings: list, history: pd.DataFrame) -> str:
             f'<div class="healthy"><b>Healthy run:</b> no diagnosis rule fired '
             f"({html.escape(', '.join(kinds()))}).{html.escape(summary)}</div>"
         )
-    boxes = []
-    for finding in findings:
-        boxes.append(
-            f'<div class="finding"><b>{html.escape(finding.title)}</b> '
-            f"<small>({finding.kind})</small><br>Evidence: {html.escape(finding.evidence)}<br>"
-            f'Try: <code class="fix">{html.escape(finding.fix)}</code></div>'
-        )
-    return "".join(boxes)
+    return "".join(finding_html(finding.to_dict()) for finding in findings)
 
 
 def _constant_rate(history: pd.DataFrame) -> str:

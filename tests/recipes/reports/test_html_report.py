@@ -60,7 +60,7 @@ def test_report_shows_findings_with_evidence_and_fix(tmp_path):
     )
     train(recipe, run_dir=folder, verbose=0)
     page = (folder / "report.html").read_text(encoding="utf-8")
-    assert "Plateau" in page
+    assert "Learning rate too low" in page
     assert "--set training.learning_rate=" in page
 
 
