@@ -4,7 +4,6 @@ import math
 
 import keras
 import keras_tuner as kt
-from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
 
 from kerasforge.errors import RecipeError
 from kerasforge.recipes import (
@@ -14,6 +13,7 @@ from kerasforge.recipes import (
     fit_model,
     set_global_seed,
 )
+from kerasforge.tuning._keras_tuner_compat import SaveBestEpoch
 from kerasforge.tuning.search_space import SearchSpace
 
 

@@ -6,12 +6,11 @@ import time
 from pathlib import Path
 
 import keras_tuner as kt
-from keras.src.utils import io_utils
-from keras_tuner.src import config as kt_config
-from keras_tuner.src.engine import conditions as kt_conditions
 
+from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes.engine.json_file import write_json
+from kerasforge.tuning._keras_tuner_compat import quiet_keras_tuner
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.search_arguments import TUNER_NAMES
 
@@ -124,7 +123,7 @@ class RecipeTuner:
             if not key.startswith("tuner/")
         )
         who = f"[{self.tuner_id}] " if os.environ.get("KERASTUNER_ORACLE_IP") else ""
-        io_utils.print_msg(
+        print_msg(
             f"{who}trial {finished}{total} (id {trial.trial_id}): {outcome} | {best_text} | "
             f"elapsed {_duration(elapsed)} | {values}"
         )
@@ -138,10 +137,6 @@ def _reason(trial_dir, trial) -> str:
             return reason
     lines = (trial.message or "").strip().splitlines()
     return lines[-1] if lines else "no reason recorded"
-
-
-def _discard(*args, **kwargs) -> None:
-    """Prints nothing (see `make_tuner`)."""
 
 
 def _short(value) -> str:
@@ -203,14 +198,7 @@ def make_tuner(
         arguments.update(max_epochs=max_epochs, factor=hyperband_factor)
     else:
         arguments["max_trials"] = max_trials
-    # The progress line shows a failed trial's reason and trial.json keeps the
-    # traceback; KerasTuner's debug mode would print every traceback as well.
-    kt_config.DEBUG = False
-    # keras-tuner 1.4's `Parent.to_proto` has a leftover debug `print(self.values[0])`:
-    # in a distributed search every trial with conditional hyperparameters (`units_k`
-    # exists only when `layers >= k`) printed stray `1`, `2`, `3` lines. It is the only
-    # print in that module, so it is silenced there alone.
-    kt_conditions.print = _discard
+    quiet_keras_tuner()
     instance = tuner_class(**arguments)
     if tuner == "hyperband" and max_trials is not None:
         instance.oracle.max_trials = max_trials

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import keras_tuner as kt
-from keras.src.utils import io_utils
 
+from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, prepare_data
 from kerasforge.recipes.schema.model import head_defaults
@@ -242,8 +242,8 @@ def run_search(
     resumed = folder.prepare()
     if verbose:
         for line in plan.lines():
-            io_utils.print_msg(line)
-        io_utils.print_msg(f"search folder: {folder.path}" + (" (resuming)" if resumed else ""))
+            print_msg(line)
+        print_msg(f"search folder: {folder.path}" + (" (resuming)" if resumed else ""))
     started = time.perf_counter()
     if role == "chief":
         _limit_threads()
@@ -263,11 +263,11 @@ def run_search(
     if verbose:
         counts = result.trials["status"].value_counts().to_dict()
         shown = ", ".join(f"{count} {status.lower()}" for status, count in sorted(counts.items()))
-        io_utils.print_msg(f"\n{len(result.trials)} trials ({shown}) in {result.seconds:.0f} s")
+        print_msg(f"\n{len(result.trials)} trials ({shown}) in {result.seconds:.0f} s")
         if result.best_recipe is not None:
-            io_utils.print_msg(f"top trials by {goal.name}:\n{result.table(5)}")
-            io_utils.print_msg(f"best recipe: {folder.path / 'best_recipe.yaml'}")
-        io_utils.print_msg(f"results: {folder.path / 'trials.csv'}, histories.csv, plots/")
+            print_msg(f"top trials by {goal.name}:\n{result.table(5)}")
+            print_msg(f"best recipe: {folder.path / 'best_recipe.yaml'}")
+        print_msg(f"results: {folder.path / 'trials.csv'}, histories.csv, plots/")
     if stopped:
         raise TuningError(f"search stopped: {stopped}; see the reason column of {folder.path / 'trials.csv'}")
     return result

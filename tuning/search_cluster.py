@@ -7,8 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keras.src.utils import io_utils
-
+from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, recipe_to_yaml
 from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, parse_address
@@ -157,9 +156,7 @@ class SearchCluster:
                         )
                     )
                 if self.verbose:
-                    io_utils.print_msg(
-                        f"chief on {address}, {self.workers} workers with {threads} TF threads each"
-                    )
+                    print_msg(f"chief on {address}, {self.workers} workers with {threads} TF threads each")
                 codes = [worker.wait() for worker in workers]
             finally:
                 # Normally every worker has ended here; when this process is

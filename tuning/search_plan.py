@@ -3,9 +3,8 @@
 import math
 from dataclasses import dataclass, field
 
-import keras_tuner as kt
-
 from kerasforge.recipes.schema.search import FloatRange, IntRange, PowersOfTwo
+from kerasforge.tuning._keras_tuner_compat import hyperband_brackets
 from kerasforge.tuning.search_space import SearchSpace
 
 
@@ -76,16 +75,7 @@ class SearchPlan:
             if section.epochs is not None:
                 epochs = section.epochs.max if isinstance(section.epochs, IntRange) else max(section.epochs)
             return cls(name, max_trials, max_trials * epochs, epochs, space=description)
-        oracle = kt.oracles.HyperbandOracle(
-            max_epochs=space.recipe.training.epochs, factor=section.hyperband_factor
-        )
-        full = [
-            [
-                (oracle._get_size(bracket, round_), oracle._get_epochs(bracket, round_))
-                for round_ in range(bracket + 1)
-            ]
-            for bracket in reversed(range(oracle._get_num_brackets()))
-        ]
+        full = hyperband_brackets(space.recipe.training.epochs, section.hyperband_factor)
         # KerasTuner runs the brackets in this order, each round after the one
         # before, and stops creating trials at `max_trials`: so a capped plan is
         # the first `max_trials` trials of that order.

@@ -1,0 +1,34 @@
+"""The private KerasTuner APIs in tuning/_keras_tuner_compat.py: fail here, by name, when KerasTuner changes one."""
+
+import keras
+import keras_tuner as kt
+
+from kerasforge.tuning import _keras_tuner_compat
+
+
+def test_save_best_epoch_is_a_keras_callback():
+    assert issubclass(_keras_tuner_compat.SaveBestEpoch, keras.callbacks.Callback)
+
+
+def test_hyperband_brackets_match_the_plan_keras_tuner_documents():
+    # The first bracket is the largest: its rounds run ever fewer trials for ever more
+    # epochs, up to max_epochs; there are as many brackets as it has rounds.
+    brackets = _keras_tuner_compat.hyperband_brackets(max_epochs=9, factor=3)
+    assert brackets[0][-1][1] == 9
+    assert [epochs for _, epochs in brackets[0]] == sorted(epochs for _, epochs in brackets[0])
+    assert all(trials >= 1 and epochs >= 1 for bracket in brackets for trials, epochs in bracket)
+    assert len(brackets) == len(brackets[0])
+
+
+def test_quiet_keras_tuner_turns_off_debug_and_the_stray_print(capsys):
+    from keras_tuner.src import config
+    from keras_tuner.src.engine import conditions
+
+    _keras_tuner_compat.quiet_keras_tuner()
+    assert config.DEBUG is False
+    hp = kt.HyperParameters()
+    hp.Int("layers", 1, 3)
+    with hp.conditional_scope("layers", [2, 3]):
+        hp.Int("units_2", 4, 8)
+    conditions.Parent("layers", [2, 3]).to_proto()
+    assert capsys.readouterr().out == ""

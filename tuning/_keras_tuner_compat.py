@@ -1,0 +1,54 @@
+"""Every private KerasTuner API kerasforge uses, in one place.
+
+KerasTuner 1.4 keeps some things a search needs outside its public API: the
+callback that saves a trial's best epoch, the Hyperband oracle's bracket sizes,
+its debug switch and a stray debug `print`. Each is reached through this module
+only, so a KerasTuner release that changes one breaks one function here, and
+`tests/tuning/test_keras_tuner_compat.py` fails on it by name. `setup.cfg` caps
+keras-tuner below 1.5 until those tests pass on a new release.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras_tuner as kt
+from keras_tuner.src import config as _config
+from keras_tuner.src.engine import conditions as _conditions
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+__all__ = [
+    "SaveBestEpoch",
+    "hyperband_brackets",
+    "quiet_keras_tuner",
+]
+
+
+def hyperband_brackets(max_epochs: int, factor: int) -> list[list[tuple[int, int]]]:
+    """Hyperband's full plan: for each bracket, in the order KerasTuner runs them,
+    the `(trials, epochs)` of each of its rounds."""
+    oracle = kt.oracles.HyperbandOracle(max_epochs=max_epochs, factor=factor)
+    return [
+        [
+            (oracle._get_size(bracket, round_), oracle._get_epochs(bracket, round_))
+            for round_ in range(bracket + 1)
+        ]
+        for bracket in reversed(range(oracle._get_num_brackets()))
+    ]
+
+
+def _discard(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def quiet_keras_tuner() -> None:
+    """Turns off KerasTuner's own prints that kerasforge replaces with its progress lines.
+
+    Debug mode would print every failed trial's traceback (kerasforge's progress line
+    shows the reason and `trial.json` keeps the traceback). keras-tuner 1.4's
+    `Parent.to_proto` has a leftover `print(self.values[0])`: in a distributed search
+    every trial with conditional hyperparameters printed stray `1`, `2`, `3` lines. It
+    is the only print in that module, so it is silenced there alone.
+    """
+    _config.DEBUG = False
+    _conditions.print = _discard
