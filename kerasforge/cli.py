@@ -25,7 +25,7 @@ from kerasforge import __version__
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
 from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
 from kerasforge.errors import BackendMissingError, KerasforgeError, RunDirError
-from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, TUNER_NAMES
+from kerasforge.tuning.search_arguments import TUNER_NAMES
 
 EXIT_USER_ERROR = 2
 
@@ -258,7 +258,6 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=_positive_int, default=1, help="parallel workers on this machine")
     tune.add_argument("--role", choices=["chief", "worker"], default=None, help="join a multi-host search")
     tune.add_argument("--oracle", metavar="HOST:PORT", default=None, help="chief address for --role")
-    tune.add_argument(CLUSTER_CHILD_FLAG, dest="cluster_child", action="store_true", help=argparse.SUPPRESS)
     tune.set_defaults(handler=_command_tune)
 
     compare = commands.add_parser(
@@ -299,10 +298,7 @@ def main(argv=None) -> int:
     if args.verbose:
         os.environ[BACKEND_LOGS_VARIABLE] = "1"  # child processes inherit it
     quiet = contextlib.nullcontext() if backend_logs_wanted() else BackendLogFilter()
-    # A search's worker, started by the search itself, is stopped by SIGTERM's default
-    # action: it has nothing to clean up (its trial runs again on resume).
-    cluster_worker = getattr(args, "cluster_child", False) and args.role == "worker"
-    with stop_signals_as_interrupts(() if cluster_worker else STOP_SIGNALS), quiet:
+    with stop_signals_as_interrupts(STOP_SIGNALS), quiet:
         try:
             args.handler(args)
         except KerasforgeError as error:
@@ -310,14 +306,12 @@ def main(argv=None) -> int:
             return EXIT_USER_ERROR
         except KeyboardInterrupt as error:
             signum = getattr(error, "signum", signal.SIGINT)
-            # A search's chief and workers end quietly: the process that started them says it.
-            if not getattr(args, "cluster_child", False):
-                after = getattr(args, "when_stopped", "")
-                name = signal.Signals(signum).name
-                print(
-                    f"kerasforge: {args.command} interrupted ({name})" + (f"; {after}" if after else ""),
-                    file=sys.stderr,
-                )
+            after = getattr(args, "when_stopped", "")
+            name = signal.Signals(signum).name
+            print(
+                f"kerasforge: {args.command} interrupted ({name})" + (f"; {after}" if after else ""),
+                file=sys.stderr,
+            )
             return 128 + signum
     return 0
 

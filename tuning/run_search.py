@@ -1,11 +1,13 @@
 """`run_search`: a KerasTuner search over a recipe's `search:` space, from start (or resume) to results."""
 
 import contextlib
+import enum
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras_tuner as kt
@@ -26,9 +28,44 @@ from kerasforge.tuning.search_cluster import (
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
 from kerasforge.tuning.search_result import SearchResult
+from kerasforge.tuning.search_space import SearchSpace
+from kerasforge.vocabulary import metric_direction
 
-PAUSED = "paused: the trial limit of this process was reached"
-_MAXIMISED = ("accuracy", "auc", "r2_score", "precision", "recall", "f1_score")
+
+class SearchStatus(enum.Enum):
+    """How a process's share of a search ended."""
+
+    FINISHED = "finished"
+    """No trial is left to run."""
+    PAUSED = "paused"
+    """This process ran its `trial_limit` trials and more remain: go on in a fresh process."""
+    FAILED_IN_A_ROW = "failed in a row"
+    """`search.max_consecutive_failures` trials failed one after another."""
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    """What a process needs to run trials of a search: picklable, so a child process gets it whole.
+
+    Attributes:
+        recipe: The base recipe.
+        space: Its `SearchSpace`.
+        tuner: The tuner name (one of `TUNER_NAMES`).
+        objective: The KerasTuner objective.
+        max_trials: Integer total of trials, or None for Hyperband's whole plan.
+        folder: The search folder.
+        total_trials: The N of "trial k of N" in the progress lines.
+        verbose: Integer. 0 prints nothing.
+    """
+
+    recipe: Recipe
+    space: SearchSpace
+    tuner: str
+    objective: kt.Objective
+    max_trials: int | None
+    folder: Path
+    total_trials: int
+    verbose: int
 
 
 def _objective(recipe: Recipe, name: str) -> kt.Objective:
@@ -40,54 +77,54 @@ def _objective(recipe: Recipe, name: str) -> kt.Objective:
         raise TuningError(
             f"--objective {name!r} is not a metric of this recipe; available: {', '.join(available)}"
         )
-    bare = name.removeprefix("val_")
-    return kt.Objective(name, "max" if bare in _MAXIMISED else "min")
+    return kt.Objective(name, metric_direction(name) or "min")
 
 
-def _run_tuner(
-    recipe,
-    space,
-    tuner,
-    objective,
-    max_trials,
-    folder,
-    total,
-    verbose,
-    chief=False,
-    trial_limit=None,
-    search_started=None,
-):
-    """Runs trials in this process: the whole search, or one worker or the chief of a cluster.
+def run_trials(
+    job: SearchJob,
+    chief: bool = False,
+    trial_limit: int | None = None,
+    search_started: float | None = None,
+) -> SearchStatus:
+    """Runs trials of a search in this process: all of them, or a worker's or the chief's part.
 
-    Returns None when the search is over, `PAUSED` when this process ran
-    its `trial_limit` trials and more remain, or why the search stopped.
+    Args:
+        job: The `SearchJob`.
+        chief: Boolean. This process serves the oracle of a cluster.
+        trial_limit: Integer. Stop with `SearchStatus.PAUSED` after this many trials.
+        search_started: `time.time()` when the search started, for the elapsed time.
+
+    Returns:
+        The `SearchStatus` this process's part ended with.
 
     A chief serves the oracle until the search ends or it is interrupted
     (which is how `SearchCluster` ends it); either way it saves the oracle
     last, since KerasTuner's chief saves before it marks the last trial done.
     """
-    data = prepare_data(recipe)
-    hypermodel = RecipeHyperModel(space, data, keep_checkpoints=tuner == "hyperband")
-    instance = make_tuner(
-        tuner,
-        hypermodel,
-        objective,
-        max_trials,
-        directory=folder,
-        project_name=PROJECT_NAME,
-        seed=recipe.seed + 1,
-        max_consecutive_failures=space.section.max_consecutive_failures,
-        hyperband_factor=space.section.hyperband_factor,
-        max_epochs=recipe.training.epochs,
+    section = job.space.section
+    hypermodel = RecipeHyperModel(
+        job.space, prepare_data(job.recipe), keep_checkpoints=job.tuner == "hyperband"
     )
-    instance.total_trials, instance.verbose = total, verbose
+    instance = make_tuner(
+        job.tuner,
+        hypermodel,
+        job.objective,
+        job.max_trials,
+        directory=job.folder,
+        project_name=PROJECT_NAME,
+        seed=job.recipe.seed + 1,
+        max_consecutive_failures=section.max_consecutive_failures,
+        hyperband_factor=section.hyperband_factor,
+        max_epochs=job.recipe.training.epochs,
+    )
+    instance.total_trials, instance.verbose = job.total_trials, job.verbose
     instance.trial_limit, instance.search_started = trial_limit, search_started
     try:
         instance.search()
     except TrialLimitReached:
-        if max_trials is not None and len(instance.oracle.trials) >= max_trials:
-            return None
-        return PAUSED
+        if job.max_trials is not None and len(instance.oracle.trials) >= job.max_trials:
+            return SearchStatus.FINISHED
+        return SearchStatus.PAUSED
     except KeyboardInterrupt:
         if not chief:
             raise
@@ -97,15 +134,15 @@ def _run_tuner(
         # KerasTuner stops before saving the last failed trial; save it so trials.csv shows it.
         for trial in instance.oracle.trials.values():
             trial.save(os.path.join(instance.get_trial_dir(trial.trial_id), "trial.json"))
-        return f"{space.section.max_consecutive_failures} trials failed in a row"
+        return SearchStatus.FAILED_IN_A_ROW
     finally:
         if chief:
             instance.oracle.save()
-    return None
+    return SearchStatus.FINISHED
 
 
-def _child(connection, arguments, options):
-    connection.send(_run_tuner(*arguments, **options))
+def _child(connection, job, options):
+    connection.send(run_trials(job, **options))
     connection.close()
 
 
@@ -122,8 +159,8 @@ def _sigint_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_in_child(arguments, options):
-    """Runs `_run_tuner` in a fresh (spawned) process, whose memory goes back to the system at its end.
+def _run_in_child(job: SearchJob, options: dict) -> SearchStatus:
+    """Runs `run_trials` in a fresh (spawned) process, whose memory goes back to the system at its end.
 
     The child starts with SIGINT ignored, so a Ctrl-C at the terminal (which
     signals the whole process group) reaches only this process; this process
@@ -135,7 +172,7 @@ def _run_in_child(arguments, options):
     # A pipe, not a queue: a queue's semaphore makes multiprocessing start a
     # resource tracker that warns about "leaked semaphores" when interrupted.
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, arguments, options))
+    process = context.Process(target=_child, args=(sender, job, options))
     with _sigint_ignored():
         process.start()
     sender.close()
@@ -155,6 +192,10 @@ def _run_in_child(arguments, options):
     if process.exitcode != 0 or not answered:
         raise RuntimeError(f"the search's trial process exited with status {process.exitcode}")
     return outcome
+
+
+def _failed_in_a_row(space: SearchSpace) -> str:
+    return f"{space.section.max_consecutive_failures} trials failed in a row"
 
 
 def _limit_threads() -> None:
@@ -231,13 +272,13 @@ def run_search(
     folder = SearchFolder(
         search_folder_path(recipe, run_dir), recipe, tuner, goal.name, goal.direction, overwrite
     )
-    arguments = (recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose)
+    job = SearchJob(recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose)
     if role == "worker":
         _limit_threads()
         with oracle_environment("worker", oracle):
-            stopped = _run_tuner(*arguments)
-        if stopped:
-            raise TuningError(f"search stopped: {stopped}")
+            status = run_trials(job)
+        if status is SearchStatus.FAILED_IN_A_ROW:
+            raise TuningError(f"search stopped: {_failed_in_a_row(space)}")
         return None
     resumed = folder.prepare()
     if verbose:
@@ -248,7 +289,11 @@ def run_search(
     if role == "chief":
         _limit_threads()
         with oracle_environment("chief", oracle):
-            stopped = _run_tuner(*arguments, chief=True)
+            stopped = (
+                _failed_in_a_row(space)
+                if run_trials(job, chief=True) is SearchStatus.FAILED_IN_A_ROW
+                else None
+            )
     elif workers > 1:
         stopped = SearchCluster(recipe, tuner, folder.path, max_trials, workers, goal.name, verbose).run()
     else:
@@ -256,9 +301,12 @@ def run_search(
         done = len(list(folder.project_dir.glob("trial_*/trial.json")))
         # A search longer than one process's share runs wholly in child processes,
         # so this one does not keep the memory of its own share meanwhile.
-        stopped = PAUSED if plan.trials - done > options["trial_limit"] else _run_tuner(*arguments, **options)
-        while stopped == PAUSED:
-            stopped = _run_in_child(arguments, options)
+        status = (
+            SearchStatus.PAUSED if plan.trials - done > options["trial_limit"] else run_trials(job, **options)
+        )
+        while status is SearchStatus.PAUSED:
+            status = _run_in_child(job, options)
+        stopped = _failed_in_a_row(space) if status is SearchStatus.FAILED_IN_A_ROW else None
     result = SearchResult.from_folder(folder.path, space, seconds=time.perf_counter() - started)
     if verbose:
         counts = result.trials["status"].value_counts().to_dict()

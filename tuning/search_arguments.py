@@ -19,9 +19,6 @@ if TYPE_CHECKING:  # imported when used: `kerasforge --help` reads TUNER_NAMES w
 
 TUNER_NAMES = ("random", "hyperband", "bayesian", "grid")
 ROLES = (None, "chief", "worker")
-# Passed by `SearchCluster` to the chief and worker processes it starts: they end
-# quietly when interrupted, since the process that started them reports it.
-CLUSTER_CHILD_FLAG = "--cluster-child"
 
 
 def parse_address(text: str) -> tuple[str, int]:

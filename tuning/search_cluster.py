@@ -10,7 +10,8 @@ from pathlib import Path
 from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, recipe_to_yaml
-from kerasforge.tuning.search_arguments import CLUSTER_CHILD_FLAG, parse_address
+from kerasforge.tuning.search_arguments import parse_address
+from kerasforge.tuning.search_process import write_spec
 
 THREADS_VARIABLE = "KERASFORGE_TF_THREADS"
 # Seconds a stopped worker gets to end before it is killed.
@@ -62,8 +63,9 @@ class SearchCluster:
     This is KerasTuner's own distributed tuning: the chief serves the oracle
     over gRPC on `127.0.0.1` and each worker asks it for trials, with
     `KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`
-    set. Each process is `kerasforge tune --role ...` on the resolved recipe,
-    saved as `search_recipe.yaml` in the search folder. Worker ids are
+    set. Each process is `python -m kerasforge.tuning.search_process SPEC`,
+    whose spec holds `run_search`'s arguments and the resolved recipe, saved
+    as `search_recipe.yaml` in the search folder. Worker ids are
     `worker0`, `worker1`, ... on every run, so a resumed search gives each
     worker back the trial it was running. Each worker limits TensorFlow's
     thread pools to its share of the cores, so workers do not fight over them.
@@ -101,27 +103,18 @@ class SearchCluster:
         self.verbose = verbose
 
     def _command(self, role: str, address: str) -> list[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "kerasforge",
-            "tune",
-            str(self.run_dir / CLUSTER_RECIPE),
-            "--tuner",
-            self.tuner,
-            "--run-dir",
-            str(self.run_dir),
-            "--objective",
-            self.objective,
-            "--role",
-            role,
-            "--oracle",
-            address,
-            CLUSTER_CHILD_FLAG,
-        ]
-        if self.max_trials is not None:
-            command += ["--max-trials", str(self.max_trials)]
-        return command
+        spec = write_spec(
+            self.run_dir / f"{role}_process.json",
+            self.run_dir / CLUSTER_RECIPE,
+            tuner=self.tuner,
+            max_trials=self.max_trials,
+            objective=self.objective,
+            run_dir=str(self.run_dir),
+            role=role,
+            oracle=address,
+            verbose=1,
+        )
+        return [sys.executable, "-m", "kerasforge.tuning.search_process", str(spec)]
 
     def _environment(self, tuner_id: str, threads: int) -> dict:
         environment = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, TF_CPP_MIN_LOG_LEVEL="2")

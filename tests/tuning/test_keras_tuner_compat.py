@@ -1,4 +1,4 @@
-"""The private KerasTuner APIs in tuning/_keras_tuner_compat.py: fail here, by name, when KerasTuner changes one."""
+"""The private KerasTuner APIs in tuning/_keras_tuner_compat.py fail here, by name, when they change."""
 
 import keras
 import keras_tuner as kt
