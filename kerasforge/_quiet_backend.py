@@ -93,7 +93,10 @@ class BackendLogFilter:
         if sys.stderr is not sys.__stderr__ or sys.stderr is None:
             return self
         sys.stderr.flush()
-        self._saved_fd = os.dup(2)
+        try:
+            self._saved_fd = os.dup(2)
+        except OSError:
+            return self  # no stderr at all: nothing to keep clean
         read_fd, write_fd = os.pipe()
         os.dup2(write_fd, 2)
         os.close(write_fd)
@@ -115,12 +118,12 @@ class BackendLogFilter:
     def __exit__(self, *exc_info):
         if self._saved_fd is None:
             return False
-        sys.stderr.close()
+        sys.stderr.flush()
         sys.stderr = self._python_stderr
         os.dup2(self._saved_fd, 2)  # closes this process's end of the pipe
         # The thread ends when every writer is gone; a child that outlives us keeps it open.
         self._thread.join(timeout=0.5)
-        if not self._thread.is_alive():
-            os.close(self._saved_fd)
+        # The duplicate of stderr stays open: a logging handler made meanwhile (TensorFlow
+        # makes one) still writes to the stream over it.
         self._saved_fd = None
         return False

@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
     commands.required = True
     # `-v` also after the command's name; SUPPRESS keeps one given before it.
-    verbose = argparse.ArgumentParser(add_help=False)
+    verbose = _OneLineParser(add_help=False)
     _add_verbose(verbose, default=argparse.SUPPRESS)
 
     train = commands.add_parser("train", parents=[verbose], help="train a recipe and write a run folder")

@@ -235,7 +235,8 @@ class RunFolder:
     def __init__(self, name: str, path: str | Path | None = None, root: str | Path = "runs"):
         self.name = name
         self.requested = check_folder_argument(path)
-        self.root = check_folder_argument(root, "runs_root")
+        check_folder_argument(root, "runs_root")
+        self.root = Path(root)
         if self.requested is not None and self.requested.exists():
             if not self.requested.is_dir():
                 raise RunDirError(f"--run-dir {str(self.requested)!r} is a file, not a folder")
@@ -305,6 +306,8 @@ class RunFolder:
 
     def commit(self) -> Path:
         """Moves the staging folder into place and returns the final path."""
+        if self.path is None or self.staging is None:
+            raise RunDirError("commit() publishes a reserved folder: call it inside `with RunFolder(...)`")
         if self._occupied(self.path):
             raise RunDirError(f"run folder {str(self.path)!r} appeared while this run was writing")
         if self.path.exists():
