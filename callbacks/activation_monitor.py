@@ -7,10 +7,10 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasforge.checks import check_choice, check_integer, check_number
 from kerasforge.vocabulary import health_thresholds, log_keys
 from kerasforge.vocabulary.health_kinds import HealthKind
 
-from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
 from ._health_events import ON_DETECT_CHOICES, HealthEvent, act_on_events, make_event, summarize_events
 

@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from kerasforge import _keras_compat
+from kerasforge.checks import check_choice, check_integer, check_number
 
-from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
 from ._health_events import print_message
 

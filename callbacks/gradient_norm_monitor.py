@@ -7,9 +7,9 @@ from typing import Any
 
 import keras
 
+from kerasforge.checks import check_choice, check_integer, check_number
 from kerasforge.vocabulary import health_thresholds, log_keys
 
-from ._checks import check_choice, check_integer, check_number
 from ._config import ConfigFromInit
 from ._gradient_rules import GradientRules, Statistics
 from ._gradient_statistics import InStepStatistics, ProbeStatistics

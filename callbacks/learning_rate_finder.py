@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from kerasforge import _keras_compat
+from kerasforge.checks import check_integer, check_number
 
-from ._checks import check_integer, check_number
 from ._config import ConfigFromInit
 
 

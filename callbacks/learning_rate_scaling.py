@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._checks import check_integer, check_number
+from kerasforge.checks import check_integer, check_number
 
 
 def scale_learning_rate(base_learning_rate: float, batch_size: int, base_batch_size: int = 32) -> float:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from ._checks import check_choice, check_integer, check_number
+from kerasforge.checks import check_choice, check_integer, check_number
+
 from .warmup_decay_schedule import WarmupDecaySchedule
 
 ANNEALS = ("cosine", "linear")

@@ -8,7 +8,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from ._checks import check_choice, check_integer, check_number
+from kerasforge.checks import check_choice, check_integer, check_number
+
 from ._config import ConfigFromInit
 
 DECAYS = ("cosine", "linear", "exponential", "step", "constant")

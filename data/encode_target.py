@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from kerasforge.data._checks import check_choice
+from kerasforge.checks import check_choice
 from kerasforge.errors import DataError
 
 TASKS = ("regression", "binary", "multiclass")
@@ -46,7 +46,7 @@ def encode_target(values, task):
     >>> y.ravel().tolist(), classes
     ([0.0, 1.0, 0.0], ['cat', 'dog'])
     """
-    check_choice("task", task, TASKS)
+    check_choice("task", task, TASKS, error=DataError)
     series = pd.Series(values) if not isinstance(values, pd.Series) else values
     label = f"Target column {series.name!r}" if series.name is not None else "The target"
     missing = int(series.isna().sum())

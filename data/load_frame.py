@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kerasforge.data._checks import check_choice, check_int
+from kerasforge.checks import check_choice, check_integer
 from kerasforge.errors import DataError
 
 BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
@@ -209,11 +209,11 @@ def _read_file(path, na_values=None):
 def _make_synthetic(task, rows, features, informative, classes, noise, seed, target):
     from sklearn import datasets
 
-    check_choice("task", task, SYNTHETIC_TASKS)
-    rows = check_int("rows", rows, 2)
-    features = check_int("features", features, 1)
-    seed = check_int("seed", seed, 0)
-    classes = 2 if task == "binary" else check_int("classes", classes, 2)
+    check_choice("task", task, SYNTHETIC_TASKS, error=DataError)
+    rows = check_integer("rows", rows, 2, error=DataError)
+    features = check_integer("features", features, 1, error=DataError)
+    seed = check_integer("seed", seed, 0, error=DataError)
+    classes = 2 if task == "binary" else check_integer("classes", classes, 2, error=DataError)
     limit = 1 if task != "regression" else math.inf
     if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise <= limit:
         allowed = "between 0 and 1 (fraction of flipped labels)" if limit == 1 else ">= 0"
@@ -224,7 +224,7 @@ def _make_synthetic(task, rows, features, informative, classes, noise, seed, tar
     needed = 1 if task == "regression" else max(1, math.ceil(math.log2(classes)))
     if informative is None:
         informative = min(features, max(needed, math.ceil(features / 2)))
-    informative = check_int("informative", informative, needed)
+    informative = check_integer("informative", informative, needed, error=DataError)
     if informative > features:
         raise DataError(
             f"Argument `informative` must be <= features ({features}). Received: informative={informative}"

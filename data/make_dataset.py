@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kerasforge.data._checks import check_int
+from kerasforge.checks import check_integer
 from kerasforge.data.updates_per_epoch import updates_per_epoch
 from kerasforge.errors import DataError
 
@@ -42,8 +42,8 @@ def make_dataset(x, y=None, *, batch_size, shuffle=True, drop_remainder=False, s
     >>> len(list(dataset))
     6
     """
-    batch_size = check_int("batch_size", batch_size, 1)
-    seed = check_int("seed", seed, 0)
+    batch_size = check_integer("batch_size", batch_size, 1, error=DataError)
+    seed = check_integer("seed", seed, 0, error=DataError)
     x = np.asarray(x)
     if x.ndim == 0 or len(x) == 0:
         raise DataError(f"Argument `x` must hold at least one row. Received shape {x.shape}")

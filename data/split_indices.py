@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from kerasforge.data._checks import check_int
+from kerasforge.checks import check_integer
 from kerasforge.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -46,7 +46,7 @@ def split_indices(y, *, train=0.7, val=0.15, test=0.15, stratify=False, seed=0):
     {'train': 70, 'val': 15, 'test': 15}
     """
     fractions = _check_fractions(train=train, val=val, test=test)
-    seed = check_int("seed", seed, 0)
+    seed = check_integer("seed", seed, 0, error=DataError)
     rng = np.random.default_rng(seed)
     values = np.asarray(y)
     # An (n, 1) target column, as `encode_target` returns, stratifies like (n,).

@@ -5,9 +5,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from kerasforge.data._checks import (
-    check_choice,
-    check_int,
+from kerasforge.checks import check_choice, check_integer
+from kerasforge.data._column_counts import (
     describe_counts,
     nonfinite_counts,
 )
@@ -90,10 +89,10 @@ class TabularPreprocessor:
                     f"Argument `features` lists {repeated!r} more than once. Received: features={features!r}"
                 )
         self.features = features
-        self.normalize = check_choice("normalize", normalize, NORMALIZE)
-        self.categorical = check_choice("categorical", categorical, CATEGORICAL)
-        self.missing = check_choice("missing", missing, MISSING)
-        self.max_categories = check_int("max_categories", max_categories, 1)
+        self.normalize = check_choice("normalize", normalize, NORMALIZE, error=DataError)
+        self.categorical = check_choice("categorical", categorical, CATEGORICAL, error=DataError)
+        self.missing = check_choice("missing", missing, MISSING, error=DataError)
+        self.max_categories = check_integer("max_categories", max_categories, 1, error=DataError)
 
     def fit(self, frame):
         """Learns columns, categories, fill values and statistics from `frame`."""

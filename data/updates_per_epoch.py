@@ -1,6 +1,6 @@
 """Counts the optimizer updates in one epoch."""
 
-from kerasforge.data._checks import check_int
+from kerasforge.checks import check_integer
 from kerasforge.errors import DataError
 
 
@@ -30,8 +30,8 @@ def updates_per_epoch(rows, batch_size, drop_remainder=False):
     >>> updates_per_epoch(800, 150), updates_per_epoch(800, 150, drop_remainder=True)
     (6, 5)
     """
-    rows = check_int("rows", rows, 1)
-    batch_size = check_int("batch_size", batch_size, 1)
+    rows = check_integer("rows", rows, 1, error=DataError)
+    batch_size = check_integer("batch_size", batch_size, 1, error=DataError)
     if drop_remainder:
         if rows < batch_size:
             raise DataError(

@@ -25,6 +25,7 @@ FOLDERS = {
 # Modules every layer may import.
 LEAVES = (
     "kerasforge.errors",
+    "kerasforge.checks",
     "kerasforge._keras_compat",
     "kerasforge._lazy_exports",
     "kerasforge.vocabulary",
