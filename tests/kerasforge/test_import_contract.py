@@ -28,6 +28,7 @@ LEAVES = (
     "kerasforge.checks",
     "kerasforge._keras_compat",
     "kerasforge._lazy_exports",
+    "kerasforge._stop_signals",
     "kerasforge.vocabulary",
 )
 # Package -> the kerasforge packages it may import besides itself and the leaves.
