@@ -36,7 +36,7 @@ class TrainingHealthError(RuntimeError):
             `epoch`, `value`, `message`).
     """
 
-    def __init__(self, callback: str, events: list):
+    def __init__(self, callback: str, events: Sequence[HealthEvent]) -> None:
         self.callback = callback
         self.events = list(events)
         super().__init__(

@@ -1,6 +1,12 @@
 """Encodes a target column for a regression, binary or multiclass model."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from kerasforge.checks import check_choice
@@ -13,7 +19,7 @@ MAX_NUMERIC_CLASSES = 20
 MIN_ROWS_PER_CLASS = 5
 
 
-def encode_target(values, task):
+def encode_target(values: npt.ArrayLike | pd.Series, task: str) -> tuple[np.ndarray, list[Any] | None]:
     """Encodes target values into the array a Keras model trains on.
 
     Regression targets become a `float32` column of shape `(rows, 1)`, the
@@ -88,7 +94,7 @@ def encode_target(values, task):
     return codes.astype(np.int32), classes
 
 
-def _refuse_continuous(series, label, task):
+def _refuse_continuous(series: pd.Series, label: str, task: str) -> None:
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return
     distinct = series.nunique()
@@ -102,10 +108,10 @@ def _refuse_continuous(series, label, task):
     )
 
 
-def _preview(classes, limit=10):
+def _preview(classes: Sequence[Any], limit: int = 10) -> str:
     shown = ", ".join(map(repr, classes[:limit]))
     return f"[{shown}{', ...' if len(classes) > limit else ''}]"
 
 
-def _first_fraction(series):
+def _first_fraction(series: pd.Series) -> Any:
     return series[np.mod(series, 1) != 0].iloc[0].item()

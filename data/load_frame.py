@@ -1,9 +1,12 @@
 """Loads a dataset (bundled, synthetic or a file) as one `pandas.DataFrame`."""
 
+from __future__ import annotations
+
 import difflib
 import math
 import numbers
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +22,18 @@ DEFAULT_TARGET = "target"
 
 
 def load_frame(
-    source,
+    source: str | os.PathLike[str],
     *,
-    target=None,
-    task=None,
-    rows=1000,
-    features=20,
-    informative=None,
-    classes=2,
-    noise=0.1,
-    seed=0,
-    na_values=None,
-):
+    target: str | None = None,
+    task: str | None = None,
+    rows: int = 1000,
+    features: int = 20,
+    informative: int | None = None,
+    classes: int = 2,
+    noise: float = 0.1,
+    seed: int = 0,
+    na_values: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, str]:
     """Loads a dataset as a single table holding both features and target.
 
     `source` is one of three things. A scikit-learn bundled dataset name
@@ -104,7 +107,7 @@ def load_frame(
     return frame, target
 
 
-def _check_na_values(na_values):
+def _check_na_values(na_values: Sequence[str] | None) -> list[str]:
     if na_values is None:
         return []
     if not isinstance(na_values, (list, tuple)) or not all(isinstance(value, str) for value in na_values):
@@ -112,13 +115,15 @@ def _check_na_values(na_values):
     return list(na_values)
 
 
-def _load_bundled(name):
+def _load_bundled(name: str) -> pd.DataFrame:
     from sklearn import datasets
 
     return getattr(datasets, f"load_{name}")(as_frame=True).frame
 
 
-def find_data_file(source, folders=(".",)):
+def find_data_file(
+    source: str | os.PathLike[str], folders: Iterable[str | os.PathLike[str]] = (".",)
+) -> Path:
     """Returns the path of a data file, looking a relative `source` up in each folder in turn.
 
     Args:
@@ -140,7 +145,7 @@ def find_data_file(source, folders=(".",)):
     kerasforge.errors.DataError: Data file '/no/such/file.csv' does not exist; looked at: /no/such/file.csv
     """
     path = Path(source)
-    candidates = {}
+    candidates: dict[str, Path] = {}
     for folder in () if path.is_absolute() else folders:
         candidate = Path(folder) / path
         candidates.setdefault(os.path.abspath(candidate), candidate)
@@ -155,7 +160,7 @@ def find_data_file(source, folders=(".",)):
     raise DataError(f"Data file {str(source)!r} does not exist; looked at: {', '.join(candidates)}")
 
 
-def _missing_to_nan(frame, na_values):
+def _missing_to_nan(frame: pd.DataFrame, na_values: Sequence[str] | None) -> pd.DataFrame:
     """Turns `na_values` strings into NaN, then text columns that are all numbers into numbers.
 
     `read_csv` does both itself through its `na_values` argument; a parquet
@@ -172,7 +177,7 @@ def _missing_to_nan(frame, na_values):
     return frame
 
 
-def _read_file(path, na_values=None):
+def _read_file(path: Path, na_values: Sequence[str] | None = None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
         if not suffix and not path.exists():
@@ -206,7 +211,16 @@ def _read_file(path, na_values=None):
     return frame
 
 
-def _make_synthetic(task, rows, features, informative, classes, noise, seed, target):
+def _make_synthetic(
+    task: str | None,
+    rows: int,
+    features: int,
+    informative: int | None,
+    classes: int,
+    noise: float,
+    seed: int,
+    target: str,
+) -> pd.DataFrame:
     from sklearn import datasets
 
     check_choice("task", task, SYNTHETIC_TASKS, error=DataError)

@@ -1,13 +1,30 @@
 """Builds a batched, prefetched `tf.data.Dataset` from in-memory arrays."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
+import numpy.typing as npt
 
 from kerasforge.checks import check_integer
 from kerasforge.data.updates_per_epoch import updates_per_epoch
 from kerasforge.errors import DataError
 
+if TYPE_CHECKING:
+    import tensorflow as tf
 
-def make_dataset(x, y=None, *, batch_size, shuffle=True, drop_remainder=False, seed=0, cache=True):
+
+def make_dataset(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike | None = None,
+    *,
+    batch_size: int,
+    shuffle: bool = True,
+    drop_remainder: bool = False,
+    seed: int = 0,
+    cache: bool = True,
+) -> tf.data.Dataset:
     """Wraps arrays in a `tf.data` pipeline that keeps the accelerator fed.
 
     The pipeline is `from_tensor_slices`, optionally `cache`, then a shuffle

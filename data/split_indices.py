@@ -1,8 +1,13 @@
 """Splits row indices into train, val and test, optionally stratified."""
 
+from __future__ import annotations
+
 import numbers
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from kerasforge.checks import check_integer
@@ -11,7 +16,15 @@ from kerasforge.errors import DataError
 SPLITS = ("train", "val", "test")
 
 
-def split_indices(y, *, train=0.7, val=0.15, test=0.15, stratify=False, seed=0):
+def split_indices(
+    y: npt.ArrayLike,
+    *,
+    train: float = 0.7,
+    val: float = 0.15,
+    test: float = 0.15,
+    stratify: bool = False,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
     """Splits row positions into train, val and test index arrays.
 
     Each non-empty split gets `round(rows * fraction)` rows, at least one; the
@@ -77,19 +90,19 @@ def split_indices(y, *, train=0.7, val=0.15, test=0.15, stratify=False, seed=0):
         low=len(used) - 1,
         high=sizes - 1,
     )
-    val = _allocate(
+    val_counts = _allocate(
         sizes * fractions["val"],
         totals["val"],
         low=int(fractions["val"] > 0),
         high=holdout - int(fractions["test"] > 0),
     )
-    parts = {name: [] for name in SPLITS}
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
     for code in range(len(classes)):
         members = rng.permutation(np.flatnonzero(codes == code))
         counts = {
             "train": sizes[code] - holdout[code],
-            "val": val[code],
-            "test": holdout[code] - val[code],
+            "val": val_counts[code],
+            "test": holdout[code] - val_counts[code],
         }
         for name, chunk in _cut(members, counts).items():
             parts[name].append(chunk)
@@ -97,7 +110,7 @@ def split_indices(y, *, train=0.7, val=0.15, test=0.15, stratify=False, seed=0):
     return {name: rng.permutation(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()}
 
 
-def _check_fractions(**fractions):
+def _check_fractions(**fractions: float) -> dict[str, float]:
     for name, value in fractions.items():
         bound = "> 0" if name == "train" else ">= 0"
         is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -112,7 +125,7 @@ def _check_fractions(**fractions):
     return fractions
 
 
-def _split_counts(rows, fractions):
+def _split_counts(rows: int, fractions: Mapping[str, float]) -> dict[str, int]:
     counts = {
         name: max(1, round(rows * fractions[name])) if fractions[name] > 0 else 0 for name in ("val", "test")
     }
@@ -125,7 +138,7 @@ def _split_counts(rows, fractions):
     return counts
 
 
-def _allocate(ideal, total, low, high):
+def _allocate(ideal: np.ndarray, total: int, low: int, high: np.ndarray) -> np.ndarray:
     """Rounds per-class `ideal` counts to integers in [low, high] summing to `total`.
 
     Largest-remainder rounding: start from the floor, then give the missing
@@ -140,7 +153,7 @@ def _allocate(ideal, total, low, high):
     return counts
 
 
-def _cut(order, counts):
+def _cut(order: np.ndarray, counts: Mapping[str, int | np.integer[Any]]) -> dict[str, np.ndarray]:
     first = counts["train"]
     second = first + counts["val"]
     return {

@@ -1,6 +1,10 @@
 """Turns a table of numeric and categorical columns into a float32 matrix."""
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,14 +72,25 @@ class TabularPreprocessor:
     (3, 3)
     """
 
+    features: list[Hashable] | None
+    feature_names_in_: list[Hashable]
+    output_feature_names_: list[str]
+    categories_: dict[Hashable, list[Any]]
+    impute_values_: dict[Hashable, Any]
+    feature_scales_: np.ndarray
+    mean_: np.ndarray
+    scale_: np.ndarray
+    min_: np.ndarray
+    range_: np.ndarray
+
     def __init__(
         self,
-        features=None,
-        normalize="standard",
-        categorical="onehot",
-        missing="error",
-        max_categories=50,
-    ):
+        features: Iterable[Hashable] | None = None,
+        normalize: str = "standard",
+        categorical: str = "onehot",
+        missing: str = "error",
+        max_categories: int = 50,
+    ) -> None:
         if features is not None:
             if isinstance(features, str) or not list(features):
                 raise DataError(
@@ -94,7 +109,7 @@ class TabularPreprocessor:
         self.missing = check_choice("missing", missing, MISSING, error=DataError)
         self.max_categories = check_integer("max_categories", max_categories, 1, error=DataError)
 
-    def fit(self, frame):
+    def fit(self, frame: pd.DataFrame) -> TabularPreprocessor:
         """Learns columns, categories, fill values and statistics from `frame`."""
         frame = self._select(frame, self.features)
         if len(frame) == 0:
@@ -132,7 +147,8 @@ class TabularPreprocessor:
         for column in categorical:
             self.impute_values_[column] = frame[column].mode().iloc[0]
         self.feature_names_in_ = list(frame.columns)
-        self.output_feature_names_, numeric_mask = [], []
+        self.output_feature_names_ = []
+        numeric_mask: list[bool] = []
         for column in self.feature_names_in_:
             levels = self.categories_.get(column)
             if levels is None:
@@ -151,7 +167,7 @@ class TabularPreprocessor:
             self.range_ = np.where(numeric_mask, _nonzero(np.ptp(raw, axis=0)), 1.0)
         return self
 
-    def transform(self, frame):
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Returns the encoded, normalised `float32` matrix of `frame`."""
         if not hasattr(self, "feature_names_in_"):
             raise DataError("TabularPreprocessor is not fitted yet; call fit() first.")
@@ -165,11 +181,11 @@ class TabularPreprocessor:
             raw = (raw - self.min_) / self.range_
         return raw.astype(np.float32)
 
-    def fit_transform(self, frame):
+    def fit_transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Fits on `frame` and returns its transformed matrix."""
         return self.fit(frame).transform(frame)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Returns the `__init__` arguments as a dict."""
         return {
             "features": None if self.features is None else list(self.features),
@@ -180,11 +196,11 @@ class TabularPreprocessor:
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Mapping[str, Any]) -> TabularPreprocessor:
         """Creates an unfitted preprocessor from `get_config()` output."""
         return cls(**config)
 
-    def _select(self, frame, columns):
+    def _select(self, frame: pd.DataFrame, columns: Sequence[Hashable] | None) -> pd.DataFrame:
         if not isinstance(frame, pd.DataFrame):
             raise DataError(
                 f"TabularPreprocessor expects a pandas DataFrame. Received: {type(frame).__name__}"
@@ -199,7 +215,9 @@ class TabularPreprocessor:
             )
         return frame[columns]
 
-    def _check_values(self, frame, numeric, categorical):
+    def _check_values(
+        self, frame: pd.DataFrame, numeric: Sequence[Hashable], categorical: Sequence[Hashable]
+    ) -> None:
         for column in numeric:
             if not _is_numeric(frame[column]):
                 raise DataError(
@@ -216,7 +234,7 @@ class TabularPreprocessor:
                     "Set missing: mean or missing: median to impute them."
                 )
 
-    def _encode(self, frame):
+    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
         blocks = []
         for column in self.feature_names_in_:
             values = frame[column]
@@ -239,7 +257,7 @@ class TabularPreprocessor:
         return np.hstack(blocks)
 
 
-def placeholder_counts(series):
+def placeholder_counts(series: pd.Series) -> pd.Series | None:
     """The non-numeric values of a mostly numeric text column, with counts, or None.
 
     Returns None for a numeric column and for a real text column (too many
@@ -257,7 +275,7 @@ def placeholder_counts(series):
     return counts if len(counts) <= MAX_PLACEHOLDERS else None
 
 
-def _refuse_placeholders(series):
+def _refuse_placeholders(series: pd.Series) -> None:
     counts = placeholder_counts(series)
     if counts is None:
         return
@@ -271,10 +289,10 @@ def _refuse_placeholders(series):
     )
 
 
-def _is_numeric(series):
+def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def _nonzero(spread):
+def _nonzero(spread: np.ndarray) -> np.ndarray:
     # A constant column keeps its (shifted) value rather than dividing by zero.
     return np.where(spread > 0, spread, 1.0)

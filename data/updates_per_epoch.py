@@ -1,10 +1,12 @@
 """Counts the optimizer updates in one epoch."""
 
+from __future__ import annotations
+
 from kerasforge.checks import check_integer
 from kerasforge.errors import DataError
 
 
-def updates_per_epoch(rows, batch_size, drop_remainder=False):
+def updates_per_epoch(rows: int, batch_size: int, drop_remainder: bool = False) -> int:
     """Returns the number of batches, hence weight updates, in one epoch.
 
     Each batch gives one update. When `batch_size` does not divide `rows`,
