@@ -92,12 +92,14 @@ class TabularPreprocessor:
         max_categories: int = 50,
     ) -> None:
         if features is not None:
-            if isinstance(features, str) or not list(features):
+            # Listed once: a generator would be empty the second time it is read.
+            listed = [] if isinstance(features, str) else list(features)
+            if not listed:
                 raise DataError(
                     "Argument `features` must be a non-empty list of column "
                     f"names or None. Received: features={features!r}"
                 )
-            features = list(features)
+            features = listed
             repeated = sorted({f for f in features if features.count(f) > 1}, key=str)
             if repeated:
                 raise DataError(

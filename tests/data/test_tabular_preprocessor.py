@@ -209,3 +209,10 @@ def test_numbers_with_placeholders_are_named_not_one_hot_encoded(categorical):
 def test_real_categories_are_still_one_hot_encoded(values):
     preprocessor = TabularPreprocessor(max_categories=100).fit(pd.DataFrame({"c": values}))
     assert len(preprocessor.categories_["c"]) == len(set(values))
+
+
+def test_features_given_as_a_generator_are_read_once():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]})
+    preprocessor = TabularPreprocessor(features=(name for name in ["b"])).fit(frame)
+    assert preprocessor.features == ["b"]
+    assert preprocessor.transform(frame).shape == (3, 1)
