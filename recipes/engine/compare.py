@@ -1,8 +1,11 @@
-"""`compare`: trains every variant of a recipe side by side on the same split."""
+"""`compare`: trains every variant of a recipe side by side on the same split, over one or more seeds."""
 
 import json
 import math
+import multiprocessing
 import re
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,21 +17,37 @@ from kerasforge.callbacks import log_keys
 from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
+from kerasforge.recipes.engine.reproducibility import limit_threads
 from kerasforge.recipes.engine.run import TrainingRun, train
 from kerasforge.recipes.engine.run_folder import RunFolder
 from kerasforge.recipes.reports.html_report import write_report
 from kerasforge.recipes.reports.plots import curve_names, plot_heatmap_grid, plot_overlaid, save_figure
 from kerasforge.recipes.reports.run_record import RunRecord
+from kerasforge.recipes.reports.seed_statistics import (
+    check_claims,
+    check_directions,
+    mean_history,
+    mean_std_table,
+    summarize,
+)
+from kerasforge.recipes.schema.claims import (
+    TARGET_FACTOR,
+    claim_metric_errors,
+    epochs_to_target_column,
+    measured_metrics,
+)
 from kerasforge.recipes.schema.loading import apply_overrides
 from kerasforge.recipes.schema.recipe import Recipe
 
 # `model.init_from` values that refer to something the comparison itself makes.
 VARIANT_PREFIX = "variant:"
 AUTOENCODER = "pretrain:autoencoder"
-# A variant reaches the target when its loss is within this factor of the best variant's best.
-TARGET_FACTOR = 1.5
 # Folder names the comparison itself uses.
 _RESERVED = ("plots", "pretrain_autoencoder")
+# Files of a comparison over several seeds (besides comparison.csv, the summary).
+SEEDS_TABLE = "seeds.csv"
+CLAIMS_TABLE = "claims.csv"
+SEED_FOLDER = "seed_{seed}"
 
 
 @dataclass
@@ -36,16 +55,33 @@ class Comparison:
     """The outcome of `compare`.
 
     Attributes:
-        table: One row per variant (the content of `comparison.csv`).
-        runs: Variant name -> its `TrainingRun`.
+        table: The content of `comparison.csv`: one row per variant for one
+            seed; over several seeds, one row per variant and metric with the
+            mean, std, 95% interval and the paired difference to the baseline.
+        runs: Variant name -> its `TrainingRun` (one seed only; over several
+            seeds read a run back with `record`).
         run_dir: The comparison folder.
-        target_loss: The loss `epochs_to_target` counts epochs to.
+        target_loss: The loss `epochs_to_target` counts epochs to (one seed only).
+        per_seed: One row per seed and variant (`seeds.csv`; for one seed,
+            `table` with a `seed` column).
+        claims: One row per claim of the recipe: the paired gain, its interval
+            and whether it held (`claims.csv`).
+        seeds: The seeds that ran.
     """
 
     table: pd.DataFrame
     runs: dict[str, TrainingRun] = field(default_factory=dict)
     run_dir: Path | None = None
     target_loss: float = math.nan
+    per_seed: pd.DataFrame = field(default_factory=pd.DataFrame)
+    claims: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seeds: list[int] = field(default_factory=list)
+
+    def record(self, variant: str, seed: int | None = None) -> RunRecord:
+        """Reads back the run folder of `variant` at `seed` (default: the first seed)."""
+        seed = self.seeds[0] if seed is None else seed
+        folder = self.run_dir if len(self.seeds) == 1 else self.run_dir / SEED_FOLDER.format(seed=seed)
+        return RunRecord.read(folder / variant)
 
 
 def _variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
@@ -60,7 +96,7 @@ def _variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
                 f"variant name {name!r} cannot name a run folder: use letters, digits, `_`, `.` "
                 f"and `-`, not starting with a symbol, and none of {', '.join(_RESERVED)}"
             )
-    base = apply_overrides(recipe, {"variants": {}})
+    base = apply_overrides(recipe, {"variants": {}, "claims": [], "baseline": None})
     names = list(recipe.variants)
     variants = {}
     for index, (name, overrides) in enumerate(recipe.variants.items()):
@@ -73,6 +109,10 @@ def _variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
                     f"before it; earlier variants: {names[:index] or 'none'}"
                 )
         variants[name] = apply_overrides(base, overrides, origin=f"variants.{name}")
+    problems = claim_metric_errors(recipe.claims, {name: measured_metrics(v) for name, v in variants.items()})
+    if problems:
+        raise RecipeError("; ".join(problems))
+    check_directions(recipe.claims)
     return variants
 
 
@@ -104,6 +144,7 @@ def _steady_epoch_seconds(run: TrainingRun) -> float:
 
 
 def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dict:
+    """One variant's row of `comparison.csv` (every column but the epochs to the target)."""
     data = run.data
     evaluate = dict(batch_size=256, verbose=0, return_dict=True)
     train_loss = run.model.evaluate(data.x_train, data.y_train, **evaluate)["loss"]
@@ -124,16 +165,127 @@ def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dic
     return row
 
 
-def _write_plots(histories: dict[str, pd.DataFrame], plots: Path) -> None:
+def _write_plots(histories: dict[str, list[pd.DataFrame]], plots: Path) -> None:
+    """Overlaid curves (mean and band over seeds) and the gradient heatmaps (mean over seeds)."""
     plots.mkdir(parents=True, exist_ok=True)
-    keys = dict.fromkeys(key for frame in histories.values() for key in curve_names(frame))
+    keys = dict.fromkeys(key for frames in histories.values() for key in curve_names(frames[0]))
     for key in [*keys, log_keys.LEARNING_RATE]:
         figure = plot_overlaid(histories, key)
         if figure is not None:
             save_figure(figure, plots / f"{key}.png")
-    heatmaps = plot_heatmap_grid(histories)
+    heatmaps = plot_heatmap_grid({name: mean_history(frames) for name, frames in histories.items()})
     if heatmaps is not None:
         save_figure(heatmaps, plots / f"{log_keys.GRAD_NORM}_heatmaps.png")
+
+
+def _compare_seed(recipe: Recipe, folder: Path, verbose: int, keep_runs: bool):
+    """Trains every variant at `recipe.seed` into `folder` and writes its `comparison.csv`.
+
+    Returns:
+        (table, histories, runs, target): the seed's table, variant -> history,
+        variant -> `TrainingRun` (empty unless `keep_runs`) and the target loss.
+    """
+    variants = _variant_recipes(recipe)
+    prepared = {}
+
+    def cache(variant: Recipe):
+        key = json.dumps([variant.seed, variant.model.task, variant.data.model_dump(mode="json")])
+        if key not in prepared:
+            prepared[key] = prepare_data(variant)
+        return prepared[key]
+
+    runs, histories, rows = {}, {}, []
+    for name, variant in variants.items():
+        if verbose:
+            print_msg(f"\n=== variant {name}: {recipe.variants[name] or 'the recipe as is'}")
+        variant = _resolve_init_from(variant, folder, cache, verbose)
+        run = train(variant, run_dir=folder / name, verbose=verbose, data=cache(variant))
+        record = RunRecord.read(run.run_dir)
+        histories[name] = record.history
+        if keep_runs:
+            runs[name] = run
+        rows.append(_row(name, recipe.variants[name], run, record))
+    table = pd.DataFrame(rows)
+    table = table[[column for column in table if column != "findings"] + ["findings"]]
+    watched = "val_loss" if all("val_loss" in frame for frame in histories.values()) else "loss"
+    finite = np.concatenate([frame[watched].to_numpy(dtype=float) for frame in histories.values()])
+    finite = finite[np.isfinite(finite)]
+    best = float(finite.min()) if len(finite) else math.nan
+    target = best * TARGET_FACTOR if best > 0 else best
+    table.insert(
+        table.columns.get_loc("findings"),
+        epochs_to_target_column(watched),
+        [_epochs_to(frame[watched].to_numpy(dtype=float), target) for frame in histories.values()],
+    )
+    table.to_csv(folder / "comparison.csv", index=False)
+    by_epoch = pd.DataFrame({name: frame["loss"] for name, frame in histories.items()})
+    by_epoch.insert(0, "epoch", range(1, len(by_epoch) + 1))
+    by_epoch.to_csv(folder / "loss_by_epoch.csv", index=False)
+    if verbose:
+        print_msg(f"target {watched} {target:.4g} (best {best:.4g} x {TARGET_FACTOR})")
+    return table, histories, runs, target
+
+
+def _seed_in_worker(recipe_json: dict, folder: str) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """`_compare_seed` in a worker process: silent, and returns only what pickles."""
+    table, histories, _, _ = _compare_seed(Recipe.model_validate(recipe_json), Path(folder), 0, False)
+    return table, histories
+
+
+def _check_counts(seeds, workers) -> None:
+    for name, value in (("seeds", seeds), ("workers", workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RecipeError(f"Argument `{name}` must be an integer >= 1. Received: {name}={value!r}")
+
+
+def _run_seeds(recipe: Recipe, seeds: list[int], folder: Path, verbose: int, workers: int):
+    """Runs `_compare_seed` for every seed, in `workers` processes when more than one.
+
+    Returns:
+        seed -> (table, histories).
+    """
+    jobs = {seed: apply_overrides(recipe, {"seed": seed}) for seed in seeds}
+    folders = {seed: folder / SEED_FOLDER.format(seed=seed) for seed in seeds}
+    for path in folders.values():
+        path.mkdir()
+    results = {}
+    started = time.perf_counter()
+    if workers == 1:
+        for seed, seeded in jobs.items():
+            if verbose:
+                print_msg(f"\n##### seed {seed} ({len(results) + 1} of {len(seeds)})")
+            table, histories, _, _ = _compare_seed(seeded, folders[seed], verbose, False)
+            results[seed] = (table, histories)
+        return results
+    # Spawned, not forked: TensorFlow's runtime does not survive a fork. Each worker gets an
+    # equal share of the cores, so the workers do not fight over them.
+    context = multiprocessing.get_context("spawn")
+    threads = max(1, (multiprocessing.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=limit_threads, initargs=(threads,)
+    ) as pool:
+        futures = {
+            seed: pool.submit(
+                _seed_in_worker, seeded.model_dump(mode="json", exclude_unset=True), str(folders[seed])
+            )
+            for seed, seeded in jobs.items()
+        }
+        for seed, future in futures.items():
+            results[seed] = future.result()
+            if verbose:
+                print_msg(
+                    f"seed {seed} done ({len(results)} of {len(seeds)}, "
+                    f"{time.perf_counter() - started:.0f} s)"
+                )
+    return results
+
+
+def _print_claims(claims: pd.DataFrame) -> None:
+    if claims.empty:
+        return
+    print_msg("\nclaims (paired 95% interval of the gain, better is positive):")
+    for row in claims.itertuples():
+        print_msg(f"  {'HELD    ' if row.held else 'NOT HELD'}  {row.claim}: {row.verdict}")
 
 
 def compare(
@@ -141,6 +293,8 @@ def compare(
     run_dir: str | Path | None = None,
     runs_root: str | Path = "runs",
     verbose: int = 1,
+    seeds: int = 1,
+    workers: int = 1,
 ) -> Comparison:
     """Trains each variant of `recipe.variants` and writes a side-by-side comparison.
 
@@ -159,68 +313,88 @@ def compare(
     the target loss, diagnosis), `loss_by_epoch.csv`, overlaid curves and
     gradient heatmaps in `plots/`, and `report.html`.
 
+    With `seeds=N` > 1 the whole comparison runs once per seed (`seed`,
+    `seed + 1`, ...), each in `seed_S/` as above. A seed fixes the split, the
+    initialisation and the data order, and every variant shares it, so the
+    variants are compared seed by seed (paired). `seeds.csv` then holds every
+    seed's rows, and `comparison.csv` one row per variant and metric: the
+    mean, std and 95% interval (Student's t), and the paired difference to
+    the baseline variant (`baseline:` in the recipe, else the first) with
+    its interval. The plots show each variant's mean curve with a band (the
+    95% interval of the mean at each epoch).
+
+    The recipe's `claims:` are checked at the end ("VARIANT beats OTHER on
+    METRIC": the paired gain's 95% interval lies above 0), printed and
+    written to `claims.csv`; one seed cannot exclude chance, so a claim needs
+    `seeds` >= 2 to hold.
+
     Args:
         recipe: A validated recipe with a `variants:` section.
         run_dir: The comparison folder; must not exist or be empty. Defaults
             to `RUNS_ROOT/NAME-TIMESTAMP`.
         runs_root: Parent of the default folder. Defaults to `runs`.
         verbose: Integer. 0 silent, 1 progress bars, 2 one line per epoch.
+        seeds: Integer >= 1. Number of seeds, from the recipe's. Defaults to `1`.
+        workers: Integer >= 1. Processes that train seeds at once, each with
+            its share of the cores; workers are silent. Defaults to `1`.
 
     Returns:
         A `Comparison`.
 
     Raises:
-        RecipeError: if the recipe has no variants or a variant is invalid.
+        RecipeError: if the recipe has no variants, a variant or claim is
+            invalid, or `seeds` or `workers` is not an integer >= 1.
         RunDirError: if `run_dir` exists and is not empty.
 
     Example:
 
     ```python
-    result = compare(load_recipe("gd_variants", ["training.epochs=3"]), run_dir="runs/gd")
-    print(result.table)
+    result = compare(load_recipe("gd_variants", ["training.epochs=3"]), run_dir="runs/gd", seeds=3)
+    print(result.claims[["claim", "held"]])
     ```
     """
-    variants = _variant_recipes(recipe)
+    _check_counts(seeds, workers)
+    _variant_recipes(recipe)  # every mistake in the variants and claims, before any folder
     with RunFolder(f"{recipe.name}-compare", run_dir, runs_root) as reserved:
         folder = reserved.commit()
-    prepared = {}
-
-    def cache(variant: Recipe):
-        key = json.dumps([variant.seed, variant.model.task, variant.data.model_dump(mode="json")])
-        if key not in prepared:
-            prepared[key] = prepare_data(variant)
-        return prepared[key]
-
-    runs, histories, rows = {}, {}, []
-    for name, variant in variants.items():
-        if verbose:
-            print_msg(f"\n=== variant {name}: {recipe.variants[name] or 'the recipe as is'}")
-        variant = _resolve_init_from(variant, folder, cache, verbose)
-        run = train(variant, run_dir=folder / name, verbose=verbose, data=cache(variant))
-        record = RunRecord.read(run.run_dir)
-        runs[name], histories[name] = run, record.history
-        rows.append(_row(name, recipe.variants[name], run, record))
-    table = pd.DataFrame(rows)
-    table = table[[column for column in table if column != "findings"] + ["findings"]]
-    watched = "val_loss" if all("val_loss" in frame for frame in histories.values()) else "loss"
-    finite = np.concatenate([frame[watched].to_numpy(dtype=float) for frame in histories.values()])
-    finite = finite[np.isfinite(finite)]
-    best = float(finite.min()) if len(finite) else math.nan
-    target = best * TARGET_FACTOR if best > 0 else best
-    table.insert(
-        table.columns.get_loc("findings"),
-        f"epochs_to_{watched}_target",
-        [_epochs_to(frame[watched].to_numpy(dtype=float), target) for frame in histories.values()],
-    )
-    table.to_csv(folder / "comparison.csv", index=False)
-    by_epoch = pd.DataFrame({name: frame["loss"] for name, frame in histories.items()})
-    by_epoch.insert(0, "epoch", range(1, len(by_epoch) + 1))
-    by_epoch.to_csv(folder / "loss_by_epoch.csv", index=False)
+    baseline = recipe.baseline or next(iter(recipe.variants))
+    seed_list = [recipe.seed + offset for offset in range(seeds)]
+    if seeds == 1:
+        table, histories, runs, target = _compare_seed(recipe, folder, verbose, True)
+        per_seed = table.assign(seed=recipe.seed)
+        per_seed = per_seed[["seed", *table.columns]]
+        histories = {name: [frame] for name, frame in histories.items()}
+        shown = table
+    else:
+        results = _run_seeds(recipe, seed_list, folder, verbose, min(workers, seeds))
+        per_seed = pd.concat(
+            [table.assign(seed=seed)[["seed", *table.columns]] for seed, (table, _) in results.items()],
+            ignore_index=True,
+        )
+        per_seed.to_csv(folder / SEEDS_TABLE, index=False)
+        histories = {name: [results[seed][1][name] for seed in seed_list] for name in recipe.variants}
+        table = summarize(per_seed, baseline)
+        table.to_csv(folder / "comparison.csv", index=False)
+        runs, target = {}, math.nan
+        shown = mean_std_table(table)
+    claims = check_claims(per_seed, recipe.claims)
+    if recipe.claims:
+        claims.to_csv(folder / CLAIMS_TABLE, index=False)
     _write_plots(histories, folder / "plots")
     report = write_report(folder)
     if verbose:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
-            print_msg(f"\n{table.to_string(index=False, float_format='{:.4g}'.format)}")
-        print_msg(f"target {watched} {target:.4g} (best {best:.4g} x {TARGET_FACTOR})")
+            print_msg(f"\n{shown.to_string(index=False, float_format='{:.4g}'.format)}")
+        if seeds > 1:
+            print_msg(f"mean ± std over seeds {seed_list[0]}..{seed_list[-1]}; baseline `{baseline}`")
+        _print_claims(claims)
         print_msg(f"comparison folder: {folder}\nreport: {report}")
-    return Comparison(table=table, runs=runs, run_dir=folder, target_loss=target)
+    return Comparison(
+        table=table,
+        runs=runs,
+        run_dir=folder,
+        target_loss=target,
+        per_seed=per_seed,
+        claims=claims,
+        seeds=seed_list,
+    )

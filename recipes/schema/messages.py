@@ -21,7 +21,7 @@ def _model_classes(annotation) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
+    if origin in (typing.Union, types.UnionType, list):
         found = []
         for argument in typing.get_args(annotation):
             found.extend(_model_classes(argument))
@@ -33,6 +33,8 @@ def allowed_keys(model_cls: type[BaseModel], path: tuple) -> list[str]:
     """Returns the keys accepted at `path` inside `model_cls`, or [] if unknown."""
     classes = [model_cls]
     for part in path:
+        if isinstance(part, int):
+            continue  # an index into a list of sections
         next_classes = []
         for cls in classes:
             field = cls.model_fields.get(part)

@@ -2,10 +2,12 @@
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kerasforge.recipes.schema.base import StrictModel
 from kerasforge.recipes.schema.callbacks import CallbacksSection
+from kerasforge.recipes.schema.claims import Claim, variant_name_errors
 from kerasforge.recipes.schema.data import DataSection
 from kerasforge.recipes.schema.model import ModelSection
 from kerasforge.recipes.schema.search import SearchSection
@@ -44,4 +46,30 @@ class Recipe(StrictModel):
             "Named override sets (dotted key -> value) that `kerasforge compare` trains side by side."
         ),
     )
+    baseline: str | None = Field(
+        None,
+        description="The variant the others are compared with (paired differences). Defaults to the first.",
+    )
+    claims: list[Claim] = Field(
+        default_factory=list,
+        description="What the variants show, e.g. {variant: batch_norm, beats: sigmoid, metric: val_loss}; "
+        "`kerasforge compare --seeds N` checks each one.",
+    )
     search: SearchSection | None = Field(None, description="Search space for `kerasforge tune`.")
+
+    @model_validator(mode="after")
+    def _claims_name_variants(self):
+        errors = variant_name_errors(self.claims, list(self.variants), self.baseline)
+        if errors:
+            # Raised as a ValidationError of its own so each message keeps its key path
+            # (`claims.1.beats`), as pydantic's own errors do.
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("unknown_variant", message), loc=location, input=value
+                    )
+                    for location, value, message in errors
+                ],
+            )
+        return self
