@@ -113,7 +113,9 @@ def _command_tune(args):
 def _command_compare(args):
     recipes = _import_recipes()
     recipe = recipes.load_recipe(args.recipe, args.overrides)
-    recipes.compare(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1)
+    recipes.compare(
+        recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1, seeds=args.seeds, workers=args.workers
+    )
 
 
 def _command_report(args):
@@ -172,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_arguments(compare)
     compare.add_argument("--run-dir", help="comparison folder to create")
     compare.add_argument("--quiet", action="store_true", help="one line per epoch")
+    compare.add_argument(
+        "--seeds", type=_positive_int, default=1, help="run every variant at N seeds and compare them paired"
+    )
+    compare.add_argument(
+        "--workers", type=_positive_int, default=1, help="processes that train seeds at once"
+    )
     compare.set_defaults(handler=_command_compare)
 
     report = commands.add_parser("report", help="write the HTML report and diagnosis of a run folder")

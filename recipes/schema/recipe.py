@@ -67,7 +67,7 @@ class Recipe(StrictModel):
                 type(self).__name__,
                 [
                     InitErrorDetails(
-                        type=PydanticCustomError("unknown_variant", message), loc=location, input=value
+                        type=PydanticCustomError("claim_variant", message), loc=location, input=value
                     )
                     for location, value, message in errors
                 ],
