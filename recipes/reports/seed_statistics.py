@@ -88,9 +88,10 @@ class Interval:
         return bool(self.n >= 2 and (self.low > 0 or self.high < 0))
 
     def __str__(self) -> str:
+        mean = self.mean + 0.0  # no "-0"
         if math.isnan(self.half_width):
-            return f"{self.mean:.3g}"
-        return f"{self.mean:.3g} ± {self.half_width:.2g}"
+            return f"{mean:.3g}"
+        return f"{mean:.3g} ± {self.half_width:.2g}"
 
 
 def t_quantile(n: int, confidence: float = CONFIDENCE) -> float:

@@ -1,7 +1,8 @@
 """Small versions of the bundled lessons, trained once per session and shared by the tests.
 
-test_lessons.py checks each lesson's claim on them; test_diagnosis.py reuses the
-variants that are built to trigger a rule (the sigmoid net vanishes, ...).
+test_lessons.py checks each lesson's claims on them over `LESSON_SEEDS` seeds;
+test_diagnosis.py reuses one seed's variants that are built to trigger a rule
+(the sigmoid net vanishes, ...).
 """
 
 import pytest
@@ -28,6 +29,25 @@ SMALL_LESSONS = {
     "learning_rate": ["data.max_train_rows=600", "training.epochs=6"],
     "transfer_and_pretraining": ["training.epochs=6"],
 }
+
+
+# Seeds each small lesson runs at in test_lessons.py: a claim about training needs several.
+LESSON_SEEDS = 3
+
+
+@pytest.fixture(scope="session")
+def seeded_lesson(tmp_path_factory):
+    """Returns a function: lesson name -> its `Comparison` over `LESSON_SEEDS` seeds, run on first use."""
+    cache = {}
+
+    def run(name):
+        if name not in cache:
+            folder = tmp_path_factory.mktemp("seeded_lessons") / name
+            recipe = load_recipe(name, SMALL_LESSONS[name])
+            cache[name] = compare(recipe, run_dir=folder, verbose=0, seeds=LESSON_SEEDS)
+        return cache[name]
+
+    return run
 
 
 @pytest.fixture(scope="session")
