@@ -58,8 +58,8 @@ class Comparison:
         table: The content of `comparison.csv`: one row per variant for one
             seed; over several seeds, one row per variant and metric with the
             mean, std, 95% interval and the paired difference to the baseline.
-        runs: Variant name -> its `TrainingRun` (one seed only; over several
-            seeds read a run back with `record`).
+        runs: Variant name -> its `TrainingRun` at the first seed (empty when
+            the seeds ran in worker processes; read any run back with `record`).
         run_dir: The comparison folder.
         target_loss: The loss `epochs_to_target` counts epochs to (one seed only).
         per_seed: One row per seed and variant (`seeds.csv`; for one seed,
@@ -242,21 +242,23 @@ def _run_seeds(recipe: Recipe, seeds: list[int], folder: Path, verbose: int, wor
     """Runs `_compare_seed` for every seed, in `workers` processes when more than one.
 
     Returns:
-        seed -> (table, histories).
+        (results, runs): seed -> (table, histories), and variant -> `TrainingRun`
+        of the first seed when it ran in this process (else empty).
     """
     jobs = {seed: apply_overrides(recipe, {"seed": seed}) for seed in seeds}
     folders = {seed: folder / SEED_FOLDER.format(seed=seed) for seed in seeds}
     for path in folders.values():
         path.mkdir()
-    results = {}
+    results, first_runs = {}, {}
     started = time.perf_counter()
     if workers == 1:
         for seed, seeded in jobs.items():
             if verbose:
                 print_msg(f"\n##### seed {seed} ({len(results) + 1} of {len(seeds)})")
-            table, histories, _, _ = _compare_seed(seeded, folders[seed], verbose, False)
+            table, histories, runs, _ = _compare_seed(seeded, folders[seed], verbose, not results)
             results[seed] = (table, histories)
-        return results
+            first_runs = first_runs or runs
+        return results, first_runs
     # Spawned, not forked: TensorFlow's runtime does not survive a fork. Each worker gets an
     # equal share of the cores, so the workers do not fight over them.
     context = multiprocessing.get_context("spawn")
@@ -277,13 +279,15 @@ def _run_seeds(recipe: Recipe, seeds: list[int], folder: Path, verbose: int, wor
                     f"seed {seed} done ({len(results)} of {len(seeds)}, "
                     f"{time.perf_counter() - started:.0f} s)"
                 )
-    return results
+    return results, first_runs
 
 
-def _print_claims(claims: pd.DataFrame) -> None:
+def _print_claims(claims: pd.DataFrame, seeds: int) -> None:
     if claims.empty:
         return
     print_msg("\nclaims (paired 95% interval of the gain, better is positive):")
+    if seeds == 1:
+        print_msg("  one seed cannot tell a claim from chance: run with --seeds 5")
     for row in claims.itertuples():
         print_msg(f"  {'HELD    ' if row.held else 'NOT HELD'}  {row.claim}: {row.verdict}")
 
@@ -366,7 +370,7 @@ def compare(
         histories = {name: [frame] for name, frame in histories.items()}
         shown = table
     else:
-        results = _run_seeds(recipe, seed_list, folder, verbose, min(workers, seeds))
+        results, runs = _run_seeds(recipe, seed_list, folder, verbose, min(workers, seeds))
         per_seed = pd.concat(
             [table.assign(seed=seed)[["seed", *table.columns]] for seed, (table, _) in results.items()],
             ignore_index=True,
@@ -375,7 +379,7 @@ def compare(
         histories = {name: [results[seed][1][name] for seed in seed_list] for name in recipe.variants}
         table = summarize(per_seed, baseline)
         table.to_csv(folder / "comparison.csv", index=False)
-        runs, target = {}, math.nan
+        target = math.nan
         shown = mean_std_table(table)
     claims = check_claims(per_seed, recipe.claims)
     if recipe.claims:
@@ -387,7 +391,7 @@ def compare(
             print_msg(f"\n{shown.to_string(index=False, float_format='{:.4g}'.format)}")
         if seeds > 1:
             print_msg(f"mean ± std over seeds {seed_list[0]}..{seed_list[-1]}; baseline `{baseline}`")
-        _print_claims(claims)
+        _print_claims(claims, seeds)
         print_msg(f"comparison folder: {folder}\nreport: {report}")
     return Comparison(
         table=table,

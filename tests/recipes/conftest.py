@@ -1,8 +1,8 @@
 """Small versions of the bundled lessons, trained once per session and shared by the tests.
 
 test_lessons.py checks each lesson's claims on them over `LESSON_SEEDS` seeds;
-test_diagnosis.py reuses one seed's variants that are built to trigger a rule
-(the sigmoid net vanishes, ...).
+test_diagnosis.py reuses the first seed's variants that are built to trigger a
+rule (the sigmoid net vanishes, ...).
 """
 
 import pytest
@@ -18,10 +18,10 @@ SMALL_LESSONS = {
         "stochastic: {training.batch_size: 1}}",
     ],
     "vanishing_gradients": [
-        "data.max_train_rows=300",
+        "data.max_train_rows=600",
         "model.layers=6",
         "model.units=32",
-        "training.epochs=2",
+        "training.epochs=4",
     ],
     "exploding_gradients": ["data.max_train_rows=600", "training.epochs=4"],
     "overfitting": ["training.epochs=12"],
@@ -51,14 +51,6 @@ def seeded_lesson(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def small_lesson(tmp_path_factory):
-    """Returns a function: lesson name -> its `Comparison`, trained on first use."""
-    cache = {}
-
-    def run(name):
-        if name not in cache:
-            folder = tmp_path_factory.mktemp("lessons") / name
-            cache[name] = compare(load_recipe(name, SMALL_LESSONS[name]), run_dir=folder, verbose=0)
-        return cache[name]
-
-    return run
+def small_lesson(seeded_lesson):
+    """Returns a function: lesson name -> its `Comparison`, whose `runs` are the first seed's."""
+    return seeded_lesson

@@ -118,8 +118,8 @@ def test_transfer_and_pretraining_gain_over_scratch_on_average(seeded_lesson):
     for seed in result.seeds:
         folder = result.run_dir / f"seed_{seed}"
         assert (folder / "pretrain_autoencoder" / "model.keras").is_file()
-        # The transferred first layer was frozen, so it still holds the related task's weights.
+        # Transfer starts from the related task's first layer and fine-tunes it: still close to it.
         donor = keras.models.load_model(folder / "related_task" / "model.keras").get_layer("hidden_1")
-        frozen = keras.models.load_model(folder / "transfer" / "model.keras").get_layer("hidden_1")
-        for theirs, ours in zip(donor.get_weights(), frozen.get_weights(), strict=True):
-            np.testing.assert_array_equal(theirs, ours)
+        tuned = keras.models.load_model(folder / "transfer" / "model.keras").get_layer("hidden_1")
+        theirs, ours = donor.get_weights()[0].ravel(), tuned.get_weights()[0].ravel()
+        assert np.corrcoef(theirs, ours)[0, 1] > 0.9
