@@ -113,9 +113,7 @@ def _command_tune(args):
 def _command_compare(args):
     recipes = _import_recipes()
     recipe = recipes.load_recipe(args.recipe, args.overrides)
-    recipes.compare(
-        recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1, seeds=args.seeds, workers=args.workers
-    )
+    recipes.compare(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1, seeds=args.seeds)
 
 
 def _command_report(args):
@@ -176,9 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--quiet", action="store_true", help="one line per epoch")
     compare.add_argument(
         "--seeds", type=_positive_int, default=1, help="run every variant at N seeds and compare them paired"
-    )
-    compare.add_argument(
-        "--workers", type=_positive_int, default=1, help="processes that train seeds at once"
     )
     compare.set_defaults(handler=_command_compare)
 

@@ -53,8 +53,9 @@ def test_gd_variants_updates_per_epoch_and_more_updates_reach_a_lower_loss(seede
     table = result.per_seed.set_index("variant")
     for variant, batch in (("batch", 400), ("mini_batch_32", 32), ("stochastic", 1)):
         assert set(table.loc[variant, "updates_per_epoch"]) == {math.ceil(rows / batch)}
-    # Same epochs: more updates per epoch reach a lower loss (SGD < mini-batch < batch).
-    assert all(_held(result, "train_loss").values()), result.claims
+    # Same epochs, more updates: SGD reaches the target soonest, mini-batch beats batch GD.
+    claims = result.claims[result.claims["metric"] != "seconds_per_epoch"]  # tests assert no timing
+    assert len(claims) == 2 and claims["held"].all(), claims
 
 
 @pytest.mark.slow

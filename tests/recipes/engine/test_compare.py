@@ -232,3 +232,12 @@ def test_cli_compare_rejects_zero_seeds(capsys):
     with pytest.raises(SystemExit, match="2"):
         main(["compare", "digits_mlp", "--seeds", "0"])
     assert "--seeds: expected a whole number >= 1. Received: 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_seeds_in_worker_processes_give_the_same_rows(seeded, tmp_path):
+    parallel = compare(load_recipe(SEEDED), run_dir=tmp_path / "parallel", verbose=0, seeds=2, workers=2)
+    columns = ["seed", "variant", "train_loss", "val_loss", "test_accuracy", "findings"]
+    sequential = seeded.per_seed[seeded.per_seed["seed"] < 5][columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(parallel.per_seed[columns], sequential)
+    assert parallel.runs == {}
