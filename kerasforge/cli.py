@@ -158,7 +158,7 @@ def _command_compare(args):
     _check_run_folder(recipe, args.run_dir)
     args.when_stopped = "nothing was written"
     recipes = _import_recipes()
-    recipes.compare(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1)
+    recipes.compare(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1, seeds=args.seeds)
 
 
 def _command_report(args):
@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_arguments(compare)
     compare.add_argument("--run-dir", help="comparison folder to create")
     compare.add_argument("--quiet", action="store_true", help="one line per epoch")
+    compare.add_argument(
+        "--seeds", type=_positive_int, default=1, help="run every variant at N seeds and compare them paired"
+    )
     compare.set_defaults(handler=_command_compare)
 
     report = commands.add_parser(

@@ -3,6 +3,7 @@
 import re
 
 from kerasforge.errors import RecipeError
+from kerasforge.recipes.schema.claims import claim_metric_errors, measured_metrics
 from kerasforge.recipes.schema.loading import apply_overrides
 from kerasforge.recipes.schema.recipe import Recipe
 
@@ -22,7 +23,8 @@ def variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
     Raises:
         RecipeError: if the recipe has no variants, a variant's name cannot
             name a folder, a `model.init_from: "variant:NAME"` does not name
-            an earlier variant, or a variant's overrides make an invalid recipe.
+            an earlier variant, a variant's overrides make an invalid recipe, or a
+            claim names a metric a variant does not measure.
 
     Example:
 
@@ -41,7 +43,7 @@ def variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
                 f"variant name {name!r} cannot name a run folder: use letters, digits, `_`, `.` "
                 f"and `-`, not starting with a symbol, and none of {', '.join(RESERVED_NAMES)}"
             )
-    base = apply_overrides(recipe, {"variants": {}})
+    base = apply_overrides(recipe, {"variants": {}, "claims": [], "baseline": None})
     names = list(recipe.variants)
     variants = {}
     for index, (name, overrides) in enumerate(recipe.variants.items()):
@@ -54,4 +56,12 @@ def variant_recipes(recipe: Recipe) -> dict[str, Recipe]:
                     f"before it; earlier variants: {names[:index] or 'none'}"
                 )
         variants[name] = apply_overrides(base, overrides, origin=f"variants.{name}")
+    problems = claim_metric_errors(recipe.claims, {name: measured_metrics(v) for name, v in variants.items()})
+    if problems:
+        raise RecipeError("; ".join(problems))
+    if recipe.claims:
+        # Imported here: the statistics need scipy, which a recipe without claims never loads.
+        from kerasforge.recipes.reports.seed_statistics import check_directions
+
+        check_directions(recipe.claims)
     return variants

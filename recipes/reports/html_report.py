@@ -15,10 +15,14 @@ from kerasforge.recipes.reports.plots import (
     save_figure,
 )
 from kerasforge.recipes.reports.run_record import REQUIRED_FILES, RunRecord, check_run_folder
+from kerasforge.recipes.reports.seed_statistics import baseline_verdicts, headline_metrics, mean_std_table
 from kerasforge.recipes.schema.loading import recipe_to_yaml
 from kerasforge.vocabulary import log_keys
 
 REPORT_NAME = "report.html"
+# What `compare --seeds N` writes beside comparison.csv.
+SEEDS_FILE = "seeds.csv"
+CLAIMS_FILE = "claims.csv"
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
@@ -126,6 +130,63 @@ def _run_page(record: RunRecord) -> str:
     return _page(f"kerasforge report: {record.recipe.name}", body)
 
 
+def _claims_html(folder: Path) -> str:
+    path = folder / CLAIMS_FILE
+    if not path.is_file():
+        return ""
+    claims = pd.read_csv(path, keep_default_na=False)
+    items = []
+    for row in claims.itertuples():
+        status = "held" if str(row.held) == "True" else "did not hold"
+        why = f" <small>{html.escape(str(row.why))}</small>" if row.why else ""
+        items.append(
+            f'<div class="{"healthy" if status == "held" else "finding"}"><b>{html.escape(row.claim)}: '
+            f"{status}.</b> {html.escape(row.verdict)}.{why}</div>"
+        )
+    return (
+        "<h2>Claims</h2><p>Each claim holds when the paired 95% interval of the gain lies above 0.</p>"
+        + "".join(items)
+    )
+
+
+def _seeds_page(folder: Path) -> str:
+    """The page of a comparison over several seeds: what holds, means with intervals, curves, diagnosis."""
+    summary = pd.read_csv(folder / "comparison.csv")
+    per_seed = pd.read_csv(folder / SEEDS_FILE)
+    seeds = sorted(per_seed["seed"].unique())
+    baseline = str(summary["baseline"].iloc[0])
+    claimed = pd.read_csv(folder / CLAIMS_FILE)["metric"].tolist() if (folder / CLAIMS_FILE).is_file() else []
+    metrics = headline_metrics(per_seed, claimed)
+    sentences = "".join(
+        f"<li>{html.escape(line)}</li>" for line in baseline_verdicts(per_seed, baseline, metrics)
+    )
+    body = [
+        _claims_html(folder),
+        f"<h2>Against the baseline, `{html.escape(baseline)}`</h2>",
+        "<p>Paired over the seeds: mean gain ± half its 95% interval; a difference is named only "
+        f"when that interval excludes 0.</p><ul>{sentences}</ul>",
+    ]
+    body += [
+        f"<h2>Mean ± std over {len(seeds)} seeds</h2>",
+        _table(mean_std_table(summary)),
+        "<h2>Means, 95% intervals and paired differences</h2>",
+        _table(summary),
+        "<h2>Curves</h2>",
+        _plots_in(folder),
+        "<h2>Diagnosis per variant</h2>",
+    ]
+    for variant in dict.fromkeys(per_seed["variant"]):
+        rows = per_seed[per_seed["variant"] == variant]
+        counts = pd.Series(" ".join(rows["findings"].astype(str)).split()).value_counts()
+        found = ", ".join(f"{kind} in {count} of {len(rows)} seeds" for kind, count in counts.items())
+        links = " ".join(
+            f'<a href="seed_{seed}/{html.escape(str(variant))}/{REPORT_NAME}">seed {seed}</a>'
+            for seed in rows["seed"]
+        )
+        body.append(f"<h3>{html.escape(str(variant))}</h3><p>{html.escape(found)}. Reports: {links}</p>")
+    return _page(f"kerasforge comparison: {folder.name} ({len(seeds)} seeds)", body)
+
+
 def _comparison_page(folder: Path) -> str:
     try:
         table = pd.read_csv(folder / "comparison.csv")
@@ -139,6 +200,7 @@ def _comparison_page(folder: Path) -> str:
             f"cannot read {str(folder)!r}: comparison.csv is damaged: it needs a `variant` column and rows"
         )
     body = [
+        _claims_html(folder),
         "<h2>Comparison</h2>",
         _table(table),
         "<h2>Curves</h2>",
@@ -186,7 +248,9 @@ def write_report(run_dir: str | Path) -> Path:
     ```
     """
     folder = check_run_folder(run_dir)
-    if (folder / "comparison.csv").is_file():
+    if (folder / SEEDS_FILE).is_file():
+        page = _seeds_page(folder)
+    elif (folder / "comparison.csv").is_file():
         page = _comparison_page(folder)
     elif any((folder / name).exists() for name in REQUIRED_FILES):
         page = _run_page(RunRecord.read(folder))

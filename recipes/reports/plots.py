@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
+from kerasforge.recipes.reports.seed_statistics import interval
 from kerasforge.vocabulary import log_keys
 
 # Dots per inch of every PNG: sharp on a laptop screen, small enough to embed in a report.
@@ -49,6 +50,17 @@ def label_epochs(axes) -> None:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def log_y(axes) -> None:
+    """A log y axis with plain-text tick labels.
+
+    Matplotlib's default log labels are mathtext (10^-1), and laying them out
+    makes a figure about three times slower to save; a run draws several.
+    """
+    axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(LogFormatter())
+    axes.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.4)))
+
+
 def curve_names(history) -> list[str]:
     """Returns the metric names that have a training curve (`loss`, `accuracy`, ...)."""
     return [
@@ -78,7 +90,7 @@ def plot_history(history: dict[str, list], out_dir: str | Path, title: str = "")
         label_epochs(axes)
         axes.set_ylabel(name)
         if name == "loss" and min(history[name]) > 0:
-            axes.set_yscale("log")
+            log_y(axes)
         axes.set_title(f"{title} {name}".strip())
         axes.grid(alpha=0.3)
         axes.legend()
@@ -190,27 +202,46 @@ def plot_unit_fractions(history: pd.DataFrame):
     return figure
 
 
-def plot_overlaid(histories: dict[str, pd.DataFrame], key: str):
-    """One curve per run for `key` (solid) and `val_<key>` (dashed), or None if no run has it."""
-    if not any(key in frame for frame in histories.values()):
+def _draw_mean_and_band(axes, frames: list[pd.DataFrame], key: str, colour: str, linestyle: str, label: str):
+    """One run's curve, or over several seeds the mean curve and its 95% band at each epoch."""
+    columns = pd.concat([frame[key].reset_index(drop=True) for frame in frames], axis=1)
+    spreads = [interval(row) for row in columns.to_numpy(dtype=float)]
+    epochs = np.arange(1, len(columns) + 1)
+    means = np.array([spread.mean for spread in spreads])
+    axes.plot(epochs, means, color=colour, linestyle=linestyle, marker=".", label=label)
+    if len(frames) > 1:
+        low, high = np.array([s.low for s in spreads]), np.array([s.high for s in spreads])
+        axes.fill_between(epochs, low, high, color=colour, alpha=0.15, linewidth=0)
+
+
+def plot_overlaid(histories: dict[str, pd.DataFrame | list[pd.DataFrame]], key: str):
+    """One curve per run for `key` (solid) and `val_<key>` (dashed), or None if no run has it.
+
+    A run given as a list of histories (one per seed) is drawn as its mean
+    curve with a band: the 95% confidence interval of the mean at each epoch.
+    """
+    runs = {name: frames if isinstance(frames, list) else [frames] for name, frames in histories.items()}
+    runs = {name: frames for name, frames in runs.items() if all(key in frame for frame in frames)}
+    if not runs:
         return None
+    seeds = max(len(frames) for frames in runs.values())
     figure = Figure(figsize=(7, 4))
     axes = figure.subplots()
-    for index, (name, frame) in enumerate(histories.items()):
-        if key not in frame:
-            continue
+    for index, (name, frames) in enumerate(runs.items()):
         colour = f"C{index % 10}"
-        epochs = range(1, len(frame) + 1)
-        axes.plot(epochs, frame[key], color=colour, marker=".", label=f"{name} train")
-        if f"val_{key}" in frame:
-            axes.plot(epochs, frame[f"val_{key}"], color=colour, linestyle="--", label=f"{name} val")
-    values = pd.concat([frame[key] for frame in histories.values() if key in frame])
+        _draw_mean_and_band(axes, frames, key, colour, "-", f"{name} train")
+        if all(f"val_{key}" in frame for frame in frames):
+            _draw_mean_and_band(axes, frames, f"val_{key}", colour, "--", f"{name} val")
+    values = pd.concat([frame[key] for frames in runs.values() for frame in frames])
     values = values[np.isfinite(values)]
     if key.endswith("loss") and len(values) and values.min() > 0:
-        axes.set_yscale("log")
+        log_y(axes)
     label_epochs(axes)
     axes.set_ylabel(key)
-    axes.set_title(f"{key}: train (solid) and validation (dashed)")
+    title = f"{key}: train (solid) and validation (dashed)"
+    if seeds > 1:
+        title += f", mean of {seeds} seeds with 95% band"
+    axes.set_title(title, fontsize=10)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)
     figure.tight_layout()

@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from kerasforge.errors import DataError, RecipeError, RecipeNotFoundError
+from kerasforge.recipes.schema.claims import claim_metric_errors, measured_metrics
 from kerasforge.recipes.schema.messages import dotted_path, show_key, show_value, validation_message
 from kerasforge.recipes.schema.recipe import FINISHED_RUN, Recipe
 
@@ -315,9 +316,15 @@ def validate_recipe(raw: Mapping[str, Any], origin: str = "recipe", finished_run
 
 
 def _check_variants(recipe: Recipe, origin: str) -> None:
-    """Raises `RecipeError` unless every variant's overrides give a valid recipe."""
-    for variant, overrides in recipe.variants.items():
-        apply_overrides(recipe, overrides, origin=f"{origin}: variants.{variant}")
+    """Raises `RecipeError` unless every variant's overrides give a valid recipe and every claim's
+    metric is one `compare` measures for both of its variants."""
+    measured = {
+        variant: measured_metrics(apply_overrides(recipe, overrides, origin=f"{origin}: variants.{variant}"))
+        for variant, overrides in recipe.variants.items()
+    }
+    problems = claim_metric_errors(recipe.claims, measured)
+    if problems:
+        raise RecipeError(f"{origin}: {'; '.join(problems)}")
 
 
 def apply_overrides(

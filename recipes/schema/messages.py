@@ -90,6 +90,8 @@ def _model_classes(annotation) -> list[type[BaseModel]]:
     annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
+    if typing.get_origin(annotation) is list:  # a list of sections, such as `claims`
+        return _model_classes(typing.get_args(annotation)[0])
     members = _union_members(annotation)
     return [found for member in members or () for found in _model_classes(member)]
 
@@ -98,6 +100,8 @@ def allowed_keys(model_cls: type[BaseModel], path: tuple) -> list[str]:
     """Returns the keys accepted at `path` inside `model_cls`, or [] if unknown."""
     classes = [model_cls]
     for part in path:
+        if isinstance(part, int):
+            continue  # an index into a list of sections
         next_classes = []
         for cls in classes:
             field = cls.model_fields.get(part) if isinstance(part, str) else None

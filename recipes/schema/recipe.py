@@ -3,10 +3,12 @@
 import difflib
 from typing import Any
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kerasforge.recipes.schema.base import StrictModel
 from kerasforge.recipes.schema.callbacks import ALWAYS_LOGGED, CallbacksSection
+from kerasforge.recipes.schema.claims import Claim, variant_name_errors
 from kerasforge.recipes.schema.data import DataSection
 from kerasforge.recipes.schema.model import ModelSection
 from kerasforge.recipes.schema.search import SearchSection
@@ -50,6 +52,15 @@ class Recipe(StrictModel):
             "Named override sets (dotted key -> value) that `kerasforge compare` trains side by side."
         ),
     )
+    baseline: str | None = Field(
+        None,
+        description="The variant the others are compared with (paired differences). Defaults to the first.",
+    )
+    claims: list[Claim] = Field(
+        default_factory=list,
+        description="What the variants show, e.g. {variant: batch_norm, beats: sigmoid, metric: val_loss}; "
+        "`kerasforge compare --seeds N` checks each one.",
+    )
     search: SearchSection | None = Field(None, description="Search space for `kerasforge tune`.")
 
     def logged_keys(self) -> list[str]:
@@ -87,3 +98,20 @@ class Recipe(StrictModel):
             f"`callbacks.early_stopping.monitor` is {monitor!r}, which this recipe's run does not log, "
             f"so early stopping would never stop{hint}. Logged keys: {', '.join(keys)}"
         )
+
+    @model_validator(mode="after")
+    def _claims_name_variants(self):
+        errors = variant_name_errors(self.claims, list(self.variants), self.baseline)
+        if errors:
+            # Raised as a ValidationError of its own so each message keeps its key path
+            # (`claims.1.beats`), as pydantic's own errors do.
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("claim_variant", message), loc=location, input=value
+                    )
+                    for location, value, message in errors
+                ],
+            )
+        return self

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from kerasforge.cli import main
 from kerasforge.errors import RecipeError, RunDirError
@@ -120,3 +121,136 @@ def test_a_variant_started_from_another_records_the_published_model(tmp_path):
     assert result.runs["transfer"].run_dir == tmp_path / "cmp" / "transfer"
     assert ".partial" not in (tmp_path / "cmp" / "transfer" / "report.html").read_text()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["cmp"]
+
+
+SEEDED = {
+    **SMALL,
+    "training": {"epochs": 3},
+    "claims": [
+        {"variant": "mini_batch", "beats": "large_batch", "metric": "train_loss"},
+        {"variant": "large_batch", "beats": "mini_batch", "metric": "train_loss"},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare") / "seeded"
+    return compare(load_recipe(SEEDED), run_dir=folder, verbose=0, seeds=3)
+
+
+@pytest.mark.slow
+def test_compare_over_seeds_writes_mean_std_and_interval_columns(seeded):
+    folder = seeded.run_dir
+    table = pd.read_csv(folder / "comparison.csv")
+    assert list(table.columns) == [
+        "variant",
+        "metric",
+        "seeds",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        "baseline",
+        "diff_vs_baseline",
+        "diff_ci_low",
+        "diff_ci_high",
+    ]
+    rows = table.set_index(["variant", "metric"])
+    assert {"train_loss", "val_loss", "test_accuracy", "seconds_per_epoch"} <= set(table["metric"])
+    assert (rows["seeds"] == 3).all()
+    assert (table["baseline"] == "mini_batch").all()
+    per_seed = pd.read_csv(folder / "seeds.csv")
+    assert sorted(per_seed["seed"].unique()) == [3, 4, 5]
+    losses = per_seed.pivot(index="seed", columns="variant", values="train_loss")
+    assert rows.loc[("large_batch", "train_loss"), "mean"] == pytest.approx(losses["large_batch"].mean())
+    assert rows.loc[("large_batch", "train_loss"), "std"] == pytest.approx(losses["large_batch"].std())
+    difference = losses["large_batch"] - losses["mini_batch"]
+    assert rows.loc[("large_batch", "train_loss"), "diff_vs_baseline"] == pytest.approx(difference.mean())
+    low, high = rows.loc[("large_batch", "train_loss"), ["ci_low", "ci_high"]]
+    assert low < losses["large_batch"].mean() < high
+
+
+@pytest.mark.slow
+def test_compare_over_seeds_keeps_one_comparison_per_seed_and_banded_plots(seeded):
+    folder = seeded.run_dir
+    for seed in (3, 4, 5):
+        assert (folder / f"seed_{seed}" / "comparison.csv").is_file()
+        for variant in ("mini_batch", "large_batch"):
+            assert (folder / f"seed_{seed}" / variant / "model.keras").is_file()
+    assert seeded.record("large_batch", seed=4).recipe.seed == 4
+    assert {"loss.png", "accuracy.png", "grad_norm_heatmaps.png"} <= {
+        path.name for path in (folder / "plots").glob("*.png")
+    }
+    report = (folder / "report.html").read_text()
+    assert "Mean ± std over 3 seeds" in report and "Claims" in report
+
+
+@pytest.mark.slow
+def test_seeds_change_the_split_and_the_initialisation_alike_for_every_variant(seeded):
+    first = seeded.record("mini_batch", seed=3).history["loss"].iloc[0]
+    assert first != seeded.record("mini_batch", seed=4).history["loss"].iloc[0]
+    per_seed = seeded.per_seed
+    assert per_seed.groupby("seed")["variant"].apply(list).tolist() == [["mini_batch", "large_batch"]] * 3
+
+
+@pytest.mark.slow
+def test_compare_checks_each_claim_with_its_paired_interval(seeded):
+    claims = pd.read_csv(seeded.run_dir / "claims.csv")
+    assert list(claims["seeds"]) == [3, 3]
+    # The two claims contradict each other: at most one holds, and the gains are opposite.
+    assert claims["gain"][0] == pytest.approx(-claims["gain"][1])
+    assert claims["held"].sum() <= 1
+    for row in claims.itertuples():
+        assert row.held == (row.ci_low > 0)
+
+
+def test_seeds_and_workers_must_be_positive_integers(tmp_path):
+    with pytest.raises(RecipeError, match=r"Argument `seeds` must be an integer >= 1. Received: seeds=0"):
+        compare(load_recipe(SMALL), run_dir=tmp_path / "x", verbose=0, seeds=0)
+    with pytest.raises(
+        RecipeError, match=r"Argument `workers` must be an integer >= 1. Received: workers=1.5"
+    ):
+        compare(load_recipe(SMALL), run_dir=tmp_path / "x", verbose=0, workers=1.5)
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_claim_on_a_custom_metric_of_unknown_direction_fails_before_training(tmp_path):
+    recipe = load_recipe(
+        {
+            **SMALL,
+            "model": {"hidden": [16], "metrics": ["accuracy", "mystery"]},
+            "claims": [{"variant": "mini_batch", "beats": "large_batch", "metric": "test_mystery"}],
+        }
+    )
+    with pytest.raises(RecipeError, match=r"`claims.0.metric`: cannot tell whether 'test_mystery' is better"):
+        compare(recipe, run_dir=tmp_path / "x", verbose=0)
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.slow
+def test_cli_compare_prints_each_claim_and_whether_it_held(tmp_path, capsys):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump({**SEEDED, "training": {"epochs": 1}}))
+    status = main(["compare", str(path), "--seeds", "2", "--quiet", "--run-dir", str(tmp_path / "c")])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "claims (paired 95% interval of the gain, better is positive):" in out
+    lines = [line for line in out.splitlines() if "`mini_batch` beats `large_batch` on train_loss:" in line]
+    assert len(lines) == 1 and ("HELD" in lines[0]) and "(2 seeds)" in lines[0]
+    assert (tmp_path / "c" / "claims.csv").is_file()
+
+
+def test_cli_compare_rejects_zero_seeds(capsys):
+    with pytest.raises(SystemExit, match="2"):
+        main(["compare", "digits_mlp", "--seeds", "0"])
+    assert "--seeds: expected a whole number >= 1. Received: 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_seeds_in_worker_processes_give_the_same_rows(seeded, tmp_path):
+    parallel = compare(load_recipe(SEEDED), run_dir=tmp_path / "parallel", verbose=0, seeds=2, workers=2)
+    columns = ["seed", "variant", "train_loss", "val_loss", "test_accuracy", "findings"]
+    sequential = seeded.per_seed[seeded.per_seed["seed"] < 5][columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(parallel.per_seed[columns], sequential)
+    assert parallel.runs == {}
