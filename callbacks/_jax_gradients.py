@@ -1,0 +1,61 @@
+"""JAX's part of the gradient statistics; imported only on that backend."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from kerasforge import _keras_compat
+
+SQUARE_FACTOR = 1.0
+
+
+def norm_terms(gradients: Sequence[Any]) -> Any:
+    """One value per gradient: its squared L2 norm (`SQUARE_FACTOR` is 1)."""
+    return jnp.stack([jnp.sum(jnp.square(gradient.astype(jnp.float32))) for gradient in gradients])
+
+
+def reduce_across_replicas(gradients: list[Any]) -> list[Any]:
+    """Identity: under `keras.distribution` the gradient of the global batch
+    is what `jax.grad` returns; XLA inserts the reduction itself.
+    """
+    return gradients
+
+
+@contextlib.contextmanager
+def variable_scope(model: Any) -> Iterator[None]:
+    """Nothing to enter: a variable takes the active `keras.distribution`'s layout."""
+    yield
+
+
+def compile_function(function: Callable[..., Any]) -> Callable[..., Any]:
+    return jax.jit(function)
+
+
+def value_and_gradients(loss_function: Callable[[list[Any]], Any], values: list[Any]) -> list[Any]:
+    """Gradients of `loss_function(values)` with respect to `values`."""
+    return list(jax.grad(loss_function)(values))
+
+
+def install(optimizer: Any, state: Any) -> None:
+    """Makes the statistics an optimizer variable: the JAX trainer applies
+    gradients through the optimizer's stateless path, and only
+    `optimizer.variables` travel through it and come back updated.
+    """
+    _keras_compat.track_optimizer_variable(optimizer, state)
+
+
+def uninstall(optimizer: Any, state: Any) -> None:
+    """Takes the statistics out of `optimizer.variables`, so a saved model or a
+    later fit without the monitor sees the optimizer as the user built it.
+    """
+    _keras_compat.untrack_optimizer_variable(optimizer, state)
+
+
+def to_numpy(variable: Any) -> Any:
+    """A numpy copy of a Keras variable's value (the trainer donates its buffers)."""
+    return jax.device_get(variable.value).copy()
