@@ -1,13 +1,13 @@
 """What both gradient collectors share: layer columns, the backend's hooks, the summary.
 
 A collector (`InStepStatistics` or `ProbeStatistics`) keeps, per layer
-column plus a last "global" column, five rows of numbers over the steps it
+column plus a last "global" column, four rows of numbers over the steps it
 saw in the epoch (`ROWS`): the sum of the finite squared norms, the count of
-finite ones, the count of steps that had a gradient for the column, the
-largest finite squared norm and the last squared norm. Squared norms add up
-exactly across layers, so the global value is consistent with the layers'.
-`summarize` turns the rows into the epoch root-mean-square, max and last
-norms and the count of non-finite steps.
+finite ones and the count of steps that had a gradient for the column (the
+three `ADDED` rows, which a step adds to), then the largest finite squared
+norm. Squared norms add up exactly across layers, so the global value is
+consistent with the layers'. `summarize` turns the rows into the epoch
+root-mean-square and max norms and the count of non-finite steps.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from kerasforge import _keras_compat
 
 from ._layer_paths import trainable_variable_paths
 
-SUM, FINITE, SEEN, PEAK, LAST = range(5)
-ROWS = 5
-SQUARED_ROWS = [SUM, PEAK, LAST]  # rows of squared norms (the others count steps)
+SUM, FINITE, SEEN, PEAK = range(4)
+ROWS = 4
+ADDED = 3  # the first rows, which a step adds to
+SQUARED_ROWS = [SUM, PEAK]  # rows of squared norms (the others count steps)
 _EPSILON = 1e-12
 
 _BACKEND_MODULES = {
@@ -85,37 +86,37 @@ class LayerGroups:
         squares = np.array([np.sum(np.square(a, dtype="float64")) for a in arrays])
         return np.sqrt(np.append(squares @ self.membership, squares.sum()))
 
-    def update_ratios(self, before: list[np.ndarray], steps: int) -> np.ndarray:
+    def update_ratios(
+        self, before: list[np.ndarray], steps: int, now: list[np.ndarray] | None = None
+    ) -> np.ndarray:
         """Per-step ||w_now - w_before|| / ||w_before||, per layer, then global.
 
         `steps` training steps ran since `before`; the change is divided by
         it, which is exact for one step and an approximation for several
-        (`steps_per_execution > 1`).
+        (`steps_per_execution > 1`). `now` defaults to a fresh snapshot.
         """
-        change = self.norms([a - b for a, b in zip(self.snapshot(), before, strict=True)])
+        now = self.snapshot() if now is None else now
+        change = self.norms([a - b for a, b in zip(now, before, strict=True)])
         return change / (self.norms(before) + _EPSILON) / steps
 
 
-def fold(rows: Any, squares: Any, seen: Any) -> Any:
-    """The `ROWS` x width rows after one more step, in `keras.ops`.
+def step_update(squares: Any, seen: Any) -> tuple[Any, Any]:
+    """What one step adds to the `ADDED` rows (flattened), and its finite squares.
+
+    In `keras.ops`, so the in-step collector traces it into the train step.
 
     Args:
-        rows: The rows so far.
         squares: Squared norms of this step, one per column.
         seen: 1 for the columns this step had a gradient for, else 0.
+
+    Returns:
+        `(added, finite_squares)`: a vector of `ADDED` x width to add to the
+        rows, and the squares with non-finite ones zeroed, for the max.
     """
-    rows, seen = ops.convert_to_tensor(rows, "float32"), ops.convert_to_tensor(seen, "float32")
+    seen = ops.convert_to_tensor(seen, "float32")
     finite = ops.isfinite(squares)
     finite_squares = ops.where(finite, squares, 0.0)
-    return ops.stack(
-        [
-            rows[SUM] + finite_squares,
-            rows[FINITE] + ops.cast(finite, "float32") * seen,
-            rows[SEEN] + seen,
-            ops.maximum(rows[PEAK], finite_squares),
-            ops.where(seen > 0, squares, rows[LAST]),
-        ]
-    )
+    return ops.concatenate([finite_squares, ops.cast(finite, "float32") * seen, seen], axis=0), finite_squares
 
 
 def summarize(rows: np.ndarray) -> Statistics:
@@ -125,7 +126,6 @@ def summarize(rows: np.ndarray) -> Statistics:
         return {
             "mean": np.sqrt(rows[SUM] / np.maximum(rows[FINITE], 1.0)),
             "max": np.sqrt(rows[PEAK]),
-            "last": np.sqrt(rows[LAST]),
             "non_finite": (rows[SEEN] - rows[FINITE]).astype(int),
             "steps": int(rows[SEEN][-1]),
             "present": rows[SEEN] > 0,
@@ -138,13 +138,13 @@ def merge(parts: list[Statistics]) -> Statistics:
     Each layer is updated by one optimizer, so its column comes from the
     optimizer that saw it. The global column is the norm of all gradients of
     a train step, when each optimizer applies once per step: squared means
-    add up; the max and last add up too (the max is then an upper bound).
+    add up; the maxima add up too (an upper bound).
     """
     if len(parts) == 1:
         return parts[0]
     present = np.any([p["present"] for p in parts], axis=0)
     merged: Statistics = {"present": present, "steps": max(p["steps"] for p in parts)}
-    for key in ("mean", "max", "last", "non_finite"):
+    for key in ("mean", "max", "non_finite"):
         stacked = np.stack([np.where(p["present"], p[key], 0) for p in parts])
         merged[key] = stacked.max(axis=0)
         if key != "non_finite":

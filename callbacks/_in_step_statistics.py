@@ -30,7 +30,15 @@ from keras import ops
 
 from kerasforge import _keras_compat
 
-from ._gradient_statistics import ROWS, SQUARED_ROWS, LayerGroups, Statistics, fold, gradient_backend
+from ._gradient_statistics import (
+    ADDED,
+    ROWS,
+    SQUARED_ROWS,
+    LayerGroups,
+    Statistics,
+    gradient_backend,
+    step_update,
+)
 from ._gradient_statistics import merge as merge_statistics
 from ._gradient_statistics import summarize as summarize_rows
 
@@ -59,7 +67,7 @@ class _OptimizerTap:
     def __init__(self, owner: InStepStatistics, optimizer: Any) -> None:
         self.owner = owner
         self.optimizer = optimizer
-        self.state: Any = None
+        self.state: list[Any] | None = None
         self._previous_apply = optimizer.__dict__.get("apply")
         self._original_apply = optimizer.apply
 
@@ -71,18 +79,22 @@ class _OptimizerTap:
 
     def create_state(self, width: int) -> None:
         with self.owner.backend.variable_scope(self.owner.model):
-            self.state = keras.Variable(
-                np.zeros(ROWS * width, dtype="float32"),
-                trainable=False,
-                dtype="float32",
-                aggregation="only_first_replica",
-                name="kerasforge_gradient_statistics",
-            )
+            # Two variables: one that a step adds to, and the running max.
+            self.state = [
+                keras.Variable(
+                    np.zeros(rows * width, dtype="float32"),
+                    trainable=False,
+                    dtype="float32",
+                    aggregation="only_first_replica",
+                    name=f"kerasforge_gradient_{name}",
+                )
+                for name, rows in (("sums", ADDED), ("max", 1))
+            ]
 
     def install(self) -> None:
         self.optimizer.apply = self._wrapper
-        if self.state is not None:
-            self.owner.backend.install(self.optimizer, self.state)
+        for variable in self.state or []:
+            self.owner.backend.install(self.optimizer, variable)
 
     def uninstall(self) -> None:
         if self.optimizer.__dict__.get("apply") is self._wrapper:
@@ -90,8 +102,8 @@ class _OptimizerTap:
                 del self.optimizer.apply
             else:
                 self.optimizer.apply = self._previous_apply
-        if self.state is not None:
-            self.owner.backend.uninstall(self.optimizer, self.state)
+        for variable in self.state or []:
+            self.owner.backend.uninstall(self.optimizer, variable)
 
     def record(self, grads: Any, trainable_variables: Any) -> None:
         groups = self.owner.ensure_groups()
@@ -109,43 +121,41 @@ class _OptimizerTap:
 
     def _accumulate(self, grads: list[Any], columns: list[int]) -> None:
         # Every op here runs at every step, where a small MLP's whole step is
-        # ~150 ops: one norm term per gradient, one product with a constant
-        # matrix giving every layer and the global value at once, squared
-        # norms (square roots and any loss scale applied when read), and one
-        # variable update per step.
+        # ~150 ops: one norm term per gradient and one sum per column (the
+        # backend's fastest), squared norms (square roots and any loss scale
+        # applied when read), one add and one max into the two variables.
         backend = self.owner.backend
         width = self.owner.groups_width
-        grads = backend.reduce_across_replicas(grads)
-        matrix = np.zeros((len(grads), width), dtype="float32")
-        matrix[np.arange(len(grads)), columns] = backend.SQUARE_FACTOR
-        matrix[:, -1] = backend.SQUARE_FACTOR
         seen = np.zeros(width, dtype="float32")
         seen[columns] = 1.0
         seen[-1] = 1.0
-        squares = ops.matmul(ops.expand_dims(backend.norm_terms(grads), 0), matrix)[0]
-        new = fold(ops.reshape(self.state.value, (ROWS, width)), squares, seen)
-        self.state.assign(ops.reshape(new, (ROWS * width,)))
+        squares = backend.column_squares(backend.reduce_across_replicas(grads), columns, width)
+        added, finite_squares = step_update(squares, seen)
+        sums, peak = self.state or []
+        sums.assign_add(added)
+        peak.assign(ops.maximum(peak.value, finite_squares))
 
     def read(self) -> Statistics | None:
         if self.state is None:
             return None
         _keras_compat.sync_training_state(self.owner.model)
-        rows = np.asarray(self.owner.backend.to_numpy(self.state), dtype="float64")
-        rows = rows.reshape(ROWS, -1)
+        sums, peak = (np.asarray(self.owner.backend.to_numpy(v), dtype="float64") for v in self.state)
+        rows = np.concatenate([sums, peak]).reshape(ROWS, -1)
         scale = getattr(self.optimizer, "loss_scale_factor", None) or 1.0
         rows[SQUARED_ROWS] /= scale * scale
         return summarize_rows(rows)
 
     def reset(self) -> None:
-        if self.state is not None:
-            self.state.assign(ops.zeros_like(self.state.value))
+        for variable in self.state or []:
+            variable.assign(ops.zeros_like(variable.value))
 
 
 class InStepStatistics:
     """Accumulates gradient statistics inside the compiled train step.
 
-    One per model, shared by the monitors attached to it and kept between
-    fits with the train function it wrapped. Use `attach` and `detach`.
+    One per model, kept between fits with the train function it wrapped. Use
+    `attach` at train begin and `detach` at train end. Attaching again without
+    a detach (a fit that was interrupted) installs afresh.
     """
 
     def __init__(self, model: Any) -> None:
@@ -154,7 +164,7 @@ class InStepStatistics:
         self.groups: LayerGroups | None = None
         self.optimizers = model_optimizers(model)
         self._taps = [_OptimizerTap(self, optimizer) for optimizer in self.optimizers]
-        self._attached = 0
+        self._installed = False
         self._plain_function: Any = None
         self._monitored_function: Any = None
 
@@ -171,10 +181,8 @@ class InStepStatistics:
         return statistics
 
     def detach(self) -> None:
-        """Undoes `attach`; the last monitor out restores the model's own train function."""
-        self._attached = max(self._attached - 1, 0)
-        if self._attached == 0:
-            self._uninstall()
+        """Undoes `attach`: the model's own train function and optimizers come back."""
+        self._uninstall()
 
     def _matches(self, model: Any) -> bool:
         current = model.train_function
@@ -185,9 +193,7 @@ class InStepStatistics:
         return same_function and same_optimizers
 
     def _install(self) -> None:
-        self._attached += 1
-        if self._attached > 1:
-            return
+        self._installed = True
         if self.model.built:
             self.ensure_groups()
         for tap in self._taps:
@@ -201,6 +207,7 @@ class InStepStatistics:
             self._monitored_function = self.model.train_function
 
     def _uninstall(self) -> None:
+        self._installed = False
         for tap in self._taps:
             tap.uninstall()
         if self.model.train_function is self._monitored_function and self._plain_function is not None:
@@ -225,8 +232,9 @@ class InStepStatistics:
             self.groups = LayerGroups(self.model)
             for tap in self._taps:
                 tap.create_state(self.groups.width)
-                if self._attached:
-                    self.backend.install(tap.optimizer, tap.state)
+                if self._installed:
+                    for variable in tap.state or []:
+                        self.backend.install(tap.optimizer, variable)
         return self.groups
 
     def start_epoch(self) -> None:

@@ -11,12 +11,12 @@ import jax.numpy as jnp
 
 from kerasforge import _keras_compat
 
-SQUARE_FACTOR = 1.0
 
-
-def norm_terms(gradients: Sequence[Any]) -> Any:
-    """One value per gradient: its squared L2 norm (`SQUARE_FACTOR` is 1)."""
-    return jnp.stack([jnp.sum(jnp.square(gradient.astype(jnp.float32))) for gradient in gradients])
+def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int) -> Any:
+    """Squared L2 norms summed per column (`columns[i]` for `gradients[i]`), then all in the last."""
+    squares = jnp.stack([jnp.sum(jnp.square(gradient.astype(jnp.float32))) for gradient in gradients])
+    segments = jnp.asarray(list(columns) + [width - 1] * len(columns))
+    return jax.ops.segment_sum(jnp.concatenate([squares, squares]), segments, num_segments=width)
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:

@@ -21,7 +21,16 @@ from keras import ops
 
 from kerasforge import _keras_compat
 
-from ._gradient_statistics import ROWS, SEEN, LayerGroups, Statistics, fold, gradient_backend
+from ._gradient_statistics import (
+    ADDED,
+    PEAK,
+    ROWS,
+    SEEN,
+    LayerGroups,
+    Statistics,
+    gradient_backend,
+    step_update,
+)
 from ._gradient_statistics import summarize as summarize_rows
 
 _COMPILED: weakref.WeakKeyDictionary[Any, tuple[tuple[int, ...], Any]] = weakref.WeakKeyDictionary()
@@ -45,9 +54,8 @@ class ProbeStatistics:
         key = tuple(id(v) for v in groups.variables)
         cached = _COMPILED.get(self.model)
         if cached is None or cached[0] != key:
-            factor = self.backend.SQUARE_FACTOR
-            matrix = np.concatenate([groups.membership, np.ones((len(groups.variables), 1))], axis=1)
-            matrix = (matrix * factor).astype("float32")
+            columns = [groups.columns[id(v)] for v in groups.variables]
+            width = groups.width
             model, backend = self.model, self.backend
             call_arguments = {"training": False} if _keras_compat.call_takes_training(model) else {}
 
@@ -61,24 +69,35 @@ class ProbeStatistics:
                     )[0]
 
                 gradients = backend.value_and_gradients(loss, list(trainable))
-                return ops.matmul(ops.expand_dims(backend.norm_terms(gradients), 0), matrix)[0]
+                return backend.column_squares(gradients, columns, width)
 
             cached = (key, backend.compile_function(squared_norms))
             _COMPILED[self.model] = cached
         return cached[1]
 
-    def probe(self) -> None:
-        """Runs one pass on the probe batch and folds it into the epoch's rows."""
-        if self.groups is None:
+    def probe(self) -> bool:
+        """Runs one pass on the probe batch and folds it into the epoch's rows.
+
+        Returns:
+            Whether it ran: not before the model is built (a subclassed model
+            on TensorFlow is built by its first step).
+        """
+        if not self.model.built or not self.model.trainable_variables:
+            return False
+        if self.groups is None or self._rows is None:
             self.groups = LayerGroups(self.model)
-            self._rows = np.zeros((ROWS, self.groups.width), dtype="float32")
-        if self._rows is None or not self.groups.variables:
-            return
+            self._rows = np.zeros((ROWS, self.groups.width))
+        rows = self._rows
         _keras_compat.sync_training_state(self.model)
         values = [[v.value for v in variables] for variables in self._variable_lists()]
         squares = self._compiled(self.groups)(*values, *self._data)
         seen = np.ones(self.groups.width, dtype="float32")
-        self._rows = np.asarray(ops.convert_to_numpy(fold(self._rows, squares, seen)), dtype="float32")
+        added, finite_squares = (
+            np.asarray(ops.convert_to_numpy(t), "float64") for t in step_update(squares, seen)
+        )
+        rows[:ADDED] += added.reshape(ADDED, -1)
+        rows[PEAK] = np.maximum(rows[PEAK], finite_squares)
+        return True
 
     def _variable_lists(self) -> tuple[list[Any], list[Any], list[Any]]:
         model = self.model

@@ -8,10 +8,6 @@ from typing import Any
 
 import tensorflow as tf
 
-# `tf.nn.l2_loss` is one fused op per gradient and returns half the squared
-# norm; the factor goes into the constant that sums norms per layer.
-SQUARE_FACTOR = 2.0
-
 
 def _dense(gradient: Any) -> Any:
     if isinstance(gradient, tf.IndexedSlices):
@@ -21,9 +17,15 @@ def _dense(gradient: Any) -> Any:
     return gradient if gradient.dtype == tf.float32 else tf.cast(gradient, tf.float32)
 
 
-def norm_terms(gradients: Sequence[Any]) -> Any:
-    """One value per gradient: half its squared L2 norm, as float32."""
-    return tf.stack([tf.nn.l2_loss(_dense(gradient)) for gradient in gradients])
+def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int) -> Any:
+    """Squared L2 norms summed per column (`columns[i]` for `gradients[i]`), then all in the last.
+
+    `tf.nn.l2_loss` is one fused op per gradient (half the squared norm) and
+    one segment sum gives every column and the global value at once.
+    """
+    halves = [tf.nn.l2_loss(_dense(gradient)) for gradient in gradients]
+    segments = list(columns) + [width - 1] * len(halves)
+    return 2.0 * tf.math.unsorted_segment_sum(tf.stack(halves + halves), segments, width)
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:

@@ -8,13 +8,12 @@ from typing import Any
 
 import torch
 
-SQUARE_FACTOR = 1.0
 
-
-def norm_terms(gradients: Sequence[Any]) -> Any:
-    """One value per gradient: its squared L2 norm (`SQUARE_FACTOR` is 1)."""
-    norms = torch._foreach_norm([gradient.float() for gradient in gradients])
-    return torch.stack(norms).square()
+def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int) -> Any:
+    """Squared L2 norms summed per column (`columns[i]` for `gradients[i]`), then all in the last."""
+    squares = torch.stack(torch._foreach_norm([gradient.float() for gradient in gradients])).square()
+    index = torch.tensor(list(columns) + [width - 1] * len(columns), device=squares.device)
+    return torch.zeros(width, device=squares.device).index_add_(0, index, torch.cat([squares, squares]))
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:

@@ -187,7 +187,10 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
             self._watched.append((layer.name, activation, len(calls)))
             tensors.extend(calls)
         if tensors:
-            self._probe_model = keras.Model(inputs, tensors)
+            # One input: the probe model takes the array itself, as the model does.
+            self._probe_model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, tensors)
+            if len(inputs) == 1 and isinstance(self._x, list):
+                self._x = self._x[0]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (epoch + 1) % self.every:

@@ -175,7 +175,6 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         self.events, self.history, self.summary = [], {}, ""
         self._close()
         self._rules = None
-        self._steps_run = 0
         self.mode_in_use = "probe" if self.mode == "probe" else "in_step"
         if self.mode_in_use == "in_step":
             self._statistics = self._attached = InStepStatistics.attach(self.model)
@@ -193,36 +192,50 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         self._next_probe = 0
         self._last_batch = -1
         self._before: list[np.ndarray] | None = None
+        self._before_step = 0
         self._update_ratios: np.ndarray | None = None
         if self._statistics is not None:
             self._statistics.start_epoch()
 
     def _weights(self) -> list[np.ndarray]:
         _keras_compat.sync_training_state(self.model)
-        return [np.array(v.numpy(), copy=True) for v in self.model.trainable_variables]
+        backend = gradient_backend()
+        return [backend.to_numpy(v) for v in self.model.trainable_variables]
+
+    @property
+    def async_safe(self) -> bool:
+        """Whether Keras may run `on_train_batch_end` in the background: it does
+        nothing unless `log_every` is set, and a callback that is not async-safe
+        makes Keras wait for every step's logs."""
+        return self.log_every is None
 
     def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        # The update ratio is sampled on the epoch's first execution whose
+        # Work is done at a batch's begin, on the weights the earlier steps
+        # left, so the steps themselves run without waiting for Python.
+        statistics = self._statistics
+        if isinstance(statistics, ProbeStatistics) and batch >= self._next_probe and statistics.probe():
+            while self._next_probe <= batch:
+                self._next_probe += self.probe_every
+        if self._update_ratios is not None:
+            return
+        # The update ratio is sampled over the epoch's first execution whose
         # weights exist (a subclassed model is built by its first step).
-        if self._update_ratios is None and self._before is None and self.model.trainable_variables:
+        groups = None if statistics is None else statistics.groups
+        if self._before is not None and groups is not None and len(self._before) == len(groups.variables):
+            self._update_ratios = groups.update_ratios(self._before, steps=batch - self._before_step)
+            self._before = None
+        elif self._before is None and self.model.trainable_variables:
             self._before = self._weights()
             self._before_step = batch
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        self._steps_run += 1
-        statistics = self._statistics
-        if isinstance(statistics, ProbeStatistics) and batch >= self._next_probe:
-            statistics.probe()
-            while self._next_probe <= batch:
-                self._next_probe += self.probe_every
-        groups = None if statistics is None else statistics.groups
-        if self._before is not None and groups is not None and len(self._before) == len(groups.variables):
-            self._update_ratios = groups.update_ratios(self._before, steps=batch - self._before_step + 1)
-            self._before = None
+        if not self.log_every:
+            return
         # With steps_per_execution > 1 batch indices jump, so log when a
         # multiple of log_every was crossed, not only when one is hit.
-        crossed = self.log_every and (batch + 1) // self.log_every > (self._last_batch + 1) // self.log_every
+        crossed = (batch + 1) // self.log_every > (self._last_batch + 1) // self.log_every
         self._last_batch = batch
+        statistics = self._statistics
         if crossed and statistics is not None:
             stats = statistics.read()
             if stats is None or not stats["steps"]:
@@ -270,18 +283,21 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         statistics = self._statistics
         if statistics is None:
             return
+        if isinstance(statistics, ProbeStatistics) and statistics.read() is None:
+            statistics.probe()  # the model was not built yet when the epoch's probes were due
         stats = statistics.read()
-        if (
-            (stats is None or not stats["steps"])
-            and self._steps_run
-            and isinstance(statistics, InStepStatistics)
-        ):
+        if (stats is None or not stats["steps"]) and isinstance(statistics, InStepStatistics):
             stats = self._fall_back()
         groups = None if self._statistics is None else self._statistics.groups
         if stats is None or groups is None:
             return
         values = self._gradient_logs(stats)
-        weights = groups.norms(groups.snapshot())
+        snapshot = groups.snapshot()
+        steps = self.params.get("steps") if self.params else None
+        if self._update_ratios is None and self._before is not None and steps and steps > self._before_step:
+            if len(self._before) == len(groups.variables):  # one execution ran the whole epoch
+                self._update_ratios = groups.update_ratios(self._before, steps - self._before_step, snapshot)
+        weights = groups.norms(snapshot)
         for column, name in enumerate(groups.names):
             values[log_keys.make_key(log_keys.WEIGHT_NORM, name)] = float(weights[column])
             if self._update_ratios is not None:

@@ -7,6 +7,7 @@ import pytest
 from kerasforge.callbacks import ActivationMonitor, GradientNormMonitor
 
 
+@pytest.mark.slow
 def test_dying_relu_network_is_detected(digits, make_mlp):
     x, y = digits
     # A bias of -5 puts every pre-activation below zero: all units dead.
@@ -20,6 +21,7 @@ def test_dying_relu_network_is_detected(digits, make_mlp):
     assert "LeakyReLU" in monitor.summary
 
 
+@pytest.mark.slow
 def test_healthy_relu_network_is_not_flagged(digits, make_mlp):
     x, y = digits
     model = make_mlp("relu", "he_normal", depth=3)
@@ -30,6 +32,7 @@ def test_healthy_relu_network_is_not_flagged(digits, make_mlp):
     assert all(v < 0.5 for v in history.history[first])
 
 
+@pytest.mark.slow
 def test_saturated_sigmoid_layer_is_detected(digits, make_mlp):
     x, y = digits
     model = make_mlp("sigmoid", keras.initializers.RandomNormal(stddev=5.0), depth=2)
@@ -91,6 +94,7 @@ def test_output_layer_is_not_watched(regression):
     assert "saturated_fraction/output" not in history.history
 
 
+@pytest.mark.slow
 def test_sequential_without_input_layer_is_watched(digits):
     x, y = digits
     keras.utils.set_random_seed(0)
@@ -154,6 +158,7 @@ def test_probe_data_that_does_not_fit_the_inputs_fails_before_training(regressio
     assert seen == []  # raised at train begin, before any epoch
 
 
+@pytest.mark.slow
 def test_an_lstm_has_one_key_in_both_monitors():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 5, 3)).astype("float32")

@@ -22,6 +22,7 @@ def _fit(model, data, monitor, epochs=3, **kwargs):
     )
 
 
+@pytest.mark.slow
 def test_deep_sigmoid_mlp_is_flagged_vanishing_at_the_input_side(digits, make_mlp):
     # Glorot & Bengio (2010): 10 sigmoid layers, Keras's default Glorot init.
     model = make_mlp("sigmoid", "glorot_uniform")
@@ -38,6 +39,7 @@ def test_deep_sigmoid_mlp_is_flagged_vanishing_at_the_input_side(digits, make_ml
     assert "ReLU or LeakyReLU" in monitor.summary
 
 
+@pytest.mark.slow
 def test_same_depth_relu_he_mlp_is_not_flagged(digits, make_mlp):
     model = make_mlp("relu", "he_normal")
     monitor = GradientNormMonitor(on_detect="raise")
@@ -89,6 +91,7 @@ class _BatchLossRecorder(keras.callbacks.Callback):
         self.losses.append(float(logs["loss"]))
 
 
+@pytest.mark.slow
 def test_exploding_network_is_flagged_before_its_loss_turns_nan(regression):
     monitor = GradientNormMonitor(log_every=1, on_detect="log")
     recorder = _BatchLossRecorder()
@@ -111,6 +114,7 @@ def test_exploding_network_stops_before_nan_with_on_detect_stop(regression):
     assert "clipnorm" in monitor.summary
 
 
+@pytest.mark.slow
 def test_same_exploding_network_trains_without_nan_under_clipnorm(regression):
     monitor = GradientNormMonitor(on_detect="log")
     history = _fit(_exploding_model(clipnorm=1.0), regression, monitor)
@@ -120,6 +124,7 @@ def test_same_exploding_network_trains_without_nan_under_clipnorm(regression):
     assert max(history.history["grad_norm_max/global"]) > 1.0
 
 
+@pytest.mark.slow
 def test_on_detect_raise_raises_and_unwraps_the_optimizer(digits, make_mlp):
     model = make_mlp("relu", "he_normal", depth=2)
     # A ratio of 1 flags every layer but the largest: a cheap way to raise.
@@ -163,6 +168,26 @@ def test_a_second_fit_reuses_the_wrapped_train_function_and_leaves_the_model_as_
     assert len(loaded.optimizer.variables) == optimizer_variables
 
 
+def test_a_fit_interrupted_by_another_callback_leaves_nothing_behind_after_the_next_fit(digits, make_mlp):
+    model = make_mlp("relu", "he_normal", depth=2)
+    x, y = digits
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyError("interrupted")
+
+    monitor = GradientNormMonitor()
+    with pytest.raises(KeyError, match="interrupted"):
+        model.fit(x[:256], y[:256], epochs=2, verbose=0, callbacks=[monitor, Interrupt()])
+    history = model.fit(x[:256], y[:256], epochs=2, verbose=0, callbacks=[GradientNormMonitor()])
+    assert len(history.history["grad_norm/global"]) == 2
+    assert "apply" not in vars(model.optimizer)
+    plain = model.train_function
+    model.fit(x[:256], y[:256], epochs=1, verbose=0)
+    assert model.train_function is plain
+
+
+@pytest.mark.slow
 def test_second_fit_on_the_same_model_and_monitor_works(digits, make_mlp):
     model = make_mlp("relu", "he_normal", depth=2)
     monitor = GradientNormMonitor()
@@ -176,6 +201,7 @@ def test_second_fit_on_the_same_model_and_monitor_works(digits, make_mlp):
 
 if keras.backend.backend() != "torch":  # torch's trainer runs one step per call
 
+    @pytest.mark.slow
     def test_steps_per_execution_gives_the_same_epoch_norms(digits):
         x, y = digits
         results = []
@@ -236,6 +262,7 @@ class _Subclassed(keras.Model):
         return self.head(self.hidden(inputs))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["in_step", "probe"])
 def test_functional_model_with_shared_nested_frozen_and_batchnorm(digits, mode):
     x, y = digits
@@ -382,3 +409,35 @@ def test_exploding_rule_is_scale_free(scale):
         ("exploding", "b", 2),
         ("exploding", "global", 2),
     ]
+
+
+def test_every_backend_gives_the_same_keys_and_the_analytic_gradients_norms():
+    # One full batch through tanh(x W1 + b1) W2 + b2 with mean squared error: the gradient worked out
+    # by hand in float64 is the same for every backend, so each backend matching it to 1e-5 means they
+    # match each other.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 4))
+    y = rng.normal(size=(16, 1))
+    w1, b1, w2, b2 = rng.normal(size=(4, 3)), rng.normal(size=3), rng.normal(size=(3, 1)), rng.normal(size=1)
+    hidden = np.tanh(x @ w1 + b1)
+    error = 2 * (hidden @ w2 + b2 - y) / len(x)
+    back = (error @ w2.T) * (1 - hidden**2)
+    grads = {"hidden": [x.T @ back, back.sum(0)], "head": [hidden.T @ error, error.sum(0)]}
+    expected = {name: np.sqrt(sum(np.sum(g**2) for g in parts)) for name, parts in grads.items()}
+    expected["global"] = np.sqrt(expected["hidden"] ** 2 + expected["head"] ** 2)
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(3, activation="tanh", name="hidden"),
+            keras.layers.Dense(1, name="head"),
+        ]
+    )
+    model.set_weights([w.astype("float32") for w in (w1, b1, w2, b2)])
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    history = model.fit(
+        x.astype("float32"), y.astype("float32"), batch_size=16, verbose=0, callbacks=[GradientNormMonitor()]
+    )
+    keys = sorted(key for key in history.history if key.startswith("grad_norm/"))
+    assert keys == ["grad_norm/global", "grad_norm/head", "grad_norm/hidden"]
+    for name, value in expected.items():
+        assert history.history[f"grad_norm/{name}"][0] == pytest.approx(value, rel=1e-5), name

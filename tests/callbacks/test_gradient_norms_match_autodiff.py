@@ -243,18 +243,27 @@ def _run(scenario, mode, autodiff, steps_per_execution=1, jit_compile="auto", po
     return history
 
 
-@pytest.mark.parametrize("scenario", list(SCENARIOS))
+# Over ~5 s on some backend (JAX compiles LSTMs and convolutions slowly on CPU).
+SLOW = {"lstm", "conv_batchnorm_dropout"}
+
+
+def _marked(names):
+    return [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in names]
+
+
+@pytest.mark.parametrize("scenario", _marked(SCENARIOS))
 def test_in_step_norms_match_autodiff(scenario, autodiff):
     _run(scenario, "in_step", autodiff)
 
 
-@pytest.mark.parametrize("scenario", PROBE_SCENARIOS)
+@pytest.mark.parametrize("scenario", _marked(PROBE_SCENARIOS))
 def test_probe_norms_match_autodiff(scenario, autodiff):
     _run(scenario, "probe", autodiff)
 
 
 if BACKEND != "torch":  # torch's trainer runs one step per call (`steps_per_execution` must be 1)
 
+    @pytest.mark.slow
     def test_steps_per_execution_16_with_jit_match_autodiff(autodiff):
         # 24 steps of 4 rows: one execution of 16 steps, then one of 8.
         history = _run(
@@ -263,6 +272,7 @@ if BACKEND != "torch":  # torch's trainer runs one step per call (`steps_per_exe
         assert history.history["grad_non_finite/global"] == [0.0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["sequential", "lstm"])
 def test_mixed_float16_norms_match_autodiff(scenario, autodiff):
     keras.config.set_dtype_policy("mixed_float16")

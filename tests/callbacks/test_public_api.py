@@ -3,6 +3,7 @@
 import os
 
 import keras
+import pytest
 
 import kerasforge.callbacks as callbacks
 
@@ -14,6 +15,7 @@ def test_all_is_sorted_and_every_name_resolves():
     assert {"HealthKind", "LearningRateRange", "log_keys", "health_thresholds"} <= set(dir(callbacks))
 
 
+@pytest.mark.slow
 def test_importing_needs_keras_only_and_imports_no_backend_keras_did_not(tmp_path):
     import subprocess
     import sys
