@@ -2,8 +2,9 @@
 
 Each optimizer the model owns (`model.optimizer`, and any optimizer held as
 an attribute of the model, as a GAN's `train_step` does) gets its `apply`
-wrapped: the wrapper folds the step's per-layer squared norms into one small
-non-trainable vector variable, then applies the gradients as before. No
+wrapped: the wrapper folds the step's per-layer squared norms into two small
+non-trainable vector variables (sums and counts, and the max), then applies
+the gradients as before. No
 second backward pass and no per-step Python beyond what the trainer runs
 anyway, on every backend:
 
@@ -238,8 +239,19 @@ class InStepStatistics:
         return self.groups
 
     def start_epoch(self) -> None:
+        """Zeroes the statistics, and puts them back among the optimizer's variables (JAX)."""
         for tap in self._taps:
+            for variable in tap.state or []:
+                self.backend.install(tap.optimizer, variable)
             tap.reset()
+
+    def end_epoch(self) -> None:
+        """Takes the statistics out of the optimizer's variables (JAX) once read,
+        so a callback that saves the model at the epoch's end (`ModelCheckpoint`,
+        after the monitor in the list) saves the optimizer as the user built it."""
+        for tap in self._taps:
+            for variable in tap.state or []:
+                self.backend.uninstall(tap.optimizer, variable)
 
     def read(self) -> Statistics | None:
         """The epoch's statistics so far, or `None` before the first step."""

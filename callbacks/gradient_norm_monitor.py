@@ -286,8 +286,10 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         if isinstance(statistics, ProbeStatistics) and statistics.read() is None:
             statistics.probe()  # the model was not built yet when the epoch's probes were due
         stats = statistics.read()
-        if (stats is None or not stats["steps"]) and isinstance(statistics, InStepStatistics):
-            stats = self._fall_back()
+        if isinstance(statistics, InStepStatistics):
+            statistics.end_epoch()
+            if stats is None or not stats["steps"]:
+                stats = self._fall_back()
         groups = None if self._statistics is None else self._statistics.groups
         if stats is None or groups is None:
             return

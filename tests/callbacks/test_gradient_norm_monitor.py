@@ -187,6 +187,20 @@ def test_a_fit_interrupted_by_another_callback_leaves_nothing_behind_after_the_n
     assert model.train_function is plain
 
 
+def test_a_checkpoint_saved_during_a_monitored_fit_loads_with_the_optimizer_state(digits, make_mlp, tmp_path):
+    model = make_mlp("relu", "he_normal", depth=2)
+    x, y = digits
+    path = tmp_path / "checkpoint.keras"
+    checkpoint = keras.callbacks.ModelCheckpoint(str(path))
+    model.fit(x[:256], y[:256], epochs=2, verbose=0, callbacks=[GradientNormMonitor(), checkpoint])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns, and skips the state, when optimizer variables differ
+        loaded = keras.models.load_model(path)
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for restored, saved in zip(loaded.optimizer.variables, model.optimizer.variables, strict=True):
+        np.testing.assert_allclose(restored.numpy(), saved.numpy())
+
+
 @pytest.mark.slow
 def test_second_fit_on_the_same_model_and_monitor_works(digits, make_mlp):
     model = make_mlp("relu", "he_normal", depth=2)
