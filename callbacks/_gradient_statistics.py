@@ -13,6 +13,7 @@ root-mean-square and max norms and the count of non-finite steps.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -79,7 +80,7 @@ class LayerGroups:
     def snapshot(self) -> list[np.ndarray]:
         """The trainable weights now, as numpy copies."""
         _keras_compat.sync_training_state(self.model)
-        return [self.backend.to_numpy(v) for v in self.variables]
+        return self.backend.to_numpy(self.variables)
 
     def norms(self, arrays: list[np.ndarray]) -> np.ndarray:
         """Per-layer L2 norms of `arrays` (one per variable), then global."""
@@ -117,6 +118,23 @@ def step_update(squares: Any, seen: Any) -> tuple[Any, Any]:
     finite = ops.isfinite(squares)
     finite_squares = ops.where(finite, squares, 0.0)
     return ops.concatenate([finite_squares, ops.cast(finite, "float32") * seen, seen], axis=0), finite_squares
+
+
+def accumulate(sums: Any, peak: Any, squares: Any, columns: Sequence[int]) -> None:
+    """Folds one step's per-column `squares` into the two state variables, in `keras.ops`.
+
+    Args:
+        sums: Variable of the `ADDED` rows, flattened.
+        peak: Variable of the `PEAK` row.
+        squares: Squared norms of this step, one per column, the global last.
+        columns: The columns this step had a gradient for.
+    """
+    seen = np.zeros(squares.shape[0], dtype="float32")
+    seen[list(columns)] = 1.0
+    seen[-1] = 1.0
+    added, finite_squares = step_update(squares, seen)
+    sums.assign_add(added)
+    peak.assign(ops.maximum(peak.value, finite_squares))
 
 
 def summarize(rows: np.ndarray) -> Statistics:

@@ -38,7 +38,6 @@ from ._gradient_statistics import (
     LayerGroups,
     Statistics,
     gradient_backend,
-    step_update,
 )
 from ._gradient_statistics import merge as merge_statistics
 from ._gradient_statistics import summarize as summarize_rows
@@ -126,21 +125,16 @@ class _OptimizerTap:
         # backend's fastest), squared norms (square roots and any loss scale
         # applied when read), one add and one max into the two variables.
         backend = self.owner.backend
-        width = self.owner.groups_width
-        seen = np.zeros(width, dtype="float32")
-        seen[columns] = 1.0
-        seen[-1] = 1.0
-        squares = backend.column_squares(backend.reduce_across_replicas(grads), columns, width)
-        added, finite_squares = step_update(squares, seen)
         sums, peak = self.state or []
-        sums.assign_add(added)
-        peak.assign(ops.maximum(peak.value, finite_squares))
+        backend.accumulate(
+            sums, peak, backend.reduce_across_replicas(grads), columns, self.owner.groups_width
+        )
 
     def read(self) -> Statistics | None:
         if self.state is None:
             return None
         _keras_compat.sync_training_state(self.owner.model)
-        sums, peak = (np.asarray(self.owner.backend.to_numpy(v), dtype="float64") for v in self.state)
+        sums, peak = (np.asarray(array, dtype="float64") for array in self.owner.backend.to_numpy(self.state))
         rows = np.concatenate([sums, peak]).reshape(ROWS, -1)
         scale = getattr(self.optimizer, "loss_scale_factor", None) or 1.0
         rows[SQUARED_ROWS] /= scale * scale

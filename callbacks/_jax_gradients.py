@@ -11,12 +11,19 @@ import jax.numpy as jnp
 
 from kerasforge import _keras_compat
 
+from ._gradient_statistics import accumulate as fold_step
+
 
 def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int) -> Any:
     """Squared L2 norms summed per column (`columns[i]` for `gradients[i]`), then all in the last."""
     squares = jnp.stack([jnp.sum(jnp.square(gradient.astype(jnp.float32))) for gradient in gradients])
     segments = jnp.asarray(list(columns) + [width - 1] * len(columns))
     return jax.ops.segment_sum(jnp.concatenate([squares, squares]), segments, num_segments=width)
+
+
+def accumulate(sums: Any, peak: Any, gradients: Sequence[Any], columns: Sequence[int], width: int) -> None:
+    """Folds one step's gradients into the statistics variables (traced into the step)."""
+    fold_step(sums, peak, column_squares(gradients, columns, width), columns)
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:
@@ -56,6 +63,6 @@ def uninstall(optimizer: Any, state: Any) -> None:
     _keras_compat.untrack_optimizer_variable(optimizer, state)
 
 
-def to_numpy(variable: Any) -> Any:
-    """A numpy copy of a Keras variable's value (the trainer donates its buffers)."""
-    return jax.device_get(variable.value).copy()
+def to_numpy(variables: Sequence[Any]) -> list[Any]:
+    """Numpy copies of Keras variables' values, in one transfer (the trainer donates its buffers)."""
+    return [array.copy() for array in jax.device_get([variable.value for variable in variables])]

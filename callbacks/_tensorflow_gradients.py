@@ -8,6 +8,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from ._gradient_statistics import accumulate as fold_step
+
 
 def _dense(gradient: Any) -> Any:
     if isinstance(gradient, tf.IndexedSlices):
@@ -26,6 +28,11 @@ def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int)
     halves = [tf.nn.l2_loss(_dense(gradient)) for gradient in gradients]
     segments = list(columns) + [width - 1] * len(halves)
     return 2.0 * tf.math.unsorted_segment_sum(tf.stack(halves + halves), segments, width)
+
+
+def accumulate(sums: Any, peak: Any, gradients: Sequence[Any], columns: Sequence[int], width: int) -> None:
+    """Folds one step's gradients into the statistics variables (traced into the step)."""
+    fold_step(sums, peak, column_squares(gradients, columns, width), columns)
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:
@@ -67,6 +74,6 @@ def uninstall(optimizer: Any, state: Any) -> None:
     """Nothing to undo."""
 
 
-def to_numpy(variable: Any) -> Any:
-    """A numpy copy of a Keras variable's value."""
-    return variable.value.numpy().copy()
+def to_numpy(variables: Sequence[Any]) -> list[Any]:
+    """Numpy copies of Keras variables' values."""
+    return [variable.value.numpy().copy() for variable in variables]

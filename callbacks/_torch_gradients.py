@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -11,9 +12,33 @@ import torch
 
 def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int) -> Any:
     """Squared L2 norms summed per column (`columns[i]` for `gradients[i]`), then all in the last."""
+    index, _ = _constants(tuple(columns), width, gradients[0].device)
     squares = torch.stack(torch._foreach_norm([gradient.float() for gradient in gradients])).square()
-    index = torch.tensor(list(columns) + [width - 1] * len(columns), device=squares.device)
-    return torch.zeros(width, device=squares.device).index_add_(0, index, torch.cat([squares, squares]))
+    return torch.zeros(width, device=squares.device).index_add_(0, index, squares.repeat(2))
+
+
+@functools.lru_cache(maxsize=64)
+def _constants(columns: tuple[int, ...], width: int, device: Any) -> tuple[Any, Any]:
+    """The segment index of `column_squares` and the `seen` vector, made once per layout."""
+    index = torch.tensor(list(columns) + [width - 1] * len(columns), device=device)
+    seen = torch.zeros(width, device=device)
+    seen[list(columns) + [width - 1]] = 1.0
+    return index, seen
+
+
+def accumulate(sums: Any, peak: Any, gradients: Sequence[Any], columns: Sequence[int], width: int) -> None:
+    """Folds one step's gradients into the statistics variables, in place.
+
+    The step runs eagerly, where each `keras.ops` call costs Python dispatch
+    of its own: plain in-place torch ops keep the monitor's share small.
+    """
+    squares = column_squares(gradients, columns, width)
+    _, seen = _constants(tuple(columns), width, squares.device)
+    finite = torch.isfinite(squares)
+    finite_squares = torch.where(finite, squares, 0.0)
+    with torch.no_grad():
+        sums.value.add_(torch.cat([finite_squares, finite * seen, seen]))
+        torch.maximum(peak.value, finite_squares, out=peak.value)
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:
@@ -50,6 +75,6 @@ def uninstall(optimizer: Any, state: Any) -> None:
     """Nothing to undo."""
 
 
-def to_numpy(variable: Any) -> Any:
-    """A numpy copy of a Keras variable's value."""
-    return variable.value.detach().cpu().numpy().copy()
+def to_numpy(variables: Sequence[Any]) -> list[Any]:
+    """Numpy copies of Keras variables' values."""
+    return [variable.value.detach().cpu().numpy().copy() for variable in variables]

@@ -200,7 +200,7 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
     def _weights(self) -> list[np.ndarray]:
         _keras_compat.sync_training_state(self.model)
         backend = gradient_backend()
-        return [backend.to_numpy(v) for v in self.model.trainable_variables]
+        return backend.to_numpy(self.model.trainable_variables)
 
     @property
     def async_safe(self) -> bool:
