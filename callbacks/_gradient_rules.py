@@ -8,20 +8,24 @@ event, not one per epoch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from kerasforge.vocabulary.health_kinds import HealthKind
 from kerasforge.vocabulary.log_keys import GLOBAL
 
+from ._gradient_statistics import Statistics
 from ._health_events import HealthEvent, make_event
-
-Statistics = dict[str, Any]
 
 
 class GradientRules:
     """Turns per-layer gradient statistics into events.
+
+    The exploding rule is scale-free: its reference is the global gradient
+    norm of the run's first reading (the root mean square over the first
+    epoch, or over the first `log_every` steps), so a regression on targets
+    in the hundreds, whose healthy gradients are that much larger, is judged
+    like one on targets of order 1.
 
     Args:
         names: List of layer names, one per statistics column; the last
@@ -30,8 +34,10 @@ class GradientRules:
             layer counts as vanishing.
         vanishing_ratio: Float. Fraction of the largest layer's epoch
             norm below which a layer counts as vanishing.
-        exploding_threshold: Float. Per-step norm above which a layer (or the
-            global norm) counts as exploding.
+        exploding_factor: Float. A step norm (of a layer, or global) above
+            this many times the reference counts as exploding.
+        exploding_threshold: Float or `None`. A step norm above this
+            absolute value also counts as exploding.
         growth_factor: Float. Epoch-over-epoch growth of an epoch norm that
             counts as exploding.
         patience: Integer. Consecutive epochs a layer must look vanishing.
@@ -42,19 +48,22 @@ class GradientRules:
         names: Sequence[str],
         vanishing_threshold: float,
         vanishing_ratio: float,
-        exploding_threshold: float,
+        exploding_factor: float,
+        exploding_threshold: float | None,
         growth_factor: float,
         patience: int,
     ) -> None:
         self.names = list(names) + [GLOBAL]
         self._vanishing_threshold = vanishing_threshold
         self._vanishing_ratio = vanishing_ratio
+        self._exploding_factor = exploding_factor
         self._exploding_threshold = exploding_threshold
         self._growth_factor = growth_factor
         self._patience = patience
         self._low_epochs = np.zeros(len(names), dtype=int)
         self._previous_mean: np.ndarray | None = None
         self._fired: set[tuple[HealthKind, str]] = set()
+        self.reference: float | None = None
 
     def _event(
         self, kind: HealthKind, column: int, epoch: int, value: float, message: str, step: int | None
@@ -64,21 +73,24 @@ class GradientRules:
             return []
         self._fired.add((kind, layer))
         where = f"epoch {epoch + 1}" + ("" if step is None else f" step {step}")
-        return [
-            make_event(
-                kind,
-                layer,
-                epoch,
-                value,
-                f"{where}: `{layer}` {message}",
-                step=step,
+        return [make_event(kind, layer, epoch, value, f"{where}: `{layer}` {message}", step=step)]
+
+    def _exploding_limit(self) -> tuple[float, str] | None:
+        """The step norm above which a gradient explodes, and how it was set."""
+        limits = []
+        if self.reference is not None:
+            limit = self._exploding_factor * self.reference
+            limits.append(
+                (limit, f"{self._exploding_factor:g}x the run's early global norm {self.reference:.3g}")
             )
-        ]
+        if self._exploding_threshold is not None:
+            limits.append((self._exploding_threshold, f"exploding_threshold={self._exploding_threshold:g}"))
+        return min(limits, key=lambda pair: pair[0]) if limits else None
 
     def check_spikes(
         self, stats: Statistics, present: np.ndarray, epoch: int, step: int | None = None
     ) -> list[HealthEvent]:
-        """Non-finite and above-threshold norms; safe to call mid-epoch."""
+        """Non-finite and above-limit norms; safe to call mid-epoch."""
         events: list[HealthEvent] = []
         layer_hit = False
         for column in np.flatnonzero(present):
@@ -86,25 +98,19 @@ class GradientRules:
             count = stats["non_finite"][column]
             if count and not (is_global and layer_hit):
                 layer_hit = True
-                events += self._event(
-                    HealthKind.NON_FINITE,
-                    int(column),
-                    epoch,
-                    count,
-                    f"had {count} step(s) with a non-finite gradient norm.",
-                    step,
-                )
+                message = f"had {count} step(s) with a non-finite gradient norm."
+                events += self._event(HealthKind.NON_FINITE, int(column), epoch, count, message, step)
+        global_mean = float(stats["mean"][-1])
+        if self.reference is None and stats["steps"] and np.isfinite(global_mean) and global_mean > 0:
+            self.reference = global_mean
+        limit = self._exploding_limit()
+        if limit is None:
+            return events
         for column in np.flatnonzero(present):
             peak = stats["max"][column]
-            if peak > self._exploding_threshold:
-                events += self._event(
-                    HealthKind.EXPLODING,
-                    int(column),
-                    epoch,
-                    peak,
-                    f"gradient norm reached {peak:.3g} > exploding_threshold={self._exploding_threshold:g}.",
-                    step,
-                )
+            if peak > limit[0]:
+                message = f"gradient norm reached {peak:.3g} > {limit[0]:.3g} ({limit[1]})."
+                events += self._event(HealthKind.EXPLODING, int(column), epoch, peak, message, step)
         return events
 
     def check_epoch(self, stats: Statistics, present: np.ndarray, epoch: int) -> list[HealthEvent]:
@@ -115,15 +121,11 @@ class GradientRules:
             for column in np.flatnonzero(present):
                 before, now = self._previous_mean[column], mean[column]
                 if before > 0 and now > self._growth_factor * before:
-                    events += self._event(
-                        HealthKind.EXPLODING,
-                        int(column),
-                        epoch,
-                        now,
-                        f"gradient norm grew {now / before:.3g}x in one "
-                        f"epoch (growth_factor={self._growth_factor:g}).",
-                        None,
+                    message = (
+                        f"gradient norm grew {now / before:.3g}x in one epoch "
+                        f"(growth_factor={self._growth_factor:g})."
                     )
+                    events += self._event(HealthKind.EXPLODING, int(column), epoch, now, message, None)
         self._previous_mean = mean.copy()
         layers = np.flatnonzero(present[:-1])
         if layers.size == 0:
@@ -134,14 +136,9 @@ class GradientRules:
             low = value < self._vanishing_threshold or (value < self._vanishing_ratio * largest)
             self._low_epochs[column] = (self._low_epochs[column] + 1) * low
             if self._low_epochs[column] >= self._patience:
-                events += self._event(
-                    HealthKind.VANISHING,
-                    int(column),
-                    epoch,
-                    value,
-                    f"gradient norm {value:.3g} is "
-                    f"{value / max(largest, 1e-30):.2g} of the largest layer's "
-                    f"({largest:.3g}) for {self._low_epochs[column]} epoch(s).",
-                    None,
+                message = (
+                    f"gradient norm {value:.3g} is {value / max(largest, 1e-30):.2g} of the largest "
+                    f"layer's ({largest:.3g}) for {self._low_epochs[column]} epoch(s)."
                 )
+                events += self._event(HealthKind.VANISHING, int(column), epoch, value, message, None)
         return events

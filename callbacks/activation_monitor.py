@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasforge import _keras_compat
 from kerasforge.checks import check_choice, check_integer, check_number
 from kerasforge.vocabulary import health_thresholds, log_keys
 from kerasforge.vocabulary.health_kinds import HealthKind
@@ -35,21 +36,26 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
     ReLU-family (relu, relu6, leaky_relu, elu, selu), reports the fraction of
     units that are never positive for any sample of the batch (dead units:
     zero gradient for ReLU, so they may never recover). For sigmoid,
-    hard_sigmoid and tanh layers it reports the fraction of outputs in the flat
-    region: within `saturation_margin` of 0 or 1 for sigmoid, within
-    `2 * saturation_margin` of -1 or 1 for tanh (the same slope). Values go
-    into the epoch `logs` as `dead_fraction/<layer>` and
-    `saturated_fraction/<layer>` (keys from `log_keys`). A layer past
-    `dead_threshold` or `saturation_threshold` gives one event per `fit` in
-    `events` (kind `dead_units` or `saturated`); a summary with remedies is
-    kept in `summary`.
+    hard_sigmoid and tanh layers (LSTM and GRU included) it reports the
+    fraction of outputs in the flat region: within `saturation_margin` of 0 or
+    1 for sigmoid, within `2 * saturation_margin` of -1 or 1 for tanh (the same
+    slope). A layer called several times (a shared layer) is judged on all
+    its calls together: a unit is dead only if no call ever makes it
+    positive. Values go into the epoch `logs` as `dead_fraction/<layer>` and
+    `saturated_fraction/<layer>` (keys from `log_keys`, named as
+    `GradientNormMonitor` names them). A layer past `dead_threshold` or
+    `saturation_threshold` gives one event per `fit` in `events` (kind
+    `dead_units` or `saturated`); a summary with remedies is kept in
+    `summary`.
 
-    Layer outputs are read from the model graph, so the model must be
-    Sequential or functional.
+    Layer outputs are read from the model's graph, so the model must be
+    Sequential (with or without `keras.Input`) or functional.
 
     Args:
-        probe_data: Array, or tuple whose first item is the inputs `x`: a
-            fixed batch (a few hundred samples is plenty).
+        probe_data: The probe batch's inputs (a few hundred samples is
+            plenty): an array, a dict of arrays by input name, a list with one
+            array per model input, or a tuple `(x, ...)` whose first item is
+            the inputs (so `(x, y)` works too).
         every: Integer. Probe every this many epochs. Defaults to `1`.
         dead_threshold: Float in [0, 1]. Dead fraction that fires an event.
             Defaults to `health_thresholds.DEAD_THRESHOLD`.
@@ -63,8 +69,10 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         verbose: Integer. 1 prints the summary at train end. Defaults to `0`.
 
     Raises:
-        ValueError: If an argument is out of range, or at train begin, the
-            model is subclassed (no graph to read layer outputs from).
+        ValueError: If an argument is out of range; at train begin, if the
+            model is subclassed (no graph to read layer outputs from) or
+            `probe_data` does not fit the model's inputs (a list of the wrong
+            length, say).
 
     Example:
 
@@ -86,9 +94,10 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
         verbose: int = 0,
     ) -> None:
         super().__init__()
-        if probe_data is None:
+        if probe_data is None or (isinstance(probe_data, tuple) and not probe_data):
             raise ValueError(
-                "Argument `probe_data` must be an array or an (x, ...) tuple. Received: probe_data=None"
+                "Argument `probe_data` must be the probe batch's inputs: an array, a dict, a list with one "
+                f"array per model input, or an (x, ...) tuple. Received: probe_data={probe_data!r}"
             )
         check_integer("every", every, minimum=1)
         for name, value in (
@@ -121,59 +130,99 @@ class ActivationMonitor(ConfigFromInit, keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.events, self.history, self.summary = [], {}, ""
         self._fired = set()
-        inputs = getattr(self.model, "inputs", None)
-        if not inputs:
-            raise ValueError(
-                "ActivationMonitor needs a Sequential or functional model, "
-                "whose layer outputs it can read; received a subclassed model "
-                f"{type(self.model).__name__!r}."
-            )
-        # An output layer is meant to saturate (a confident sigmoid
-        # classifier outputs ~0 or ~1), so only hidden layers are watched.
-        outputs = {id(tensor) for tensor in self.model.outputs}
-        self._watched = [
-            (layer, _activation_name(layer))
-            for layer in self.model.layers
-            if _activation_name(layer) in RELU_FAMILY + SATURATING and id(layer.output) not in outputs
-        ]
         self._probe_model: keras.Model | None = None
-        if self._watched:
-            self._probe_model = keras.Model(
-                inputs[0] if len(inputs) == 1 else inputs,
-                [layer.output for layer, _ in self._watched],
+        self._watched: list[tuple[str, str, int]] = []
+        if not _keras_compat.is_graph_model(self.model):
+            raise ValueError(
+                "ActivationMonitor reads layer outputs from the model's graph, so it needs a Sequential or "
+                f"functional model; received a subclassed model {type(self.model).__name__!r}."
             )
-        x = self.probe_data
-        self._x = x[0] if isinstance(x, (tuple, list)) else x
+        # Inputs as Keras reads them: a tuple is (x, y, ...), anything else is x.
+        self._x = self.probe_data[0] if isinstance(self.probe_data, tuple) else self.probe_data
+        self._check_inputs()
+        self._ready = False
+        if self.model.built and (not isinstance(self.model, keras.Sequential) or self.model.layers):
+            self._set_up()
+
+    def _input_count(self) -> int | None:
+        if isinstance(self.model, keras.Sequential):
+            return 1
+        return len(self.model.inputs) if self.model.built else None
+
+    def _check_inputs(self) -> None:
+        expected = self._input_count()
+        if isinstance(self._x, dict) or expected is None:
+            return  # Keras matches a dict to the inputs by name
+        given = len(self._x) if isinstance(self._x, list) else 1
+        if isinstance(self._x, list) and given == 1 and expected == 1:
+            return
+        if given != expected:
+            raise ValueError(
+                f"Argument `probe_data` gives {given} input array(s) but the model takes {expected} "
+                "input(s): a list means one array per model input; pass `(x, y)` as a tuple for inputs "
+                "and targets. "
+                f"Received: probe_data of type {type(self.probe_data).__name__} with {given} item(s)"
+            )
+
+    def _set_up(self) -> None:
+        """Builds the probe model, once the model has a graph (a Sequential
+        without `keras.Input` gets one in its first step)."""
+        self._ready = True
+        try:
+            inputs = self.model.inputs
+        except AttributeError:
+            self._ready = False  # an unbuilt Sequential: try again at the epoch's end
+            return
+        model_outputs = {id(tensor) for tensor in self.model.outputs}
+        tensors: list[Any] = []
+        for layer in self.model.layers:
+            activation = _activation_name(layer)
+            if activation not in RELU_FAMILY + SATURATING or isinstance(layer, keras.Model):
+                continue
+            calls = _keras_compat.layer_call_outputs(self.model, layer)
+            # An output layer is meant to saturate (a confident sigmoid
+            # classifier outputs ~0 or ~1), so only hidden layers are watched.
+            if not calls or any(id(tensor) in model_outputs for tensor in calls):
+                continue
+            self._watched.append((layer.name, activation, len(calls)))
+            tensors.extend(calls)
+        if tensors:
+            # One input: the probe model takes the array itself, as the model does.
+            self._probe_model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, tensors)
+            if len(inputs) == 1 and isinstance(self._x, list):
+                self._x = self._x[0]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._probe_model is None or (epoch + 1) % self.every:
+        if (epoch + 1) % self.every:
+            return
+        if not self._ready:
+            self._set_up()
+        if self._probe_model is None:
             return
         outputs = self._probe_model(self._x, training=False)
-        if len(self._watched) == 1:
-            outputs = [outputs]
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         values: dict[str, float] = {}
         events: list[HealthEvent] = []
-        for (layer, activation), output in zip(self._watched, outputs, strict=True):
-            output = keras.ops.convert_to_numpy(output)
-            output = output.reshape(output.shape[0], -1)
+        position = 0
+        for name, activation, calls in self._watched:
+            arrays = [keras.ops.convert_to_numpy(output) for output in outputs[position : position + calls]]
+            position += calls
+            output = np.concatenate([array.reshape(array.shape[0], -1) for array in arrays], axis=0)
             if activation in RELU_FAMILY:
-                kind, state = HealthKind.DEAD_UNITS, "dead"
-                threshold = self.dead_threshold
+                kind, state, threshold = HealthKind.DEAD_UNITS, "dead", self.dead_threshold
                 value = float(np.mean(np.all(output <= 0, axis=0)))
-                values[log_keys.make_key(log_keys.DEAD_FRACTION, layer.name)] = value
+                values[log_keys.make_key(log_keys.DEAD_FRACTION, name)] = value
             else:
-                kind, state = HealthKind.SATURATED, "saturated"
-                threshold = self.saturation_threshold
+                kind, state, threshold = HealthKind.SATURATED, "saturated", self.saturation_threshold
                 value = self._saturated(output, activation)
-                values[log_keys.make_key(log_keys.SATURATED_FRACTION, layer.name)] = value
-            if value > threshold and (kind, layer.name) not in self._fired:
-                self._fired.add((kind, layer.name))
+                values[log_keys.make_key(log_keys.SATURATED_FRACTION, name)] = value
+            if value > threshold and (kind, name) not in self._fired:
+                self._fired.add((kind, name))
                 message = (
-                    f"epoch {epoch + 1}: {value:.0%} of `{layer.name}` "
-                    f"({activation}) is {state} on the probe batch "
-                    f"(threshold {threshold:g})."
+                    f"epoch {epoch + 1}: {value:.0%} of `{name}` ({activation}) is {state} on the probe "
+                    f"batch (threshold {threshold:g})."
                 )
-                events.append(make_event(kind, layer.name, epoch, value, message))
+                events.append(make_event(kind, name, epoch, value, message))
         for key, value in values.items():
             self.history.setdefault(key, []).append(value)
         if logs is not None:

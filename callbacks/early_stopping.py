@@ -22,19 +22,24 @@ _MAXIMIZED = ("acc", "accuracy", "auc", "precision", "recall", "f1", "iou")
 class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
     """Stops training when a monitored metric stops improving.
 
-    A drop-in for `keras.callbacks.EarlyStopping`: same arguments, same
-    patience/baseline/`start_from_epoch` behaviour, but with the defaults
-    `min_delta=1e-4` and `restore_best_weights=True` and three more reasons
-    to stop:
+    A drop-in for `keras.callbacks.EarlyStopping`: the same arguments and
+    patience/baseline/`start_from_epoch` behaviour, the same attributes
+    (`monitor_op` is `keras.ops.less` or `keras.ops.greater` after the first
+    epoch; `best`, `wait`, `best_weights`; `best_epoch` and `stopped_epoch`
+    are 0 until set), a metric logged as a 1-element array (`F1Score`) is
+    read as its value, and `mode="auto"` on a metric whose direction cannot
+    be told raises `ValueError`. The defaults differ: `min_delta=1e-4` and
+    `restore_best_weights=True`. Three more reasons to stop:
     `divergence_threshold` (stop at once when the metric is worse than this),
     `stopping_threshold` (stop once it is good enough) and `check_finite`
     (stop on a NaN or infinite metric).
 
-    It records `best`, `best_epoch`, `stopped_epoch` (0-based, `None` if it
-    did not stop training) and `stop_reason` (`"patience"`, `"divergence"`,
-    `"threshold"`, `"non_finite"`, or `None`), says them at train end when
-    `verbose=1`, and restores the best weights at train end even when another
-    callback stopped training. All state is reset at each `fit`.
+    `stop_reason` says why training stopped (`"patience"`, `"divergence"`,
+    `"threshold"`, `"non_finite"`), or is `None` if this callback did not
+    stop it; as in Keras, `stopped_epoch` is 0 when it did not stop, so
+    `stop_reason` tells a stop at epoch 0 apart. With `verbose=1` it says
+    both at train end. The best weights are restored at train end even when
+    another callback stopped training. All state is reset at each `fit`.
 
     Args:
         monitor: String. Quantity to monitor. Defaults to `"val_loss"`.
@@ -61,10 +66,11 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
             Defaults to `True`.
 
     Raises:
-        ValueError: If an argument is out of range, or, during `fit`, the
-            direction of the monitored metric cannot be inferred with
-            `mode="auto"`. A missing metric gives a warning listing the
-            available keys, as in Keras.
+        ValueError: If an argument is out of range, or, at the first epoch's
+            end, the direction of the monitored metric cannot be inferred
+            with `mode="auto"` (as Keras does), or the metric holds more than
+            one value. A missing metric gives a warning listing the available
+            keys, as in Keras.
 
     Example:
 
@@ -119,29 +125,29 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
     def _reset(self) -> None:
         self.wait = 0
         self.best: float | None = None
-        self.best_epoch: int | None = None
+        self.best_epoch = 0
         self.best_weights: Any = None
-        self.stopped_epoch: int | None = None
+        self.stopped_epoch = 0
         self.stop_reason: str | None = None
-        self._sign = 0  # +1 or -1 once the first epoch's logs tell the direction
+        self.monitor_op: Any = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
 
-    def _direction(self) -> int:
-        """+1 when smaller is better, -1 when larger is better."""
+    def _monitor_op(self) -> Any:
+        """`keras.ops.less` when smaller is better, `keras.ops.greater` when larger is."""
         if self.mode != "auto":
-            return 1 if self.mode == "min" else -1
+            return keras.ops.less if self.mode == "min" else keras.ops.greater
         name = self.monitor.removeprefix("val_")
         if name.endswith("loss") or "error" in name:
-            return 1
-        for metric in getattr(self.model, "metrics", []):
+            return keras.ops.less
+        for metric in getattr(self.model, "metrics", None) or []:
             for inner in getattr(metric, "metrics", [metric]):
                 direction = _keras_compat.metric_direction(inner)
                 if inner.name == name and direction is not None:
-                    return -1 if direction == "up" else 1
+                    return keras.ops.greater if direction == "up" else keras.ops.less
         if name in _MAXIMIZED or name.endswith(_MAXIMIZED):
-            return -1
+            return keras.ops.greater
         raise ValueError(
             f"EarlyStopping cannot tell whether `{self.monitor}` should go "
             "down or up. Pass mode='min' or mode='max'. Received: mode='auto'"
@@ -149,10 +155,25 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
 
     def _better(self, value: float, reference: float, delta: float = 0.0) -> bool:
         """Whether `value` beats `reference` by more than `delta`."""
-        return self._sign * (reference - value) > delta
+        sign = 1.0 if self.monitor_op is keras.ops.less else -1.0
+        return sign * (reference - value) > delta
+
+    def _value(self, logs: dict[str, Any]) -> float:
+        value = np.asarray(logs[self.monitor], dtype="float64")
+        if value.size != 1:
+            raise ValueError(
+                f"EarlyStopping needs one number for `{self.monitor}`, which holds {value.size} values "
+                f"(shape {value.shape}); monitor a scalar metric, e.g. F1Score(average='macro'). "
+                f"Received: {self.monitor}={value.tolist()!r}"
+            )
+        return float(value.reshape(()))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
+        if self.monitor_op is None:
+            # As Keras: decided once the model's metrics are built, and an
+            # undecidable direction raises even when the metric is missing.
+            self.monitor_op = self._monitor_op()
         if self.monitor not in logs:
             # A warning, not an error, as in Keras: with `validation_freq > 1`
             # the `val_` keys are legitimately missing on some epochs.
@@ -163,9 +184,7 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
                 stacklevel=2,
             )
             return
-        if not self._sign:
-            self._sign = self._direction()
-        current = float(np.asarray(logs[self.monitor]))
+        current = self._value(logs)
         if self.check_finite and not math.isfinite(current):
             return self._stop(epoch, "non_finite")
         if epoch < self.start_from_epoch:
@@ -195,10 +214,10 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
         self.model.stop_training = True
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if self.verbose and self.best_epoch is not None:
+        if self.verbose and self.best is not None:
             stopped = (
                 "did not stop training"
-                if self.stopped_epoch is None
+                if self.stop_reason is None
                 else f"stopped at epoch {self.stopped_epoch + 1} ({self.stop_reason})"
             )
             print_message(
@@ -208,6 +227,6 @@ class EarlyStopping(ConfigFromInit, keras.callbacks.Callback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print_message(
-                    f"Restoring model weights from the end of the best epoch: {(self.best_epoch or 0) + 1}."
+                    f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}."
                 )
             self.model.set_weights(self.best_weights)

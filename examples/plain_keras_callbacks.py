@@ -7,7 +7,11 @@ minute on a CPU:
    stopping and all the monitors, logged to a CSV file;
 2. a deep sigmoid MLP, which the GradientNormMonitor flags as vanishing.
 
+It runs on any Keras backend:
+
     TF_CPP_MIN_LOG_LEVEL=2 python examples/plain_keras_callbacks.py
+    KERAS_BACKEND=jax python examples/plain_keras_callbacks.py
+    KERAS_BACKEND=torch python examples/plain_keras_callbacks.py
 """
 
 import os
@@ -73,7 +77,7 @@ def main():
     )
 
     print(
-        f"Healthy MLP, gradient mode {gradients.mode_in_use!r}: "
+        f"Healthy MLP on {keras.backend.backend()}, gradient mode {gradients.mode_in_use!r}: "
         f"{len(history.history['loss'])} epochs, best epoch "
         f"{stopper.best_epoch + 1}, stop reason {stopper.stop_reason}."
     )

@@ -2,9 +2,11 @@
 
 Keras 3 keeps some things kerasforge needs outside its public API (`keras.*`):
 the function behind its own verbose output, an optimizer's learning rate as
-given (schedule or variable), a metric's direction. Each is reached through
-this module only, so a Keras release that changes one breaks one function
-here, and `tests/callbacks/test_keras_compat.py` fails on it by name.
+given (schedule or variable), a metric's direction, the variables an
+optimizer tracks, the graph nodes of a functional model, the JAX trainer's
+state. Each is reached through this module only, so a Keras release that
+changes one breaks one function here, and `tests/callbacks/test_keras_compat.py`
+fails on it by name.
 
 A leaf module: it imports only keras, so `kerasforge.callbacks` may use it and
 stay importable with keras alone.
@@ -14,6 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+from keras.src.models.functional import Functional as _Functional
+from keras.src.ops.function import make_node_key as _make_node_key
 from keras.src.utils import io_utils as _io_utils
 
 
@@ -37,3 +42,69 @@ def metric_direction(metric: Any) -> str | None:
     """
     direction = getattr(metric, "_direction", None)
     return direction if direction in ("up", "down") else None
+
+
+def optimizer_built_variables(optimizer: Any) -> list[Any]:
+    """The trainable variables an optimizer was built with, in the order
+    `optimizer.apply(grads)` pairs them with gradients when it gets no variables.
+    """
+    return list(optimizer._trainable_variables)
+
+
+def track_optimizer_variable(optimizer: Any, variable: Any) -> None:
+    """Makes `variable` one of `optimizer.variables`, as `add_variable` does, so
+    the JAX trainer threads its value through `stateless_apply`.
+    """
+    if all(existing is not variable for existing in optimizer._variables):
+        optimizer._track_variable(variable)
+
+
+def untrack_optimizer_variable(optimizer: Any, variable: Any) -> None:
+    """Removes `variable` from `optimizer.variables` again (a no-op if absent)."""
+    if any(existing is variable for existing in optimizer._variables):
+        optimizer._untrack_variable(variable)
+
+
+def sync_training_state(model: Any) -> None:
+    """Writes the JAX trainer's in-flight state back into the model's variables.
+
+    Mid-epoch, the JAX trainer keeps the weights and optimizer state outside
+    the variables (which it empties to save memory); a callback that reads
+    them calls this first, and the trainer then picks the variables up again
+    at its next step. A no-op on the other backends and outside `fit`.
+    """
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
+
+
+def layer_call_outputs(model: Any, layer: Any) -> list[Any]:
+    """The symbolic output of every call of `layer` inside `model`'s graph.
+
+    A layer shared by several branches of a functional model has one output
+    per call (`layer.output` is only the first); a Sequential layer has one.
+
+    Returns:
+        List of `KerasTensor`s, or an empty list when `model` has no graph yet.
+    """
+    graph = model if hasattr(model, "_nodes") else getattr(model, "_functional", None)
+    nodes = getattr(graph, "_nodes", None)
+    if not nodes:
+        return []
+    outputs = []
+    for index, node in enumerate(layer._inbound_nodes):
+        if _make_node_key(layer, index) in nodes:
+            outputs.append(node.outputs[0])
+    return outputs
+
+
+def call_takes_training(model: Any) -> bool:
+    """Whether `model.call` accepts a `training` argument (Keras passes it only then)."""
+    return bool(model._call_has_training_arg)
+
+
+def is_graph_model(model: Any) -> bool:
+    """Whether `model` is Sequential or functional: a graph of layer calls whose
+    intermediate outputs can be read, unlike a subclassed model's `call`.
+    """
+    return isinstance(model, (_Functional, keras.Sequential))

@@ -58,7 +58,8 @@ def test_stops_for_the_right_reason(kwargs, values, epochs, reason, best_epoch):
     stopper = EarlyStopping(**kwargs)
     run, model = _drive(stopper, values)
     assert (run, stopper.stop_reason, stopper.best_epoch) == (epochs, reason, best_epoch)
-    assert stopper.stopped_epoch == (None if reason is None else epochs - 1)
+    # As in Keras, stopped_epoch is 0 when this callback did not stop training.
+    assert stopper.stopped_epoch == (0 if reason is None else epochs - 1)
     # restore_best_weights=True by default: the best epoch's weights come back.
     assert model.weights[0][0] == best_epoch
 
@@ -145,3 +146,100 @@ def test_restores_best_weights_when_another_callback_stops_training(digits):
     assert stopper.best_epoch == best
     for restored, saved in zip(model.get_weights(), snapshots[best], strict=True):
         np.testing.assert_array_equal(restored, saved)
+
+
+def _compiled_model(metrics):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+    )
+    model.compile("adam", "mse", metrics=metrics)
+    return model
+
+
+@pytest.mark.parametrize(
+    "monitor, mode, op",
+    [
+        ("val_loss", "auto", "less"),
+        ("loss", "max", "greater"),
+        ("val_mean_squared_error", "auto", "less"),
+        ("mean_absolute_error", "auto", "less"),
+        ("val_binary_accuracy", "auto", "greater"),
+        ("f1_score", "auto", "greater"),
+        ("hinge", "auto", "less"),
+    ],
+)
+def test_monitor_op_is_keras_less_or_greater_after_a_fit(regression, monitor, mode, op):
+    x, y = regression
+    metrics = [
+        "mean_squared_error",
+        "mean_absolute_error",
+        "binary_accuracy",
+        "hinge",
+        keras.metrics.F1Score(),
+    ]
+    model = _compiled_model(metrics)
+    ours = EarlyStopping(monitor=monitor, mode=mode, patience=5)
+    theirs = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=5)
+    assert ours.monitor_op is None
+    model.fit(
+        x, (y > 0).astype("float32"), validation_split=0.25, epochs=2, verbose=0, callbacks=[ours, theirs]
+    )
+    assert ours.monitor_op is theirs.monitor_op is getattr(keras.ops, op)
+
+
+def test_a_metric_logged_as_a_one_element_array_is_monitored(regression):
+    # F1Score on one output column logs an array of shape (1,), as Keras's own test model does.
+    x, y = regression
+    model = _compiled_model([keras.metrics.F1Score(name="f1_score")])
+    stopper = EarlyStopping(monitor="f1_score", patience=1, restore_best_weights=False)
+    history = model.fit(x, (y > 0).astype("float32"), epochs=4, verbose=0, callbacks=[stopper])
+    assert np.asarray(history.history["f1_score"][0]).shape == (1,)
+    assert isinstance(stopper.best, float)
+    assert stopper.best == pytest.approx(float(np.max(np.concatenate(history.history["f1_score"]))), abs=1e-4)
+
+
+def test_a_metric_with_several_values_is_refused_by_name():
+    stopper = EarlyStopping(monitor="f1", mode="max")
+    stopper.set_model(_Model())
+    stopper.on_train_begin()
+    with pytest.raises(ValueError, match=r"`f1`, which holds 3 values.*Received: f1=\[0.1, 0.2, 0.3\]"):
+        stopper.on_epoch_end(0, {"f1": np.array([0.1, 0.2, 0.3])})
+
+
+def test_unknown_monitor_raises_in_fit_like_keras(regression):
+    x, y = regression
+    model = _compiled_model(["mean_absolute_error"])
+    for stopper_class in (keras.callbacks.EarlyStopping, EarlyStopping):
+        with pytest.raises(ValueError, match="mode='max'"):
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[stopper_class(monitor="unknown")])
+
+
+def test_stopped_and_best_epoch_are_zero_when_training_ran_to_the_end(regression):
+    x, y = regression
+    model = _compiled_model([])
+    stopper = EarlyStopping(monitor="loss", patience=50)
+    assert (stopper.stopped_epoch, stopper.best_epoch) == (0, 0)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[stopper])
+    assert stopper.stopped_epoch == 0 and not stopper.stopped_epoch > 0
+    assert stopper.stop_reason is None
+    assert stopper.best_epoch == 2  # the loss fell every epoch
+
+
+def test_patience_stops_at_the_same_epoch_as_keras():
+    losses = [5.0, 4.0, 3.5, 3.6, 3.55, 3.52, 3.51, 3.505]
+    for patience in range(4):
+        stopped = []
+        for stopper in (
+            keras.callbacks.EarlyStopping(monitor="loss", patience=patience),
+            EarlyStopping(monitor="loss", patience=patience, min_delta=0.0, restore_best_weights=False),
+        ):
+            model = _Model()
+            stopper.set_model(model)
+            stopper.on_train_begin()
+            for epoch, loss in enumerate(losses):
+                stopper.on_epoch_end(epoch, {"loss": loss})
+                if model.stop_training:
+                    break
+            stopped.append((stopper.stopped_epoch, stopper.best_epoch, stopper.wait))
+        assert stopped[0] == stopped[1]

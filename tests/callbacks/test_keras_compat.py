@@ -32,3 +32,15 @@ def test_learning_rate_as_given_returns_the_schedule_itself():
 )
 def test_metric_direction(metric, direction):
     assert _keras_compat.metric_direction(metric) == direction
+
+
+@pytest.mark.parametrize("log_every, expected", [(None, True), (10, False)])
+def test_keras_dispatches_the_monitors_batch_end_in_the_background_unless_it_logs(log_every, expected):
+    # CallbackList reads `async_safe` to decide; a callback that is not async-safe makes Keras wait for
+    # every step's logs. Backends that are not thread-safe never dispatch in the background.
+    from keras.src import backend
+
+    from kerasforge.callbacks import GradientNormMonitor
+
+    callbacks = keras.callbacks.CallbackList([GradientNormMonitor(log_every=log_every)])
+    assert callbacks._async_train is (expected and backend.IS_THREAD_SAFE)

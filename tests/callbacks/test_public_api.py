@@ -1,5 +1,10 @@
 """The public names of kerasforge.callbacks: explicit, sorted, all importable."""
 
+import os
+
+import keras
+import pytest
+
 import kerasforge.callbacks as callbacks
 
 
@@ -8,3 +13,24 @@ def test_all_is_sorted_and_every_name_resolves():
     for name in callbacks.__all__:
         assert getattr(callbacks, name) is not None
     assert {"HealthKind", "LearningRateRange", "log_keys", "health_thresholds"} <= set(dir(callbacks))
+
+
+@pytest.mark.slow
+def test_importing_needs_keras_only_and_imports_no_backend_keras_did_not(tmp_path):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, keras; before = set(sys.modules); import kerasforge.callbacks; "
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before} & {'tensorflow', 'jax', 'torch'}))"
+    )
+    for backend in ("numpy", keras.backend.backend()):
+        completed = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "KERAS_BACKEND": backend},
+            cwd=tmp_path,
+            check=True,
+        )
+        assert completed.stdout.strip().splitlines()[-1] == "[]", backend
