@@ -1,7 +1,8 @@
 """Wall-time overhead of the kerasforge callbacks against plain Keras, per backend.
 
 For one Keras backend (or each of them, in turn, with `--backend all`), the
-same fit of a 3x128 ReLU MLP (batch 32, synthetic data, Adam) runs with:
+same fit of a 3x128 ReLU MLP (`--units` sets the width; batch 32,
+synthetic data, Adam) runs with:
 
 * `none`:     no callbacks
 * `monitor`:  `GradientNormMonitor` (in-step: every step observed)
@@ -26,7 +27,7 @@ train step again at every fit would cost several times a short fit.
 Targets: monitor <= 1.05x, bundle <= 1.08x, repeated short fit <= 1.2x.
 
     TF_CPP_MIN_LOG_LEVEL=2 python benchmarks/callback_overhead.py --backend all
-    KERAS_BACKEND=jax python benchmarks/callback_overhead.py --rows 20000
+    KERAS_BACKEND=torch python benchmarks/callback_overhead.py --threads 1 --rows 10000
 """
 
 import argparse
@@ -38,6 +39,7 @@ import time
 
 BACKENDS = ("tensorflow", "jax", "torch")
 FEATURES, CLASSES, BATCH = 32, 10, 32
+UNITS = int(os.environ.get("KERASFORGE_BENCHMARK_UNITS", "128"))
 
 
 def make_data(rows, seed=0):
@@ -55,7 +57,7 @@ def make_model(steps_per_execution):
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [keras.Input((FEATURES,))]
-        + [keras.layers.Dense(128, activation="relu") for _ in range(3)]
+        + [keras.layers.Dense(UNITS, activation="relu") for _ in range(3)]
         + [keras.layers.Dense(CLASSES, activation="softmax")]
     )
     model.compile(
@@ -139,13 +141,31 @@ def short_fit_seconds(steps, fits, repeats):
     return {name: statistics.median(values) for name, values in results.items()}
 
 
+def _limit_threads(backend, threads):
+    """On a shared machine, a library spinning threads on busy cores times the load, not the code."""
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 def measure(args):
     import keras
     from _timing import interleaved
 
     backend = keras.backend.backend()
+    if args.threads:
+        _limit_threads(backend, args.threads)
     data = (make_data(args.rows), make_data(max(args.rows // 10, 256), seed=1))
-    print(f"backend {backend}: {args.rows} rows, batch {BATCH}, {args.epochs} epochs, {args.repeats} repeats")
+    print(
+        f"backend {backend}: 3x{UNITS} MLP, {args.rows} rows, batch {BATCH}, {args.epochs} epochs, "
+        f"{args.repeats} repeats"
+    )
     for steps_per_execution in (1, 32):
         if backend == "torch" and steps_per_execution > 1:
             print("  steps_per_execution=32: not available on torch (its trainer runs one step per call)")
@@ -173,6 +193,7 @@ def measure(args):
 
 
 def main():
+    global UNITS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=(*BACKENDS, "all", "current"), default="current")
     parser.add_argument("--rows", type=int, default=20_000)
@@ -180,7 +201,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--short-steps", type=int, default=8)
     parser.add_argument("--short-fits", type=int, default=15)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="cap the backend's CPU threads (0: its default)"
+    )
+    parser.add_argument("--units", type=int, default=UNITS, help="width of the 3 hidden layers")
     args = parser.parse_args()
+    UNITS = args.units
+    os.environ["KERASFORGE_BENCHMARK_UNITS"] = str(args.units)  # for the per-backend subprocesses
     if args.backend == "current":
         measure(args)
         return

@@ -1,6 +1,7 @@
 """The private Keras APIs in kerasforge._keras_compat: fail here, by name, when Keras changes one."""
 
 import keras
+import numpy as np
 import pytest
 
 from kerasforge import _keras_compat
@@ -44,3 +45,53 @@ def test_keras_dispatches_the_monitors_batch_end_in_the_background_unless_it_log
 
     callbacks = keras.callbacks.CallbackList([GradientNormMonitor(log_every=log_every)])
     assert callbacks._async_train is (expected and backend.IS_THREAD_SAFE)
+
+
+def test_optimizer_variables_can_be_tracked_and_untracked():
+    optimizer = keras.optimizers.SGD(0.1)
+    weight = keras.Variable(np.ones(3, "float32"))
+    optimizer.build([weight])
+    assert _keras_compat.optimizer_built_variables(optimizer) == [weight]
+    extra = keras.Variable(np.zeros(2, "float32"), trainable=False)
+    count = len(optimizer.variables)
+    _keras_compat.track_optimizer_variable(optimizer, extra)
+    _keras_compat.track_optimizer_variable(optimizer, extra)  # once only
+    assert len(optimizer.variables) == count + 1 and optimizer.variables[-1] is extra
+    _keras_compat.untrack_optimizer_variable(optimizer, extra)
+    _keras_compat.untrack_optimizer_variable(optimizer, extra)  # a no-op when absent
+    assert len(optimizer.variables) == count
+
+
+def test_layer_call_outputs_lists_every_call_of_a_shared_layer_in_the_model():
+    left, right = keras.Input((2,)), keras.Input((2,))
+    shared = keras.layers.Dense(3)
+    elsewhere = shared(keras.Input((2,)))  # a call outside the model is not listed
+    model = keras.Model([left, right], keras.layers.Add()([shared(left), shared(right)]))
+    outputs = _keras_compat.layer_call_outputs(model, shared)
+    assert len(outputs) == 2 and all(output is not elsewhere for output in outputs)
+    sequential = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, name="only")])
+    assert len(_keras_compat.layer_call_outputs(sequential, sequential.get_layer("only"))) == 1
+
+
+def test_graph_models_and_training_argument_are_told_apart():
+    class Subclassed(keras.Model):
+        def call(self, inputs):
+            return inputs
+
+    class WithTraining(keras.Model):
+        def call(self, inputs, training=False):
+            return inputs
+
+    inputs = keras.Input((2,))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    assert _keras_compat.is_graph_model(keras.Sequential([keras.layers.Dense(1)]))
+    assert _keras_compat.is_graph_model(functional)
+    assert not _keras_compat.is_graph_model(Subclassed())
+    assert _keras_compat.call_takes_training(WithTraining())
+    assert not _keras_compat.call_takes_training(Subclassed())
+
+
+def test_sync_training_state_is_a_no_op_outside_fit():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    _keras_compat.sync_training_state(model)
+    assert model.get_weights()[0].shape == (2, 1)
