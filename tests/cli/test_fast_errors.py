@@ -151,7 +151,16 @@ def test_an_error_after_tensorflow_is_imported_is_still_one_line(kerasforge, tmp
 @pytest.mark.slow
 def test_compare_shows_backend_log_lines_only_when_asked(kerasforge, tmp_path):
     # `compare` also makes TensorFlow print `E0000 ... NodeDef mentions attribute use_unbounded_threadpool`.
-    small = ["--set", "training.epochs=1", "--set", "data.synthetic.rows=200", "--set", "variants={one: {}}"]
+    small = [
+        "--set",
+        "training.epochs=1",
+        "--set",
+        "data.synthetic.rows=200",
+        "--set",
+        "variants={one: {}}",
+        "--set",
+        "claims=[]",
+    ]
     small.append("--quiet")
     quiet = kerasforge("compare", "gd_variants", *small, "--run-dir", tmp_path / "quiet", cwd=tmp_path)
     shown = kerasforge("-v", "compare", "gd_variants", *small, "--run-dir", tmp_path / "shown", cwd=tmp_path)

@@ -50,7 +50,7 @@ def test_a_value_json_cannot_write_is_refused_and_nothing_is_written(tmp_path):
 def test_a_diverged_run_writes_strict_json_files(tmp_path):
     # No clipping, N(0, 0.25) weights and SGD at 0.1: the loss is NaN within the first epoch.
     recipe = load_recipe(
-        "exploding_gradients", ["training.epochs=2", "data.max_train_rows=200", "variants={}"]
+        "exploding_gradients", ["training.epochs=2", "data.max_train_rows=200", "variants={}", "claims=[]"]
     )
     run = train(recipe, run_dir=tmp_path / "run", verbose=0)
     assert math.isnan(run.test_metrics["loss"])

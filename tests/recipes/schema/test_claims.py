@@ -68,8 +68,9 @@ def test_a_claim_on_a_metric_the_variant_does_not_measure_names_its_metrics():
 
 def test_val_loss_claims_need_a_validation_split():
     split = {"split": {"train": 0.8, "val": 0.0, "test": 0.2}}
+    no_stopping = {"early_stopping": {"enabled": False}}
     with pytest.raises(RecipeError, match=r"'val_loss' is not measured .*epochs_to_loss_target"):
-        load_recipe(_with(data=split, claims=[_claim(metric="val_loss")]))
+        load_recipe(_with(data=split, callbacks=no_stopping, claims=[_claim(metric="val_loss")]))
 
 
 def test_yaml_on_key_is_explained():
