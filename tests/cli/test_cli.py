@@ -25,6 +25,7 @@ def run_cli(*args, cwd=None):
     )
 
 
+@pytest.mark.slow
 def test_train_end_to_end_in_a_subprocess(tmp_path):
     result = run_cli("train", "digits_mlp", *TINY, "--run-dir", str(tmp_path / "run"), "--quiet")
     assert result.returncode == 0, result.stderr
@@ -35,6 +36,7 @@ def test_train_end_to_end_in_a_subprocess(tmp_path):
     assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
 
 
+@pytest.mark.slow
 def test_default_run_folder_is_under_runs(tmp_path):
     result = run_cli("train", "digits_mlp", *TINY, "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -12,6 +12,9 @@ from kerasforge.errors import TuningError
 from kerasforge.recipes import load_recipe, recipe_to_yaml, train
 from kerasforge.tuning import load_histories, load_trials, run_search
 
+# Every test here runs a real search of several trials.
+pytestmark = pytest.mark.slow
+
 TINY_SEARCH = {"layers": {"min": 1, "max": 2}, "units": [4, 8], "batch_size": [16, 32]}
 
 

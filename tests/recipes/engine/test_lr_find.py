@@ -102,6 +102,7 @@ def test_find_learning_rate_writes_plot_table_and_suggestion(tmp_path):
     assert 1e-5 < result.suggested_learning_rate < 1.0
 
 
+@pytest.mark.slow
 def test_cli_lr_find_prints_a_set_line(tmp_path, capsys):
     argv = ["lr-find", "digits_mlp", "--steps", "40", "--run-dir", str(tmp_path / "lr")]
     for item in SMALL:
