@@ -262,7 +262,8 @@ def _print_claims(claims: pd.DataFrame, seeds: int) -> None:
     if seeds == 1:
         print_msg("  one seed cannot tell a claim from chance: run with --seeds 5")
     for row in claims.itertuples():
-        print_msg(f"  {'HELD    ' if row.held else 'NOT HELD'}  {row.claim}: {row.verdict}")
+        # A held claim's verdict restates it; otherwise say the claim, then what was found.
+        print_msg(f"  HELD      {row.verdict}" if row.held else f"  NOT HELD  {row.claim}: {row.verdict}")
 
 
 def compare(

@@ -1,8 +1,8 @@
 """Small versions of the bundled lessons, trained once per session and shared by the tests.
 
 test_lessons.py checks each lesson's claims on them over `LESSON_SEEDS` seeds;
-test_diagnosis.py reuses the first seed's variants that are built to trigger a
-rule (the sigmoid net vanishes, ...).
+test_diagnosis.py reuses one seed's variants that are built to trigger a rule
+(the sigmoid net vanishes, ...).
 """
 
 import pytest
@@ -52,6 +52,18 @@ def seeded_lesson(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def small_lesson(seeded_lesson):
-    """Returns a function: lesson name -> its `Comparison`, whose `runs` are the first seed's."""
-    return seeded_lesson
+def small_lesson(tmp_path_factory):
+    """Returns a function: lesson name -> its one-seed `Comparison`, trained on first use.
+
+    One seed, apart from `seeded_lesson`, keeps the diagnosis tests in the quick
+    (`-m "not slow"`) loop.
+    """
+    cache = {}
+
+    def run(name):
+        if name not in cache:
+            folder = tmp_path_factory.mktemp("lessons") / name
+            cache[name] = compare(load_recipe(name, SMALL_LESSONS[name]), run_dir=folder, verbose=0)
+        return cache[name]
+
+    return run
