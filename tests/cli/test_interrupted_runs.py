@@ -59,6 +59,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Running:
     """A `kerasforge` process in its own process group, its stdout read line by line meanwhile."""
 
@@ -72,6 +76,10 @@ class Running:
             cwd=cwd,
             env=env,
             start_new_session=True,  # its own group, as a shell's foreground job, for Ctrl-C
+            # A shell's foreground job starts with Ctrl-C's default action. A test run started
+            # in the background of a script inherits SIGINT ignored, and kerasforge rightly
+            # leaves an ignored SIGINT ignored (as `nohup` wants), so it is reset here.
+            preexec_fn=_default_sigint,
         )
         self.lines, self.errors = [], []
         self._readers = [
