@@ -15,6 +15,7 @@ import keras_tuner as kt
 from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, prepare_data
+from kerasforge.recipes.engine.reproducibility import limit_threads
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
@@ -199,12 +200,10 @@ def _failed_in_a_row(space: SearchSpace) -> str:
 
 
 def _limit_threads() -> None:
+    # A cluster process gets its share of the cores from the process that started it.
     threads = os.environ.get(THREADS_VARIABLE)
     if threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+        limit_threads(int(threads))
 
 
 def run_search(
