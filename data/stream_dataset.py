@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import keras
 
@@ -45,6 +45,10 @@ class StreamDataset(keras.utils.PyDataset):
         shuffle_buffer: Integer >= 1. Rows held for shuffling. Defaults to `262144`.
         drop_remainder: Boolean. Skip the last partial batch. Defaults to `False`.
         prefetch_batches: Integer >= 1. Batches read ahead. Defaults to `8`.
+        transform: Callable taking a batch's raw input dict and returning what
+            the model takes (e.g. the encoded float32 array, so `fit` sees only
+            numbers on any backend), run in the reading thread. Defaults to
+            `None`: the raw input dict.
 
     Raises:
         DataError: A bad argument; when read, what `stream_batches` raises,
@@ -72,6 +76,7 @@ class StreamDataset(keras.utils.PyDataset):
         shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
         drop_remainder: bool = False,
         prefetch_batches: int = DEFAULT_PREFETCH,
+        transform: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         # Keras' own workers would ask for batches out of order; the reading thread prefetches instead.
         super().__init__(workers=1, use_multiprocessing=False)
@@ -84,6 +89,7 @@ class StreamDataset(keras.utils.PyDataset):
         self.shuffle_buffer = check_integer("shuffle_buffer", shuffle_buffer, 1, error=DataError)
         self.drop_remainder = drop_remainder
         self.prefetch_batches = check_integer("prefetch_batches", prefetch_batches, 1, error=DataError)
+        self.transform = transform
         self._batches = updates_per_epoch(self.rows, self.batch_size, drop_remainder)
         self.epoch = 0
         self._reader: Iterator[Batch] | None = None
@@ -126,19 +132,20 @@ class StreamDataset(keras.utils.PyDataset):
 
     def _restart(self) -> None:
         self._close()
-        self._reader = prefetch(
-            stream_batches(
-                self.plan,
-                self.statistics,
-                split=self.split,
-                batch_size=self.batch_size,
-                shuffle=self.shuffle,
-                shuffle_buffer=self.shuffle_buffer,
-                epoch=self.epoch,
-                drop_remainder=self.drop_remainder,
-            ),
-            self.prefetch_batches,
+        batches = stream_batches(
+            self.plan,
+            self.statistics,
+            split=self.split,
+            batch_size=self.batch_size,
+            shuffle=self.shuffle,
+            shuffle_buffer=self.shuffle_buffer,
+            epoch=self.epoch,
+            drop_remainder=self.drop_remainder,
         )
+        if self.transform is not None:
+            transform = self.transform
+            batches = ((transform(inputs), target) for inputs, target in batches)
+        self._reader = prefetch(batches, self.prefetch_batches)
         self._next = 0
 
     def _close(self) -> None:
@@ -159,6 +166,9 @@ class StreamDataset(keras.utils.PyDataset):
         Returns:
             A `tf.data.Dataset` of `(inputs, target)` batches with a known length.
 
+        Raises:
+            DataError: The dataset has a `transform` (its output types are unknown).
+
         Example:
 
         ```python
@@ -167,6 +177,11 @@ class StreamDataset(keras.utils.PyDataset):
         ```
         """
         import tensorflow as tf
+
+        if self.transform is not None:
+            raise DataError(
+                "to_tf_dataset() carries the raw input dict; build the StreamDataset without transform."
+            )
 
         def epochs() -> Iterator[Batch]:
             try:

@@ -25,6 +25,10 @@ PARQUET = "parquet"
 CSV = "csv"
 FORMATS = {".parquet": PARQUET, ".pq": PARQUET, ".csv": CSV}
 GLOB_CHARACTERS = "*?["
+# Files up to this size are loaded whole by a recipe's `data.stream: auto`; larger ones stream.
+# benchmarks/streaming.py --threshold: below it, the statistics pass and the reader's start-up
+# cost more than loading the file; above it, streaming is as fast and its memory stays flat.
+STREAM_THRESHOLD_BYTES = 64 * 2**20
 # Bytes pyarrow reads per CSV block: a chunk of about 10-20k rows of 32 numbers.
 CSV_BLOCK_BYTES = 1 << 20
 # Rows per chunk read from a Parquet row group: bounds memory when a file has huge row groups.
@@ -92,6 +96,41 @@ def is_stream_pattern(source: str | os.PathLike[str]) -> bool:
     """Whether `source` names several shards: a glob, or an existing folder."""
     text = str(source)
     return any(character in text for character in GLOB_CHARACTERS) or Path(text).is_dir()
+
+
+def locate_stream_source(
+    source: str | os.PathLike[str], folders: Sequence[str | os.PathLike[str]] = (".",)
+) -> str | None:
+    """Where a relative folder or glob is found, trying each folder in turn; None if `source` is neither.
+
+    Args:
+        source: String or path-like. A folder or a glob, absolute or relative.
+        folders: Folders to try a relative `source` in, in order.
+
+    Returns:
+        The first `folder/source` that is a folder or matches a file, as a
+        string; `source` itself when absolute; None when `source` is no glob
+        and no folder in any of `folders` (a file name or a dataset name).
+
+    Raises:
+        DataError: A relative glob that matches no file in any folder, naming each place looked.
+
+    Example:
+
+    >>> locate_stream_source("iris") is None
+    True
+    """
+    text = str(source)
+    pattern = any(character in text for character in GLOB_CHARACTERS)
+    if Path(text).is_absolute():
+        return text if pattern or Path(text).is_dir() else None
+    places = [str(Path(folder) / text) for folder in folders]
+    for place in places:
+        if glob.glob(place, recursive=True) if pattern else Path(place).is_dir():
+            return place
+    if pattern:
+        raise DataError(f"Data source {text!r} matches no file; looked at: {', '.join(places)}")
+    return None
 
 
 def open_source(source: str | os.PathLike[str], *, na_values: Sequence[str] = ()) -> StreamSource:
