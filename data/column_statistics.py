@@ -314,7 +314,7 @@ class ColumnStatisticsAccumulator:
         absent = [c for c in wanted if c not in chunk.columns]
         if absent:
             raise DataError(
-                f"Columns {', '.join(map(repr, absent))} are not in the data. "
+                f"Feature columns {', '.join(map(repr, absent))} are not in the data. "
                 f"Available: {', '.join(map(str, chunk.columns))}"
             )
         self.rows += len(chunk)
@@ -584,7 +584,7 @@ def raw_inputs(frame: pd.DataFrame, statistics: ColumnStatistics) -> dict[str, n
     absent = [name for name in statistics.features if name not in frame.columns]
     if absent:
         raise DataError(
-            f"Columns {', '.join(map(repr, absent))} are not in the data; the model needs "
+            f"Feature columns {', '.join(map(repr, absent))} are not in the data; the model needs "
             f"{', '.join(map(repr, statistics.features))}. Available: {', '.join(map(str, frame.columns))}"
         )
     inputs: dict[str, np.ndarray] = {}
@@ -604,9 +604,11 @@ def _numeric_input(name: str, series: pd.Series) -> np.ndarray:
     bad = numbers.isna() & series.notna() & (series.astype(object) != MISSING_STRING)
     if bad.any():
         value = series[bad].iloc[0]
+        row = series.index[bad.to_numpy()][0]
+        where = f"row {row + 1}" if isinstance(row, (int, np.integer)) else f"row {row!r}"
         raise DataError(
-            f"Column {name!r} holds {value!r} (row {int(np.flatnonzero(bad.to_numpy())[0])} of the chunk); "
-            "it was numeric in training, so it takes numbers, or an empty cell/NaN for missing."
+            f"Column {name!r} holds {value!r} in {where}; it was numeric in training, so it takes "
+            "numbers (an empty cell or NaN for missing)."
         )
     return numbers.to_numpy(dtype=np.float32, na_value=np.nan)
 
@@ -637,3 +639,44 @@ def _refuse_placeholders(name: str, state: _CategoricalState) -> None:
         f"(data.na_values: [{strings}] in a recipe, na_values= for load_frame) and set "
         "missing: mean or median; or leave the column out of `features`."
     )
+
+
+OTHER_LEVEL = "<other>"
+
+
+def encoded_feature_names(statistics: ColumnStatistics) -> list[str]:
+    """Names of the model's encoded features, in the order its preprocessing layers produce them.
+
+    Numeric columns come first, in input order (one feature each); then each
+    categorical column in input order gives `"column=<other>"` (its
+    out-of-vocabulary slot: unseen levels and missing values) followed by
+    `"column=level"` per level.
+
+    Args:
+        statistics: `ColumnStatistics`.
+
+    Returns:
+        A list of strings.
+    """
+    names = [column.name for column in statistics.columns if column.kind == NUMERIC]
+    for column in statistics.columns:
+        if column.kind == CATEGORICAL:
+            names += [f"{column.name}={level}" for level in (OTHER_LEVEL, *(column.levels or ()))]
+    return names
+
+
+def encoded_feature_scales(statistics: ColumnStatistics) -> list[float]:
+    """Standard deviation of each encoded feature before scaling, in `encoded_feature_names` order.
+
+    A numeric column's own standard deviation; for a one-hot slot with share
+    `p` of the rows, `sqrt(p * (1 - p))`. Used to spot inputs whose scales
+    differ by orders of magnitude.
+    """
+    scales = [column.std or 0.0 for column in statistics.columns if column.kind == NUMERIC]
+    for column in statistics.columns:
+        if column.kind == CATEGORICAL:
+            rows = column.count + column.missing
+            for count in (column.missing, *(column.level_counts or ())):
+                share = count / rows
+                scales.append(math.sqrt(share * (1 - share)))
+    return scales

@@ -90,7 +90,7 @@ def test_raw_inputs_name_a_text_value_in_a_numeric_column():
     inputs = raw_inputs(pd.DataFrame({"x": ["3", None], "c": ["a", None]}), statistics)
     assert np.isnan(inputs["x"][1]) and inputs["x"][0] == 3.0
     assert inputs["c"].tolist() == ["a", ""]
-    with pytest.raises(DataError, match="Column 'x' holds 'abc'.*takes numbers"):
+    with pytest.raises(DataError, match="Column 'x' holds 'abc' in row 1; .*takes numbers"):
         raw_inputs(pd.DataFrame({"x": ["abc", "1"], "c": ["a", "b"]}), statistics)
-    with pytest.raises(DataError, match="Columns 'c' are not in the data"):
+    with pytest.raises(DataError, match="Feature columns 'c' are not in the data"):
         raw_inputs(pd.DataFrame({"x": [1.0]}), statistics)

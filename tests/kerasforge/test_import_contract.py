@@ -27,6 +27,7 @@ LEAVES = (
     "kerasforge.errors",
     "kerasforge.checks",
     "kerasforge._keras_compat",
+    "kerasforge.layers",
     "kerasforge._lazy_exports",
     "kerasforge._stop_signals",
     "kerasforge.vocabulary",
