@@ -111,14 +111,17 @@ class StreamStatistics:
     Attributes:
         statistics: `ColumnStatistics` of the train rows (class names from them).
         rows: `{"train": n, "val": n, "test": n}`.
+        samples: Split name -> a uniform random sample of its rows (a
+            `pandas.DataFrame` of at most `sample_rows` rows, in no order).
     """
 
     statistics: ColumnStatistics
     rows: dict[str, int]
+    samples: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def stream_statistics(
-    plan: StreamPlan, *, task: str, fill: str = "mean", max_levels: int | None = None
+    plan: StreamPlan, *, task: str, fill: str = "mean", max_levels: int | None = None, sample_rows: int = 0
 ) -> StreamStatistics:
     """Reads the source once: statistics of the train rows and the rows in each split.
 
@@ -132,6 +135,9 @@ def stream_statistics(
             Defaults to `"mean"`.
         max_levels: Integer. Most levels of a categorical column. Defaults to
             the accumulator's.
+        sample_rows: Integer >= 0. Rows of each split to keep as a uniform
+            random sample (bottom-k of a seeded random key, so bounded memory).
+            Defaults to `0`.
 
     Returns:
         A `StreamStatistics`.
@@ -155,8 +161,14 @@ def stream_statistics(
     )
     counts = np.zeros(len(SPLITS), dtype=np.int64)
     held_out_classes: set[Any] = set()
+    samples = {name: _Sample(sample_rows) for name in SPLITS}
+    keys = np.random.default_rng(plan.seed)
     for chunk, codes in plan.split_chunks():
         counts += np.bincount(codes, minlength=len(SPLITS))
+        if sample_rows:
+            random = keys.random(len(chunk))
+            for name, code in SPLIT_CODES.items():
+                samples[name].add(chunk.loc[codes == code], random[codes == code])
         train = codes == SPLIT_CODES["train"]
         if train.any():
             accumulator.update(chunk.loc[train, [*plan.features, plan.target]])
@@ -176,7 +188,29 @@ def stream_statistics(
             f"Target column {plan.target!r} has classes {unseen[:10]!r} in val/test rows but in no train row "
             f"of {plan.source.source!r}; drop those rows or give them more data."
         )
-    return StreamStatistics(statistics, rows)
+    return StreamStatistics(statistics, rows, {name: sample.frame for name, sample in samples.items()})
+
+
+class _Sample:
+    """The `size` rows with the smallest random keys seen so far: a uniform sample in bounded memory."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.frame = pd.DataFrame()
+        self.keys = np.empty(0)
+
+    def add(self, rows: pd.DataFrame, keys: np.ndarray) -> None:
+        if len(self.keys) >= self.size:
+            wanted = keys < self.keys.max()
+            rows, keys = rows.loc[wanted], keys[wanted]
+        if not len(keys):
+            return
+        frame = pd.concat([self.frame, rows]) if len(self.frame) else rows
+        keys = np.concatenate([self.keys, keys])
+        if len(keys) > self.size:
+            kept = np.argpartition(keys, self.size)[: self.size]
+            frame, keys = frame.iloc[kept], keys[kept]
+        self.frame, self.keys = frame, keys
 
 
 def encode_chunk_target(values: pd.Series, statistics: ColumnStatistics) -> np.ndarray:

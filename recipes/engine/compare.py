@@ -119,8 +119,8 @@ def _steady_epoch_seconds(run: TrainingRun) -> float:
 def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dict:
     """One variant's row of `comparison.csv` (every column but the epochs to the target)."""
     data = run.data
-    evaluate = dict(batch_size=256, verbose=0, return_dict=True)
-    train_loss = run.model.evaluate(data.x_train, data.y_train, **evaluate)["loss"]
+    evaluate = dict(verbose=0, return_dict=True)
+    train_loss = run.model.evaluate(data.dataset("train", 256), **evaluate)["loss"]
     row = {
         "variant": name,
         "changes": "; ".join(f"{key}={value}" for key, value in overrides.items()),
@@ -130,8 +130,8 @@ def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dic
         "seconds_per_epoch": _steady_epoch_seconds(run),
         "train_loss": train_loss,
     }
-    if len(data.x_val):
-        row["val_loss"] = run.model.evaluate(data.x_val, data.y_val, **evaluate)["loss"]
+    if data.rows["val"]:
+        row["val_loss"] = run.model.evaluate(data.dataset("val", 256), **evaluate)["loss"]
         row["gap"] = row["val_loss"] - train_loss
     row.update({f"test_{key}": value for key, value in run.test_metrics.items()})
     row["findings"] = " ".join(finding.kind for finding in record.findings()) or "healthy"

@@ -120,7 +120,7 @@ def improved(before: float, after: float) -> bool:
 
 def validation_loss(model: keras.Model, data: PreparedData) -> float:
     """The loss of `model` on the validation split, as Keras computes it (penalties included)."""
-    result = model.evaluate(data.x_val, data.y_val, batch_size=256, verbose=0, return_dict=True)
+    result = model.evaluate(data.dataset("val", 256), verbose=0, return_dict=True)
     return float(result["loss"])
 
 
