@@ -11,7 +11,11 @@ ways, each in a fresh subprocess so its peak RSS (`ru_maxrss`) is its own:
   `tf.data.Dataset.from_tensor_slices` of the raw-input dict, a full shuffle;
 - stream-small and stream-large: `open_source` + `stream_statistics` (one
   pass) + `StreamDataset(...).to_tf_dataset()` (shard and row-group order shuffled, a
-  262,144-row shuffle buffer, a prefetching reader thread).
+  262,144-row shuffle buffer, a prefetching reader thread);
+- with `--recipe-path`, stream-large as a recipe trains: a `StreamDataset`
+  (a Keras `PyDataset`) whose reader thread runs the preprocessing layers
+  (`recipes.engine.raw_model.build_preprocessing`) on each batch, and the same
+  64-unit network on the encoded features.
 
 rows/s is the rows of the epoch over the wall time of `fit` (the statistics
 pass and the load are reported apart). The three contenders run interleaved,
@@ -25,7 +29,7 @@ pass, plus one epoch) of memory and streaming at small sizes, which is where
 
 Usage:
     python benchmarks/streaming.py [--large-rows 10000000] [--small-rows 1000000]
-        [--batch-size 4096] [--repeats 2] [--cache-dir DIR] [--threshold]
+        [--batch-size 4096] [--repeats 2] [--cache-dir DIR] [--threshold] [--recipe-path]
 """
 
 from __future__ import annotations
@@ -107,6 +111,18 @@ def build_model(statistics, seed: int = 0):
     return model
 
 
+def build_network(width: int, seed: int = 0):
+    """The layers of `build_model` after the preprocessing, on already encoded features."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(width,))
+    hidden = keras.layers.Dense(64, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+    model.compile("adam", "binary_crossentropy", steps_per_execution=8)
+    return model
+
+
 def measure(mode: str, path: Path, batch_size: int) -> dict:
     """One contender in this process: returns rows/s, seconds and peak RSS."""
     import numpy as np
@@ -131,12 +147,27 @@ def measure(mode: str, path: Path, batch_size: int) -> dict:
         summary = stream_statistics(plan, task="binary")
         statistics = summary.statistics
         rows = summary.rows["train"]
-        dataset = StreamDataset(plan, statistics, rows=rows, batch_size=batch_size).to_tf_dataset()
+        if mode == "stream-encoded":
+            from kerasforge.recipes.engine.raw_model import build_preprocessing, encode
+
+            preprocessing = build_preprocessing(statistics)
+            dataset = StreamDataset(
+                plan,
+                statistics,
+                rows=rows,
+                batch_size=batch_size,
+                transform=lambda raw: encode(preprocessing, raw),
+            )
+        else:
+            dataset = StreamDataset(plan, statistics, rows=rows, batch_size=batch_size).to_tf_dataset()
     prepared = time.perf_counter() - started
-    model = build_model(statistics)
+    if mode == "stream-encoded":
+        model = build_network(preprocessing.output.shape[-1])
+    else:
+        model = build_model(statistics)
     clock = _SteadyClock()
     started = time.perf_counter()
-    history = model.fit(dataset, epochs=1, verbose=0, callbacks=[clock])
+    history = model.fit(dataset, epochs=1, verbose=0, callbacks=[clock], shuffle=False)
     total = time.perf_counter() - started
     # The first call traces the graph: leave it out of the rate, which is then the steady state.
     seconds = time.perf_counter() - clock.first
@@ -225,6 +256,11 @@ def main() -> None:
         help="where the generated Parquet files are cached (default: %(default)s)",
     )
     parser.add_argument("--threshold", action="store_true", help="also time small files end to end")
+    parser.add_argument(
+        "--recipe-path",
+        action="store_true",
+        help="also stream the large file as recipes do: a PyDataset encoding each batch in its reader thread",
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -241,6 +277,8 @@ def main() -> None:
         "stream-small": (small, "stream"),
         "stream-large": (large, "stream"),
     }
+    if args.recipe_path:
+        contenders["stream-large, recipe path"] = (large, "stream-encoded")
     results = interleaved(
         {
             name: (lambda p=path, m=mode: run_child(m, p, args.batch_size))
@@ -267,6 +305,12 @@ def main() -> None:
     ]
     rounds = ", ".join(f"{ratio:.2f}" for ratio in ratios)
     print(f"stream-large / memory rows/s: {median(ratios):.2f} (per round: {rounds})")
+    if args.recipe_path:
+        ratios = [
+            run["rows_per_s"] / memory_run["rows_per_s"]
+            for run, memory_run in zip(results["stream-large, recipe path"], results["memory"], strict=True)
+        ]
+        print(f"stream-large, recipe path / memory rows/s: {median(ratios):.2f}")
     if args.threshold:
         threshold_table(args)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,8 @@ DEFAULT_SHUFFLE_BUFFER = 262_144
 DEFAULT_PREFETCH = 8
 
 Batch = tuple[dict[str, np.ndarray], np.ndarray]
+# The shuffle buffer's key for a transform's output (no column is called this: names are strings).
+_TRANSFORMED = ""
 
 
 @dataclass(frozen=True)
@@ -291,7 +293,8 @@ def stream_batches(
     shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
     epoch: int = 0,
     drop_remainder: bool = False,
-) -> Iterator[Batch]:
+    transform: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+) -> Iterator[tuple[Any, np.ndarray]]:
     """Yields the rows of one split as `(inputs, target)` batches, once each.
 
     `inputs` is the model's raw input dict (see `column_statistics`): float32
@@ -310,9 +313,14 @@ def stream_batches(
         shuffle_buffer: Integer >= 1. Rows held for shuffling. Defaults to `262144`.
         epoch: Integer >= 0. Which epoch's order to draw. Defaults to `0`.
         drop_remainder: Boolean. Skip the last partial batch. Defaults to `False`.
+        transform: Callable from a chunk's raw input dict to one array with a
+            row per row (e.g. the encoded float32 features). It runs once per
+            chunk read, before the shuffle buffer, which then holds its output:
+            far fewer calls than once per batch. Defaults to `None`: batches
+            hold the raw input dict.
 
     Yields:
-        Tuples `(inputs, target)`.
+        Tuples `(inputs, target)`; `inputs` is the transform's output when given.
 
     Raises:
         DataError: A bad argument, or a chunk the model cannot take (see
@@ -330,10 +338,14 @@ def stream_batches(
         if not selected.any():
             continue
         rows = chunk if selected.all() else chunk.loc[selected]
-        yield from buffer.add(
-            raw_inputs(rows, statistics), encode_chunk_target(rows[plan.target], statistics)
-        )
-    yield from buffer.finish(drop_remainder)
+        inputs = raw_inputs(rows, statistics)
+        if transform is not None:
+            inputs = {_TRANSFORMED: np.asarray(transform(inputs))}
+        target = encode_chunk_target(rows[plan.target], statistics)
+        for batch, batch_target in buffer.add(inputs, target):
+            yield (batch[_TRANSFORMED] if transform is not None else batch), batch_target
+    for batch, batch_target in buffer.finish(drop_remainder):
+        yield (batch[_TRANSFORMED] if transform is not None else batch), batch_target
 
 
 def prefetch(batches: Iterator[Any], size: int = DEFAULT_PREFETCH) -> Iterator[Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import keras
+import numpy as np
 
 from kerasforge.checks import check_integer
 from kerasforge.data.column_statistics import NUMERIC, ColumnStatistics
@@ -45,10 +46,11 @@ class StreamDataset(keras.utils.PyDataset):
         shuffle_buffer: Integer >= 1. Rows held for shuffling. Defaults to `262144`.
         drop_remainder: Boolean. Skip the last partial batch. Defaults to `False`.
         prefetch_batches: Integer >= 1. Batches read ahead. Defaults to `8`.
-        transform: Callable taking a batch's raw input dict and returning what
-            the model takes (e.g. the encoded float32 array, so `fit` sees only
-            numbers on any backend), run in the reading thread. Defaults to
-            `None`: the raw input dict.
+        transform: Callable taking a chunk's raw input dict and returning one
+            array, a row per row, that the model takes (e.g. the encoded float32
+            features, so `fit` sees only numbers on any backend); run in the
+            reading thread once per chunk (see `stream_batches`). Defaults to
+            `None`: batches hold the raw input dict.
 
     Raises:
         DataError: A bad argument; when read, what `stream_batches` raises,
@@ -76,7 +78,7 @@ class StreamDataset(keras.utils.PyDataset):
         shuffle_buffer: int = DEFAULT_SHUFFLE_BUFFER,
         drop_remainder: bool = False,
         prefetch_batches: int = DEFAULT_PREFETCH,
-        transform: Callable[[dict[str, Any]], Any] | None = None,
+        transform: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
     ) -> None:
         # Keras' own workers would ask for batches out of order; the reading thread prefetches instead.
         super().__init__(workers=1, use_multiprocessing=False)
@@ -141,10 +143,8 @@ class StreamDataset(keras.utils.PyDataset):
             shuffle_buffer=self.shuffle_buffer,
             epoch=self.epoch,
             drop_remainder=self.drop_remainder,
+            transform=self.transform,
         )
-        if self.transform is not None:
-            transform = self.transform
-            batches = ((transform(inputs), target) for inputs, target in batches)
         self._reader = prefetch(batches, self.prefetch_batches)
         self._next = 0
 

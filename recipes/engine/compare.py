@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kerasforge._keras_compat import print_msg
-from kerasforge.errors import RecipeError
+from kerasforge.errors import DataError, RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
 from kerasforge.recipes.engine.reproducibility import limit_threads
@@ -78,6 +78,12 @@ def _resolve_init_from(variant: Recipe, folder: Path, cache, verbose: int) -> Re
         path = folder / "pretrain_autoencoder" / "model.keras"
         if not path.exists():
             pool = cache(apply_overrides(variant, {"data.max_train_rows": None, "model.init_from": None}))
+            if pool.stream is not None:
+                raise DataError(
+                    f"`model.init_from: {AUTOENCODER}` pretrains on the training rows in memory, and "
+                    f"{variant.data.source!r} is streamed."
+                    " Set data.stream: false for a file that fits in memory."
+                )
             pretrain_autoencoder(variant, pool.x_train, path, x_val=pool.x_val, verbose=verbose)
     else:
         return variant
