@@ -23,8 +23,9 @@ pass and the load are reported apart). The three contenders run interleaved,
 stream-large / memory. The files are cached under `--cache-dir` (default: the
 temp folder's `kerasforge-streaming-benchmark/`; about 1.4 GB for 10M rows).
 
-A second table (`--threshold`) compares end-to-end time (load or statistics
-pass, plus one epoch) of memory and streaming at small sizes, which is where
+A second table (`--threshold`) times a one-epoch recipe through
+`kerasforge.recipes.train` (read, statistics, encode, fit, test metrics) with
+`data.stream: false` and `true` on files of 10k to 1M rows: where
 `STREAM_THRESHOLD_BYTES` comes from.
 
 Usage:
@@ -123,8 +124,41 @@ def build_network(width: int, seed: int = 0):
     return model
 
 
+def measure_recipe(stream: bool, path: Path, batch_size: int) -> dict:
+    """`kerasforge.recipes.train` of a one-epoch recipe on `path`, loaded whole or streamed: wall time."""
+    from kerasforge.recipes import load_recipe, train
+
+    recipe = load_recipe(
+        {
+            "name": "threshold",
+            "data": {"source": str(path), "target": TARGET, "stream": stream},
+            "model": {"task": "binary", "hidden": [64]},
+            "training": {"epochs": 1, "batch_size": batch_size},
+            "callbacks": {
+                "gradient_monitor": {"enabled": False},
+                "activation_monitor": {"enabled": False},
+                "early_stopping": {"enabled": False},
+            },
+        }
+    )
+    started = time.perf_counter()
+    run = train(recipe, write=False, verbose=0)
+    seconds = time.perf_counter() - started
+    rows = sum(run.data.rows.values())
+    return {
+        "mode": f"recipe-{'stream' if stream else 'memory'}",
+        "rows": rows,
+        "prepare_s": 0.0,
+        "fit_s": seconds,
+        "rows_per_s": rows / seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 def measure(mode: str, path: Path, batch_size: int) -> dict:
     """One contender in this process: returns rows/s, seconds and peak RSS."""
+    if mode.startswith("recipe-"):
+        return measure_recipe(mode == "recipe-stream", path, batch_size)
     import numpy as np
     import pandas as pd
 
@@ -316,14 +350,15 @@ def main() -> None:
 
 
 def threshold_table(args) -> None:
-    """End-to-end seconds (load or statistics pass + one epoch) of memory and stream at small sizes."""
+    """Seconds of a one-epoch recipe (`train`: read, statistics, encode, fit, test), whole or streamed."""
     from _timing import interleaved, median, print_table
 
     rows = []
-    for size in (10_000, 100_000, 300_000):
+    for size in (10_000, 100_000, 300_000, 1_000_000):
         path = generate(args.cache_dir / f"rows-{size}.parquet", size)
+        modes = {"memory": "recipe-memory", "stream": "recipe-stream"}
         results = interleaved(
-            {mode: (lambda m=mode: run_child(m, path, args.batch_size)) for mode in ("memory", "stream")},
+            {name: (lambda m=mode: run_child(m, path, args.batch_size)) for name, mode in modes.items()},
             args.repeats,
         )
         seconds = {
