@@ -202,7 +202,7 @@ def _check_new_rows(args, suffixes):
     # Before TensorFlow: the run folder, the data file's suffix and existence, and the output file.
     from kerasforge.data.load_frame import FILE_SUFFIXES, find_data_file
     from kerasforge.errors import DataError
-    from kerasforge.recipes.engine.use_model import check_output, check_run_model
+    from kerasforge.recipes.engine.run_model_files import check_output, check_run_model
 
     check_run_model(args.run_dir)
     if args.out is not None:
@@ -213,7 +213,7 @@ def _check_new_rows(args, suffixes):
 
 
 def _command_predict(args):
-    from kerasforge.recipes.engine.use_model import PREDICTION_SUFFIXES
+    from kerasforge.recipes.engine.run_model_files import PREDICTION_SUFFIXES
 
     _check_new_rows(args, PREDICTION_SUFFIXES)
     args.when_stopped = "nothing was written"

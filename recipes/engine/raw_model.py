@@ -17,9 +17,6 @@ from kerasforge._keras_compat import call_layers_on
 from kerasforge.data.column_statistics import NUMERIC, ColumnStatistics, encoded_feature_names
 from kerasforge.layers import ClassNames, FillMissing
 
-# Files of a run folder beside model.keras: the ColumnStatistics, and the class names alone.
-COLUMNS_FILE = "columns.json"
-CLASSES_FILE = "classes.json"
 # Rows encoded per call when a whole split is encoded at once: bounded memory on any size.
 ENCODE_ROWS = 65_536
 

@@ -19,9 +19,10 @@ from kerasforge.recipes.engine.describe_data import describe_data
 from kerasforge.recipes.engine.fit import fit_model
 from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
-from kerasforge.recipes.engine.raw_model import CLASSES_FILE, COLUMNS_FILE, raw_model
+from kerasforge.recipes.engine.raw_model import raw_model
 from kerasforge.recipes.engine.reproducibility import set_global_seed
 from kerasforge.recipes.engine.run_folder import RunFolder
+from kerasforge.recipes.engine.run_model_files import CLASSES_FILE, COLUMNS_FILE
 from kerasforge.recipes.reports.html_report import write_report
 from kerasforge.recipes.reports.plots import plot_history
 from kerasforge.recipes.schema.loading import recipe_to_yaml

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -21,16 +21,20 @@ import pandas as pd
 
 from kerasforge.data.column_statistics import CATEGORICAL, ColumnStatistics, raw_inputs
 from kerasforge.data.read_chunks import CHUNK_ROWS, read_chunks
-from kerasforge.errors import DataError, RunDirError
+from kerasforge.errors import DataError, KerasforgeError
 from kerasforge.layers import class_names_of
 from kerasforge.recipes.engine.json_file import write_json
-from kerasforge.recipes.engine.raw_model import COLUMNS_FILE
-from kerasforge.recipes.reports.run_record import check_run_folder
+from kerasforge.recipes.engine.run_model_files import (
+    COLUMNS_FILE,
+    PREDICTION_SUFFIXES,
+    check_output,
+    check_run_model,
+    partial_path,
+)
 from kerasforge.recipes.schema.loading import read_yaml
 
 PREDICTION_COLUMN = "prediction"
 PROBABILITY_PREFIX = "probability_"
-PREDICTION_SUFFIXES = (".csv",)
 # Rows per predict/evaluate batch inside a chunk.
 BATCH_ROWS = 4096
 
@@ -61,23 +65,6 @@ class RunModel:
         return read_chunks(data, rows=rows, na_values=self.na_values, text_columns=self.text_columns)
 
 
-def check_run_model(run_dir: str | os.PathLike[str]) -> Path:
-    """Checks, without TensorFlow, that `run_dir` holds a model that takes raw rows.
-
-    Raises:
-        RunDirError: not a folder, or no `model.keras`/`columns.json` (a run
-            from before models took raw rows, or not a `train` run folder).
-    """
-    path = check_run_folder(run_dir)
-    missing = [name for name in ("model.keras", COLUMNS_FILE, "recipe.yaml") if not (path / name).is_file()]
-    if missing:
-        raise RunDirError(
-            f"run folder {str(path)!r} has no {', '.join(missing)}; give a folder written by "
-            "`kerasforge train` (runs written before models took raw rows must be trained again)"
-        )
-    return path
-
-
 def load_run_model(run_dir: str | os.PathLike[str]) -> RunModel:
     """Loads a run folder's model (safe mode: no pickle) and its column statistics.
 
@@ -89,35 +76,6 @@ def load_run_model(run_dir: str | os.PathLike[str]) -> RunModel:
     model = keras.saving.load_model(path / "model.keras")
     na_values = read_yaml(path / "recipe.yaml").get("data", {}).get("na_values") or []
     return RunModel(model, statistics, class_names_of(model), list(na_values))
-
-
-def check_output(out: str | os.PathLike[str], suffixes: tuple[str, ...], overwrite: bool = False) -> Path:
-    """Checks an output file argument before any work: suffix, folder, and no silent overwrite.
-
-    Raises:
-        DataError: a suffix not in `suffixes`, a missing folder, or an
-            existing file without `overwrite`.
-    """
-    path = Path(out)
-    if path.suffix.lower() not in suffixes:
-        raise DataError(f"Argument `--out` must end in {', '.join(suffixes)}. Received: --out={str(out)!r}")
-    if path.is_dir():
-        raise DataError(f"Argument `--out` names a folder, not a file. Received: --out={str(out)!r}")
-    if not path.parent.is_dir():
-        raise DataError(
-            f"Argument `--out`: folder {str(path.parent)!r} does not exist. Received: --out={str(out)!r}"
-        )
-    if path.exists() and not overwrite:
-        raise DataError(
-            f"Argument `--out`: {str(path)!r} exists and would be overwritten; choose another file, "
-            "or add --overwrite"
-        )
-    return path
-
-
-def _partial(path: Path) -> Path:
-    # Written beside the target and renamed onto it: the output appears whole or not at all.
-    return path.with_name(f".{path.name}.partial")
 
 
 def prediction_frame(predictions: np.ndarray, class_names: list | None) -> pd.DataFrame:
@@ -177,7 +135,7 @@ def predict_file(
     target = check_output(out, PREDICTION_SUFFIXES, overwrite)
     check_run_model(run_dir)
     run = load_run_model(run_dir)
-    partial = _partial(target)
+    partial = partial_path(target)
     count = 0
     try:
         with open(partial, "w", encoding="utf-8", newline="") as handle:
@@ -192,6 +150,20 @@ def predict_file(
     finally:
         partial.unlink(missing_ok=True)
     return count
+
+
+def _dataset(batches, statistics: ColumnStatistics):
+    import tensorflow as tf
+
+    features = {
+        column.name: tf.TensorSpec((None,), tf.string if column.kind == CATEGORICAL else tf.float32)
+        for column in statistics.columns
+    }
+    if statistics.task == "multiclass":
+        labels = tf.TensorSpec((None,), tf.int32)
+    else:
+        labels = tf.TensorSpec((None, 1), tf.float32)
+    return tf.data.Dataset.from_generator(batches, output_signature=(features, labels))
 
 
 def encode_labels(series: pd.Series, statistics: ColumnStatistics) -> np.ndarray:
@@ -260,25 +232,39 @@ def evaluate_file(
     run = load_run_model(run_dir)
     name = run.statistics.target
 
-    # One `evaluate` over a generator would need string tensors in the generator adapter, which
-    # refuses object arrays; `test_on_batch` keeps the metrics' state from batch to batch instead,
-    # so the result is that of one pass over every row (the loss weighted by batch size).
-    run.model.reset_metrics()
-    results: dict = {}
-    for chunk in run.chunks(data, rows):
-        if name not in chunk.columns:
-            raise DataError(
-                f"Target column {name!r} is not in the data; evaluate needs labelled rows. "
-                f"Available: {', '.join(map(str, chunk.columns))}"
-            )
-        inputs = raw_inputs(chunk, run.statistics)
-        labels = encode_labels(chunk[name], run.statistics)
-        for start in range(0, len(chunk), BATCH_ROWS):
-            part = {key: values[start : start + BATCH_ROWS] for key, values in inputs.items()}
-            results = run.model.test_on_batch(part, labels[start : start + BATCH_ROWS], return_dict=True)
+    failures: list[KerasforgeError] = []
+
+    def batches():
+        try:
+            yield from _labelled_batches()
+        except KerasforgeError as error:
+            # Raised here, tf.data would wrap it in its own multi-line error; re-raised below.
+            failures.append(error)
+
+    def _labelled_batches():
+        for chunk in run.chunks(data, rows):
+            if name not in chunk.columns:
+                raise DataError(
+                    f"Target column {name!r} is not in the data; evaluate needs labelled rows. "
+                    f"Available: {', '.join(map(str, chunk.columns))}"
+                )
+            inputs = raw_inputs(chunk, run.statistics)
+            labels = encode_labels(chunk[name], run.statistics)
+            for start in range(0, len(chunk), BATCH_ROWS):
+                part = {key: values[start : start + BATCH_ROWS] for key, values in inputs.items()}
+                yield part, labels[start : start + BATCH_ROWS]
+
+    # Keras's own generator adapter refuses string arrays; a tf.data generator with a declared
+    # signature takes them, and one `evaluate` over it accumulates every metric over every row.
+    with warnings.catch_warnings():
+        # A generator's length is unknown to Keras, so its end is "running out of data".
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        results = run.model.evaluate(_dataset(batches, run.statistics), verbose=0, return_dict=True)
+    if failures:
+        raise failures[0]
     metrics = {key: float(value) for key, value in results.items()}
     if target is not None:
-        partial = _partial(target)
+        partial = partial_path(target)
         write_json(partial, {"test": metrics, "data": str(data)})
         os.replace(partial, target)
     return metrics

@@ -53,6 +53,7 @@ BACKENDS = ("keras", "tensorflow", "jax", "torch", "keras_tuner")
 BACKEND_FREE = (
     "kerasforge.recipes.schema",
     "kerasforge.recipes.engine.model_memory",
+    "kerasforge.recipes.engine.run_model_files",
     "kerasforge.errors",
     "kerasforge.vocabulary",
 )
