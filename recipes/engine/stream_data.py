@@ -89,16 +89,26 @@ class StreamedSplits:
     preprocessing: Any = None
 
     def dataset(
-        self, split: str, batch_size: int, *, shuffle: bool = False, drop_remainder: bool = False
+        self,
+        split: str,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        drop_remainder: bool = False,
+        raw: bool = False,
     ) -> Any:
-        """A `StreamDataset` of one split's encoded rows, or None when the split is empty."""
+        """A `StreamDataset` of one split's encoded rows, or None when the split is empty.
+
+        With `raw`, the split's raw input dicts instead, as a `tf.data.Dataset`
+        (for a saved `model.keras`, which takes raw columns; needs TensorFlow).
+        """
         from kerasforge.data.stream_dataset import StreamDataset
         from kerasforge.recipes.engine.raw_model import encode
 
         if not self.rows[split]:
             return None
         preprocessing = self.preprocessing
-        return StreamDataset(
+        dataset = StreamDataset(
             self.plan,
             self.statistics,
             rows=self.rows[split],
@@ -107,8 +117,9 @@ class StreamedSplits:
             shuffle=shuffle,
             shuffle_buffer=self.shuffle_buffer,
             drop_remainder=drop_remainder,
-            transform=lambda raw: encode(preprocessing, raw),
+            transform=None if raw else (lambda inputs: encode(preprocessing, inputs)),
         )
+        return dataset.to_tf_dataset() if raw else dataset
 
 
 def open_streamed_splits(recipe: Recipe) -> StreamedSplits:
