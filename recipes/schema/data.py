@@ -100,7 +100,7 @@ class DataSection(StrictModel):
         None,
         ge=1,
         description="Streaming only: rows held and permuted to shuffle the stream "
-        "(default: the pipeline's, 262144).",
+        "(default: the stream's own, see the README).",
     )
     row_key: str | None = Field(
         None,
