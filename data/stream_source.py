@@ -244,7 +244,12 @@ def _parquet_file(path: Path) -> Any:
 
 
 def _parquet_columns(path: Path) -> list[str]:
-    return list(_parquet_file(path).schema_arrow.names)
+    schema = _parquet_file(path).schema_arrow
+    # pandas stores a frame's index as a column (`__index_level_0__`): it is no data column.
+    index = {
+        name for name in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(name, str)
+    }
+    return [name for name in schema.names if name not in index]
 
 
 def _csv_columns(path: Path) -> list[str]:

@@ -37,6 +37,14 @@ def test_a_csv_glob_keys_shards_below_its_fixed_folder(tmp_path):
     assert is_stream_pattern(tmp_path / "csv" / "*.csv") and not is_stream_pattern(tmp_path / "csv" / "b.csv")
 
 
+def test_a_pandas_index_stored_in_parquet_is_not_a_column(tmp_path):
+    pd.concat([frame(4), frame(4)]).to_parquet(tmp_path / "rows.parquet")
+    source = open_source(tmp_path / "rows.parquet")
+    assert source.columns == ("a", "b", "y")
+    ((_, chunk),) = read_chunks(source, source.shards[0], list(source.columns))
+    assert list(chunk.columns) == ["a", "b", "y"] and len(chunk) == 8
+
+
 def test_csv_integers_and_gaps_are_read_as_floats_in_every_shard(tmp_path):
     (tmp_path / "one.csv").write_text("a,c,y\n1,x,0\n2,z,1\n")
     (tmp_path / "two.csv").write_text("a,c,y\n2.5,,1\n?,x,0\n")
