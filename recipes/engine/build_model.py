@@ -103,3 +103,18 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
         steps_per_execution=resolve_steps_per_execution(recipe, updates),
     )
     return model
+
+
+def compile_like(model: keras.Model, recipe: Recipe, optimizer, steps_per_execution: int = 1) -> None:
+    """Compiles `model` with the recipe's loss and metrics and an existing optimizer.
+
+    For the model a run saves (raw columns in front of the trained network):
+    sharing the network's optimizer saves its state with the weights it tracks,
+    and `evaluate` on the loaded model reports the recipe's metrics.
+    """
+    model.compile(
+        optimizer=optimizer,
+        loss=_loss(recipe),
+        metrics=_metrics(recipe),
+        steps_per_execution=steps_per_execution,
+    )

@@ -119,8 +119,12 @@ def improved(before: float, after: float) -> bool:
 
 
 def validation_loss(model: keras.Model, data: PreparedData) -> float:
-    """The loss of `model` on the validation split, as Keras computes it (penalties included)."""
-    result = model.evaluate(data.x_val, data.y_val, batch_size=256, verbose=0, return_dict=True)
+    """The loss of `model` on the validation split, as Keras computes it (penalties included).
+
+    `model` is a run's network (encoded inputs) or a saved `model.keras` (a dict of raw columns).
+    """
+    inputs = data.raw["val"] if isinstance(model.input, dict) else data.x_val
+    result = model.evaluate(inputs, data.y_val, batch_size=256, verbose=0, return_dict=True)
     return float(result["loss"])
 
 
