@@ -80,7 +80,8 @@ class ColumnSummary:
         infinite: Infinite values seen (numeric only; the caller decides to refuse them).
         mean, variance, minimum, maximum: Of the finite values (numeric only, else None).
         fill: The value a missing entry is replaced with: the mean or median
-            (numeric), the most frequent level (categorical).
+            (numeric), the most frequent level (categorical; kerasforge's own
+            model sends a missing text value to its out-of-vocabulary slot instead).
         levels: Sorted category levels, as strings (categorical only, else None).
         level_counts: Rows per level, in the order of `levels` (categorical only).
     """

@@ -41,6 +41,7 @@ def test_predicting_in_chunks_and_from_parquet_gives_the_same_rows(wine_run, win
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "whole.csv"), pd.read_csv(tmp_path / "chunks.csv"))
 
 
+@pytest.mark.slow
 def test_a_fresh_process_loads_model_keras_with_plain_keras_and_predicts_raw_columns(wine_run, tmp_path):
     run, _ = wine_run
     raw = {name: values[:6].copy() for name, values in run.data.raw["test"].items()}
