@@ -148,7 +148,7 @@ def open_source(source: str | os.PathLike[str], *, na_values: Sequence[str] = ()
         A `StreamSource`.
 
     Raises:
-        DataError: A path that does not exist, a glob that matches no data
+        DataError: pyarrow is not installed, a path that does not exist, a glob that matches no data
             file, an unsupported suffix, files of two formats, an unreadable
             shard, or shards whose columns differ (naming the shard and the
             columns).
@@ -161,6 +161,10 @@ def open_source(source: str | os.PathLike[str], *, na_values: Sequence[str] = ()
     kerasforge.errors.DataError: Data source '/no/such/folder/*.parquet' matches no file; ...
     """
     text = str(source)
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise DataError(f"Streaming {text!r} needs pyarrow: pip install 'kerasforge[parquet]'") from None
     root, paths = _list_paths(text)
     formats = sorted({FORMATS[path.suffix.lower()] for path in paths})
     if len(formats) > 1:
