@@ -91,8 +91,10 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     model = build_model(recipe, data)
     ```
     """
-    check_model_memory(recipe, data.input_dim, data.output_units, rows=len(data.x_train) + len(data.x_val))
-    updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
+    check_model_memory(recipe, data.input_dim, data.output_units, rows=data.rows_in_memory)
+    updates = updates_per_epoch(
+        data.rows["train"], recipe.training.batch_size, recipe.training.drop_remainder
+    )
     model = build_network(recipe.model, data.input_dim, data.output_units)
     if len(data.y_train):
         _start_output_at_prior(model, data)

@@ -61,7 +61,7 @@ def describe_data(recipe: Recipe, data: PreparedData) -> dict:
     loss = recipe.model.loss or head_defaults(recipe.model.task)[0]
     return {
         "task": data.task,
-        "rows": {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)},
+        "rows": data.rows,
         "normalize": recipe.data.normalize,
         "feature_scales": scales,
         "baseline_loss": baseline_loss(data.y_train, loss),

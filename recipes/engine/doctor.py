@@ -123,8 +123,12 @@ def validation_loss(model: keras.Model, data: PreparedData) -> float:
 
     `model` is a run's network (encoded inputs) or a saved `model.keras` (a dict of raw columns).
     """
-    inputs = data.raw["val"] if isinstance(model.input, dict) else data.x_val
-    result = model.evaluate(inputs, data.y_val, batch_size=256, verbose=0, return_dict=True)
+    if not isinstance(model.input, dict):
+        result = model.evaluate(data.dataset("val", 256), verbose=0, return_dict=True)
+    elif data.stream is not None:
+        result = model.evaluate(data.stream.dataset("val", 256, raw=True), verbose=0, return_dict=True)
+    else:
+        result = model.evaluate(data.raw["val"], data.y_val, batch_size=256, verbose=0, return_dict=True)
     return float(result["loss"])
 
 

@@ -5,7 +5,6 @@ import time
 import keras
 
 from kerasforge.callbacks import CompactProgbarLogger
-from kerasforge.data import make_dataset
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.vocabulary import log_keys
@@ -61,17 +60,14 @@ def fit_model(
     """
     training = recipe.training
     batch_size = batch_size or training.batch_size
-    train_set = make_dataset(
-        data.x_train,
-        data.y_train,
-        batch_size=batch_size,
+    train_set = data.dataset(
+        "train",
+        batch_size,
         shuffle=training.shuffle,
         drop_remainder=training.drop_remainder,
         seed=recipe.seed,
     )
-    validation = None
-    if data.validation_data is not None:
-        validation = make_dataset(data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False)
+    validation = data.dataset("val", max(batch_size, 256))
     callbacks = [_EpochClock(), *(callbacks or [])]
     if verbose:
         # Last, so the bar is drawn after every callback has written its logs. Only when
@@ -84,5 +80,5 @@ def fit_model(
         initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
-        shuffle=False,  # the tf.data pipeline already reshuffles every epoch
+        shuffle=False,  # the pipeline (tf.data or the stream) already reshuffles every epoch
     )

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kerasforge.data import encode_target, load_frame, split_indices
+from kerasforge.data import encode_target, load_frame, make_dataset, split_indices
 from kerasforge.data._column_counts import describe_counts, nonfinite_counts
 from kerasforge.data.column_statistics import (
     CATEGORICAL,
@@ -39,6 +39,9 @@ class PreparedData:
         normalize: The recipe's `data.normalize`.
         preprocessing: The Keras model from raw columns to `x_*` (`build_preprocessing`).
         raw: Split name -> the raw input dict of its rows (see `kerasforge.data.column_statistics`).
+        stream: For a streamed source, its `StreamedSplits` (`recipes.engine.stream_data`); the
+            `x_*`/`y_*` arrays then hold only a sample of each split (`SAMPLE_ROWS`), and `rows`
+            and `dataset` give the whole splits.
     """
 
     x_train: np.ndarray
@@ -54,6 +57,7 @@ class PreparedData:
     normalize: str = "standard"
     preprocessing: Any = field(default=None, repr=False)
     raw: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    stream: Any = field(default=None, repr=False)
 
     @property
     def input_dim(self) -> int:
@@ -69,6 +73,45 @@ class PreparedData:
     def validation_data(self) -> tuple | None:
         """`(x_val, y_val)`, or None when there is no validation split."""
         return (self.x_val, self.y_val) if len(self.x_val) else None
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows of each split: all of a streamed source's, not only its sample's."""
+        if self.stream is not None:
+            return dict(self.stream.rows)
+        return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
+
+    @property
+    def rows_in_memory(self) -> int:
+        """Training and validation rows held in memory while training: a stream holds its shuffle buffer."""
+        if self.stream is not None:
+            return min(self.stream.shuffle_buffer, self.stream.rows["train"])
+        return len(self.x_train) + len(self.x_val)
+
+    def dataset(
+        self,
+        split: str,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        drop_remainder: bool = False,
+        seed: int = 0,
+    ) -> Any:
+        """One split's batches for `fit`/`evaluate`, or None when the split has no rows.
+
+        A streamed source gives a `StreamDataset` (seeded by the recipe), arrays a
+        cached, prefetched `tf.data` pipeline (`make_dataset`).
+        """
+        if self.stream is not None:
+            return self.stream.dataset(split, batch_size, shuffle=shuffle, drop_remainder=drop_remainder)
+        x, y = {"train": (self.x_train, self.y_train), "val": (self.x_val, self.y_val)}.get(
+            split, (self.x_test, self.y_test)
+        )
+        if not len(x):
+            return None
+        return make_dataset(
+            x, y, batch_size=batch_size, shuffle=shuffle, drop_remainder=drop_remainder, seed=seed
+        )
 
 
 @dataclass
@@ -183,7 +226,10 @@ def prepare_data(recipe: Recipe) -> PreparedData:
             target for classification, a class too small to stratify).
     """
     from kerasforge.recipes.engine.raw_model import build_preprocessing, encode
+    from kerasforge.recipes.engine.stream_data import prepare_streamed_data, streams
 
+    if streams(recipe):
+        return prepare_streamed_data(recipe)
     splits = _prepare_raw(recipe)
     statistics = splits.statistics
     preprocessing = build_preprocessing(statistics, recipe.data.normalize)
@@ -224,21 +270,27 @@ def check_recipe_data(recipe: Recipe) -> str:
         RecipeError: if a model would not fit in memory.
     """
     from kerasforge.recipes.engine.model_memory import check_model_memory, format_bytes
+    from kerasforge.recipes.engine.stream_data import open_streamed_splits, streams
     from kerasforge.recipes.schema.loading import apply_overrides
 
-    prepared: dict[str, _RawSplits] = {}
+    prepared: dict[str, Any] = {}
     summary = ""
     for name, overrides in {"": {}, **recipe.variants}.items():
         variant = apply_overrides(recipe, overrides, origin=f"variants.{name}") if name else recipe
         key = variant.data.model_dump_json() + variant.model.task + str(variant.seed)
         if key not in prepared:
-            prepared[key] = _prepare_raw(variant)
+            prepared[key] = open_streamed_splits(variant) if streams(variant) else _prepare_raw(variant)
         data = prepared[key]
         input_dim = len(encoded_feature_names(data.statistics))
         classes = data.statistics.class_names
         output_units = len(classes) if variant.model.task == "multiclass" and classes else 1
-        counts = [len(data.y[name]) for name in SPLITS]
-        estimate = check_model_memory(variant, input_dim, output_units, rows=counts[0] + counts[1])
+        if isinstance(data, _RawSplits):
+            counts = [len(data.y[name]) for name in SPLITS]
+            held = counts[0] + counts[1]
+        else:
+            counts = [data.rows[name] for name in SPLITS]
+            held = min(data.shuffle_buffer, counts[0])
+        estimate = check_model_memory(variant, input_dim, output_units, rows=held)
         if not name:
             summary = (
                 f"{counts[0]}/{counts[1]}/{counts[2]} train/val/test rows, "

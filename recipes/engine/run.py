@@ -10,7 +10,7 @@ import pandas as pd
 
 from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import TrainingHealthError
-from kerasforge.data import make_dataset, updates_per_epoch
+from kerasforge.data import updates_per_epoch
 from kerasforge.errors import TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
@@ -168,11 +168,11 @@ def train(
         model = build_model(recipe, data)
         callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
         training = recipe.training
-        updates = updates_per_epoch(len(data.x_train), training.batch_size, training.drop_remainder)
+        updates = updates_per_epoch(data.rows["train"], training.batch_size, training.drop_remainder)
         if verbose:
             model.summary(print_fn=lambda line, **_: print_msg(line))
             print_msg(
-                f"{len(data.x_train)} training rows at batch {training.batch_size}: "
+                f"{data.rows['train']} training rows at batch {training.batch_size}: "
                 f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
             )
         started = time.perf_counter()
@@ -182,8 +182,8 @@ def train(
             raise TrainingStoppedError(_stopped_message(error)) from None
         seconds = time.perf_counter() - started
         test_metrics = {}
-        if len(data.x_test):
-            test_set = make_dataset(data.x_test, data.y_test, batch_size=256, shuffle=False)
+        test_set = data.dataset("test", 256)
+        if test_set is not None:
             test_metrics = model.evaluate(test_set, verbose=0, return_dict=True)
         run = TrainingRun(
             recipe=recipe,
