@@ -77,28 +77,48 @@ class LayerGroups:
         for row, variable in enumerate(self.variables):
             self.membership[row, self.columns[id(variable)]] = 1.0
 
-    def snapshot(self) -> list[np.ndarray]:
-        """The trainable weights now, as numpy copies."""
-        _keras_compat.sync_training_state(self.model)
-        return self.backend.to_numpy(self.variables)
+    def _per_layer(self, squares: np.ndarray) -> np.ndarray:
+        return np.append(squares @ self.membership, squares.sum())
 
-    def norms(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """Per-layer L2 norms of `arrays` (one per variable), then global."""
-        squares = np.array([np.sum(np.square(a, dtype="float64")) for a in arrays])
-        return np.sqrt(np.append(squares @ self.membership, squares.sum()))
+    def epoch_norms(
+        self, before: Sequence[Any] | None, after: Sequence[Any] | None, steps: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-layer weight L2 norms now, then global; and update ratios.
 
-    def update_ratios(
-        self, before: list[np.ndarray], steps: int, now: list[np.ndarray] | None = None
-    ) -> np.ndarray:
-        """Per-step ||w_now - w_before|| / ||w_before||, per layer, then global.
+        The update ratio is the per-step ||w_after - w_before|| / ||w_before||,
+        per layer, then global, where `steps` training steps ran from `before`
+        to `after` (the backend's `snapshot`s; `after=None` is now). Dividing
+        by `steps` is exact for one step and an approximation for several
+        (`steps_per_execution > 1`). All squared norms come from one call of
+        the backend (one compiled call and one small transfer on JAX).
 
-        `steps` training steps ran since `before`; the change is divided by
-        it, which is exact for one step and an approximation for several
-        (`steps_per_execution > 1`). `now` defaults to a fresh snapshot.
+        Returns:
+            `(weight_norms, update_ratios)`, the latter `None` without `before`.
         """
-        now = self.snapshot() if now is None else now
-        change = self.norms([a - b for a, b in zip(now, before, strict=True)])
-        return change / (self.norms(before) + _EPSILON) / steps
+        _keras_compat.sync_training_state(self.model)
+        now = self.backend.current(self.model)
+        if before is None:
+            (squares,) = self.backend.squared_norms([(now, None)])
+            return np.sqrt(self._per_layer(squares)), None
+        now_squares, change_squares, before_squares = (
+            self._per_layer(squares)
+            for squares in self.backend.squared_norms(
+                [(now, None), (now if after is None else after, before), (before, None)]
+            )
+        )
+        ratios = np.sqrt(change_squares) / (np.sqrt(before_squares) + _EPSILON) / steps
+        return np.sqrt(now_squares), ratios
+
+
+def numpy_squared_norms(pairs: Sequence[tuple[Sequence[Any], Sequence[Any] | None]]) -> list[np.ndarray]:
+    """For each `(arrays, minus)`, the squared L2 norm of each numpy array (of
+    `array - minus` when `minus` is given), in float64."""
+    results = []
+    for arrays, minus in pairs:
+        if minus is not None:
+            arrays = [a - b for a, b in zip(arrays, minus, strict=True)]
+        results.append(np.array([np.sum(np.square(a, dtype="float64")) for a in arrays], dtype="float64"))
+    return results
 
 
 def step_update(squares: Any, seen: Any) -> tuple[Any, Any]:

@@ -27,7 +27,6 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras import ops
 
 from kerasforge import _keras_compat
 
@@ -68,6 +67,7 @@ class _OptimizerTap:
         self.owner = owner
         self.optimizer = optimizer
         self.state: list[Any] | None = None
+        self.pending: dict[str, Any] = {}  # steps not yet folded into `state` (torch)
         self._previous_apply = optimizer.__dict__.get("apply")
         self._original_apply = optimizer.apply
 
@@ -120,20 +120,21 @@ class _OptimizerTap:
             self._accumulate([grad for grad, _ in pairs], [column for _, column in pairs])
 
     def _accumulate(self, grads: list[Any], columns: list[int]) -> None:
-        # Every op here runs at every step, where a small MLP's whole step is
-        # ~150 ops: one norm term per gradient and one sum per column (the
-        # backend's fastest), squared norms (square roots and any loss scale
-        # applied when read), one add and one max into the two variables.
+        # Runs at every step, where a small MLP's whole step is ~150 ops: one
+        # reduction per layer (XLA, TensorFlow) or one fused norm into a
+        # buffer (torch, folded every few hundred steps), squared norms
+        # (square roots and any loss scale applied when read).
         backend = self.owner.backend
         sums, peak = self.state or []
         backend.accumulate(
-            sums, peak, backend.reduce_across_replicas(grads), columns, self.owner.groups_width
+            sums, peak, backend.reduce_across_replicas(grads), columns, self.owner.groups_width, self.pending
         )
 
     def read(self) -> Statistics | None:
         if self.state is None:
             return None
         _keras_compat.sync_training_state(self.owner.model)
+        self.owner.backend.flush(*self.state, self.pending)
         sums, peak = (np.asarray(array, dtype="float64") for array in self.owner.backend.to_numpy(self.state))
         rows = np.concatenate([sums, peak]).reshape(ROWS, -1)
         scale = getattr(self.optimizer, "loss_scale_factor", None) or 1.0
@@ -141,8 +142,10 @@ class _OptimizerTap:
         return summarize_rows(rows)
 
     def reset(self) -> None:
+        self.pending["count"] = 0  # steps of an epoch already read
         for variable in self.state or []:
-            variable.assign(ops.zeros_like(variable.value))
+            # From numpy: `zeros_like` would be a compiled op's dispatch on JAX.
+            variable.assign(np.zeros(variable.shape, dtype="float32"))
 
 
 class InStepStatistics:

@@ -9,13 +9,27 @@ from typing import Any
 import tensorflow as tf
 
 from ._gradient_statistics import accumulate as fold_step
+from ._gradient_statistics import numpy_squared_norms
 
 
-def _dense(gradient: Any) -> Any:
+def _summed_rows(gradient: Any) -> Any:
+    """A gradient with the norm of its dense form, without building the dense form.
+
+    An Embedding's gradient (`tf.IndexedSlices`) lists one row per looked-up
+    id, repeated ids included; the rows of one id add up in the dense
+    gradient. Sorting the ids and summing each run of equal ones gives a
+    tensor of (looked-up rows x width), whose norm is the dense one's,
+    instead of a (vocabulary x width) one. Every shape is static, as XLA
+    (`jit_compile=True`) needs, unlike `tf.unique`'s.
+    """
     if isinstance(gradient, tf.IndexedSlices):
-        # An Embedding's gradient lists one row per looked-up id, repeated ids
-        # included: rows of the same id add up before the norm is taken.
-        gradient = tf.math.unsorted_segment_sum(gradient.values, gradient.indices, gradient.dense_shape[0])
+        indices = tf.reshape(gradient.indices, [-1])
+        values = tf.reshape(gradient.values, tf.concat([[-1], tf.shape(gradient.values)[1:]], 0))
+        order = tf.argsort(indices)
+        ids = tf.gather(indices, order)
+        starts = tf.concat([tf.ones([1], tf.int32), tf.cast(ids[1:] != ids[:-1], tf.int32)], 0)
+        runs = tf.cumsum(starts) - 1  # the run of equal ids each sorted row belongs to
+        gradient = tf.math.unsorted_segment_sum(tf.gather(values, order), runs, tf.shape(indices)[0])
     return gradient if gradient.dtype == tf.float32 else tf.cast(gradient, tf.float32)
 
 
@@ -25,14 +39,20 @@ def column_squares(gradients: Sequence[Any], columns: Sequence[int], width: int)
     `tf.nn.l2_loss` is one fused op per gradient (half the squared norm) and
     one segment sum gives every column and the global value at once.
     """
-    halves = [tf.nn.l2_loss(_dense(gradient)) for gradient in gradients]
+    halves = [tf.nn.l2_loss(_summed_rows(gradient)) for gradient in gradients]
     segments = list(columns) + [width - 1] * len(halves)
     return 2.0 * tf.math.unsorted_segment_sum(tf.stack(halves + halves), segments, width)
 
 
-def accumulate(sums: Any, peak: Any, gradients: Sequence[Any], columns: Sequence[int], width: int) -> None:
+def accumulate(
+    sums: Any, peak: Any, gradients: Sequence[Any], columns: Sequence[int], width: int, pending: dict
+) -> None:
     """Folds one step's gradients into the statistics variables (traced into the step)."""
     fold_step(sums, peak, column_squares(gradients, columns, width), columns)
+
+
+def flush(sums: Any, peak: Any, pending: dict) -> None:
+    """Nothing to do: each step folds its own statistics (see the torch module)."""
 
 
 def reduce_across_replicas(gradients: list[Any]) -> list[Any]:
@@ -77,3 +97,12 @@ def uninstall(optimizer: Any, state: Any) -> None:
 def to_numpy(variables: Sequence[Any]) -> list[Any]:
     """Numpy copies of Keras variables' values."""
     return [variable.value.numpy().copy() for variable in variables]
+
+
+def snapshot(model: Any) -> list[Any]:
+    """The model's trainable weights now, as numpy copies (the step that made them has run)."""
+    return to_numpy(model.trainable_variables)
+
+
+current = snapshot  # the weights now, for `squared_norms`
+squared_norms = numpy_squared_norms

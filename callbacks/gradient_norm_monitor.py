@@ -9,7 +9,6 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasforge import _keras_compat
 from kerasforge.checks import check_choice, check_integer, check_number
 from kerasforge.vocabulary import health_thresholds, log_keys
 
@@ -192,16 +191,18 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         self._epoch = epoch
         self._next_probe = 0
         self._last_batch = -1
-        self._before: list[np.ndarray] | None = None
+        self._before: list[Any] | None = None
         self._before_step = 0
+        self._after: list[Any] | None = None
+        self._after_step = 0
         self._update_ratios: np.ndarray | None = None
         if self._statistics is not None:
             self._statistics.start_epoch()
 
-    def _weights(self) -> list[np.ndarray]:
-        _keras_compat.sync_training_state(self.model)
-        backend = gradient_backend()
-        return backend.to_numpy(self.model.trainable_variables)
+    def _weights(self) -> list[Any]:
+        # Copies that do not wait for the step computing them (JAX dispatches
+        # steps ahead): read back at the epoch's end.
+        return gradient_backend().snapshot(self.model)
 
     @property
     def async_safe(self) -> bool:
@@ -217,14 +218,14 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         if isinstance(statistics, ProbeStatistics) and batch >= self._next_probe and statistics.probe():
             while self._next_probe <= batch:
                 self._next_probe += self.probe_every
-        if self._update_ratios is not None:
+        if self._after is not None:
             return
         # The update ratio is sampled over the epoch's first execution whose
         # weights exist (a subclassed model is built by its first step).
         groups = None if statistics is None else statistics.groups
         if self._before is not None and groups is not None and len(self._before) == len(groups.variables):
-            self._update_ratios = groups.update_ratios(self._before, steps=batch - self._before_step)
-            self._before = None
+            self._after = self._weights()
+            self._after_step = batch
         elif self._before is None and self.model.trainable_variables:
             self._before = self._weights()
             self._before_step = batch
@@ -295,12 +296,13 @@ class GradientNormMonitor(ConfigFromInit, keras.callbacks.Callback):
         if stats is None or groups is None:
             return
         values = self._gradient_logs(stats)
-        snapshot = groups.snapshot()
         steps = self.params.get("steps") if self.params else None
-        if self._update_ratios is None and self._before is not None and steps and steps > self._before_step:
-            if len(self._before) == len(groups.variables):  # one execution ran the whole epoch
-                self._update_ratios = groups.update_ratios(self._before, steps - self._before_step, snapshot)
-        weights = groups.norms(snapshot)
+        before, after, count = self._before, self._after, self._after_step - self._before_step
+        if after is None and before is not None and steps and steps > self._before_step:
+            count = steps - self._before_step  # one execution ran the whole epoch: compare with now
+        if before is None or len(before) != len(groups.variables) or count <= 0:
+            before = None
+        weights, self._update_ratios = groups.epoch_norms(before, after, count)
         for column, name in enumerate(groups.names):
             values[log_keys.make_key(log_keys.WEIGHT_NORM, name)] = float(weights[column])
             if self._update_ratios is not None:

@@ -51,18 +51,55 @@ def optimizer_built_variables(optimizer: Any) -> list[Any]:
     return list(optimizer._trainable_variables)
 
 
+_HIDDEN = "_kerasforge_unsaved_variables"
+
+
 def track_optimizer_variable(optimizer: Any, variable: Any) -> None:
     """Makes `variable` one of `optimizer.variables`, as `add_variable` does, so
-    the JAX trainer threads its value through `stateless_apply`.
+    the JAX trainer threads its value through `stateless_apply`, but not one
+    the optimizer saves or loads: a checkpoint written while it is tracked
+    (`ModelCheckpoint(save_freq=N)` mid-epoch) holds the optimizer's own
+    variables only, and loads into an optimizer without it.
     """
     if all(existing is not variable for existing in optimizer._variables):
         optimizer._track_variable(variable)
+    hidden = optimizer.__dict__.get(_HIDDEN)
+    if hidden is None:
+        hidden = optimizer.__dict__[_HIDDEN] = []
+        for name in ("save_own_variables", "load_own_variables"):
+            optimizer.__dict__[name] = _without_hidden(optimizer, getattr(type(optimizer), name))
+    if all(existing is not variable for existing in hidden):
+        hidden.append(variable)
 
 
 def untrack_optimizer_variable(optimizer: Any, variable: Any) -> None:
     """Removes `variable` from `optimizer.variables` again (a no-op if absent)."""
     if any(existing is variable for existing in optimizer._variables):
         optimizer._untrack_variable(variable)
+    hidden = optimizer.__dict__.get(_HIDDEN)
+    if hidden is not None:
+        hidden[:] = [existing for existing in hidden if existing is not variable]
+        if not hidden:
+            for name in (_HIDDEN, "save_own_variables", "load_own_variables"):
+                del optimizer.__dict__[name]
+
+
+def _without_hidden(optimizer: Any, method: Any) -> Any:
+    """`method` (an optimizer's `save_own_variables` or `load_own_variables`), run
+    with the hidden variables out of `optimizer.variables`; they come back last,
+    where they were, so the JAX trainer's state keeps its order."""
+
+    def without_hidden(store: Any) -> Any:
+        hidden = [v for v in optimizer.__dict__.get(_HIDDEN, []) if any(v is e for e in optimizer._variables)]
+        for variable in hidden:
+            optimizer._untrack_variable(variable)
+        try:
+            return method(optimizer, store)
+        finally:
+            for variable in hidden:
+                optimizer._track_variable(variable)
+
+    return without_hidden
 
 
 def sync_training_state(model: Any) -> None:
@@ -76,6 +113,19 @@ def sync_training_state(model: Any) -> None:
     sync = getattr(model, "jax_state_sync", None)
     if sync is not None:
         sync()
+
+
+def trainable_values(model: Any) -> list[Any]:
+    """The model's trainable weights now, as backend arrays, without a sync.
+
+    Mid-epoch on JAX they are the trainer's in-flight state (the variables
+    are emptied), which its next step donates: copy them before it runs.
+    Elsewhere, the variables' values.
+    """
+    state = getattr(model, "_jax_state", None)
+    if state and not getattr(model, "_jax_state_synced", True) and state.get("trainable_variables"):
+        return list(state["trainable_variables"])
+    return [variable.value for variable in model.trainable_variables]
 
 
 def layer_call_outputs(model: Any, layer: Any) -> list[Any]:

@@ -201,6 +201,26 @@ def test_a_checkpoint_saved_during_a_monitored_fit_loads_with_the_optimizer_stat
         np.testing.assert_allclose(restored.numpy(), saved.numpy())
 
 
+def test_a_checkpoint_saved_mid_epoch_during_a_monitored_fit_loads_with_the_optimizer_state(
+    digits, make_mlp, tmp_path
+):
+    # On JAX the monitor's statistics travel among the optimizer's variables
+    # during an epoch; a checkpoint saved then must not hold them.
+    model = make_mlp("relu", "he_normal", depth=2)
+    x, y = digits
+    path = tmp_path / "checkpoint.keras"
+    checkpoint = keras.callbacks.ModelCheckpoint(str(path), save_freq=5)
+    model.fit(
+        x[:320], y[:320], batch_size=32, epochs=1, verbose=0, callbacks=[GradientNormMonitor(), checkpoint]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Keras warns, and skips the state, when optimizer variables differ
+        loaded = keras.models.load_model(path)
+    assert int(loaded.optimizer.iterations.numpy()) == 10  # the last save, mid-epoch, after step 10
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    assert "save_own_variables" not in vars(model.optimizer)
+
+
 @pytest.mark.slow
 def test_second_fit_on_the_same_model_and_monitor_works(digits, make_mlp):
     model = make_mlp("relu", "he_normal", depth=2)
@@ -455,3 +475,72 @@ def test_every_backend_gives_the_same_keys_and_the_analytic_gradients_norms():
     assert keys == ["grad_norm/global", "grad_norm/head", "grad_norm/hidden"]
     for name, value in expected.items():
         assert history.history[f"grad_norm/{name}"][0] == pytest.approx(value, rel=1e-5), name
+
+
+if keras.backend.backend() == "tensorflow":
+
+    @pytest.mark.parametrize("jit_compile", [False, True])
+    def test_an_embedding_gradient_norm_never_builds_the_vocabulary_sized_gradient(jit_compile):
+        import tensorflow as tf
+
+        from kerasforge.callbacks import _tensorflow_gradients
+
+        # A dense gradient of a 10**9-row table would need 16 GB: the norm is
+        # taken over the batch's unique ids, with repeated ids' rows added up.
+        ids = np.array([7, 3, 7, 999_999_999, 3, 7])
+        rows = np.random.default_rng(0).normal(size=(len(ids), 4)).astype("float32")
+        slices = tf.IndexedSlices(tf.constant(rows), tf.constant(ids), tf.constant([10**9, 4]))
+        compiled = tf.function(_tensorflow_gradients.column_squares, jit_compile=jit_compile)
+        squares = compiled([slices], [0], 2).numpy()
+        expected = sum(np.sum(rows[ids == i].sum(axis=0) ** 2) for i in np.unique(ids))
+        np.testing.assert_allclose(squares, [expected, expected], rtol=1e-6)
+
+
+if keras.backend.backend() == "torch":
+
+    def test_torch_norms_fall_back_to_public_ones_when_the_fused_private_one_is_missing_or_wrong():
+        import torch
+
+        from kerasforge.callbacks import _torch_gradients
+
+        def raises(tensors):
+            raise RuntimeError("gone")
+
+        public = _torch_gradients.public_norms
+        assert _torch_gradients.choose_norms(None) is public
+        assert _torch_gradients.choose_norms(raises) is public
+        assert _torch_gradients.choose_norms(lambda tensors: [t.sum() for t in tensors]) is public
+        fused = getattr(torch, "_foreach_norm", None)
+        assert _torch_gradients.choose_norms(fused) is (public if fused is None else fused)
+        tensors = [torch.randn(33, 7), torch.randn(5), torch.randn(2, 3, 4)]
+        np.testing.assert_allclose(
+            torch.stack(public(tensors)).numpy(),
+            torch.stack(_torch_gradients.norms(tensors)).numpy(),
+            rtol=1e-6,
+        )
+
+    @pytest.mark.parametrize("norms", ["chosen", "public"])
+    def test_torch_buffered_steps_give_the_same_norms_whenever_they_are_folded(digits, monkeypatch, norms):
+        from kerasforge.callbacks import _torch_gradients
+
+        if norms == "public":
+            monkeypatch.setattr(_torch_gradients, "norms", _torch_gradients.public_norms)
+        x, y = digits
+        histories = []
+        for rows in (_torch_gradients.FLUSH_ROWS, 3):  # 10 steps an epoch: folded once, or every 3 steps
+            monkeypatch.setattr(_torch_gradients, "FLUSH_ROWS", rows)
+            keras.utils.set_random_seed(3)
+            model = keras.Sequential(
+                [
+                    keras.Input((64,)),
+                    keras.layers.Dense(16, activation="relu", name="hidden"),
+                    keras.layers.Dense(10, activation="softmax"),
+                ]
+            )
+            model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
+            monitor = GradientNormMonitor()
+            _fit(model, (x[:320], y[:320]), monitor, epochs=2)
+            histories.append(monitor.history)
+        for key in ("grad_norm/global", "grad_norm_max/global", "grad_norm/hidden"):
+            np.testing.assert_allclose(histories[0][key], histories[1][key], rtol=1e-6)
+        assert histories[0]["grad_non_finite/global"] == [0.0, 0.0]
