@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from kerasforge.checks import check_choice, check_integer
+from kerasforge.data.encode_target import class_label
 from kerasforge.errors import DataError
 
 NUMERIC: Final = "numeric"
@@ -492,7 +493,7 @@ class ColumnStatisticsAccumulator:
         missing = series.isna()
         self._target_missing += int(missing.sum())
         if self._collects_classes:
-            self._add_classes(set(pd.unique(series[~missing]).tolist()))
+            self._add_classes({class_label(value) for value in pd.unique(series[~missing])})
 
     def _add_classes(self, classes: set[Any]) -> None:
         self._classes |= classes

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kerasforge.data.column_statistics import CATEGORICAL, ColumnStatistics, raw_inputs
+from kerasforge.data.encode_target import class_label
 from kerasforge.data.read_chunks import CHUNK_ROWS, read_chunks
 from kerasforge.errors import DataError, KerasforgeError
 from kerasforge.layers import class_names_of
@@ -187,12 +188,13 @@ def encode_labels(series: pd.Series, statistics: ColumnStatistics) -> np.ndarray
                 "the run is a regression, so it takes numbers."
             )
         return values.to_numpy(dtype="float32").reshape(-1, 1)
-    lookup = {str(label): index for index, label in enumerate(statistics.class_names)}
-    codes = series.astype(str).map(lookup)
+    lookup = {str(class_label(label)): index for index, label in enumerate(statistics.class_names)}
+    codes = series.map(lambda value: str(class_label(value))).map(lookup)
     if codes.isna().any():
         bad = series[codes.isna()]
         raise DataError(
-            f"Target column {name!r} holds {bad.iloc[0]!r} in row {int(bad.index[0]) + 1}, a class the run "
+            f"Target column {name!r} holds {class_label(bad.iloc[0])!r} in row {int(bad.index[0]) + 1}, "
+            "a class the run "
             f"never saw. Allowed: {', '.join(map(repr, statistics.class_names))}"
         )
     if statistics.task == "binary":
