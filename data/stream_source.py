@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from kerasforge.data.load_frame import FILE_SUFFIXES
+from kerasforge.data.load_frame import FILE_SUFFIXES, check_csv_header
 from kerasforge.errors import DataError
 
 PARQUET = "parquet"
@@ -261,7 +261,9 @@ def _csv_columns(path: Path) -> list[str]:
         header = file.readline()
     if not header.strip():
         raise DataError(f"CSV shard {str(path)!r} is empty: it has no header line.")
-    return list(pd.read_csv(path, nrows=0).columns)
+    columns = list(pd.read_csv(path, nrows=0).columns)
+    check_csv_header(path, columns)
+    return columns
 
 
 def _csv_types(path: Path, na_values: tuple[str, ...]) -> dict[str, Any]:
