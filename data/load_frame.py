@@ -210,6 +210,12 @@ def reading_errors(path: Path) -> Iterator[None]:
         yield
     except DataError:
         raise
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"Data file {str(path)!r} is not UTF-8: byte 0x{err.object[err.start]:02x} at offset {err.start} "
+            "(latin-1 or a Windows code page?). Save it as UTF-8 (pandas: pd.read_csv(path, "
+            "encoding='latin-1').to_csv(path, index=False))."
+        ) from err
     except pd.errors.EmptyDataError as err:
         raise DataError(f"Data file {str(path)!r} is empty.") from err
     except ImportError as err:

@@ -80,6 +80,18 @@ def test_a_csv_with_another_separator_is_one_error_naming_it(tmp_path, separator
         check_recipe_data(recipe)
 
 
+@pytest.mark.parametrize("stream", ["false", "true"])
+def test_a_csv_not_in_utf8_is_one_error_saying_so(tmp_path, stream):
+    rows = frame()
+    rows["city"] = np.where(rows["z"] > 0, "Zürich", "Genève")
+    rows.insert(0, "température", rows.pop("z"))  # in the header too, read before any row
+    rows["y"] = (rows["x"] > 0).astype(int)
+    (tmp_path / "data.csv").write_bytes(rows.to_csv(index=False).encode("latin-1"))
+    recipe = load_recipe(recipe_file(tmp_path, "data.csv", data=f", stream: {stream}"))
+    with pytest.raises(DataError, match=r"'.*data\.csv'.*not UTF-8.*Save it as UTF-8"):
+        check_recipe_data(recipe)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("labels", [[0, 1], [1, 2, 3]], ids=["0/1", "1/2/3"])
 def test_a_streamed_csv_keeps_integer_class_names_and_evaluates_integer_labels(tmp_path, labels):
