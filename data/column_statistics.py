@@ -720,6 +720,10 @@ def refuse_numbers_as_text(
     )
 
 
+def _looks_numeric(values: Sequence[str]) -> bool:
+    return any(_is_number(value) or _THOUSANDS.fullmatch(value) for value in values)
+
+
 def check_text_columns(frame: pd.DataFrame) -> None:
     """Refuses text columns of a whole table that are numbers but for a few values or separators.
 
@@ -739,19 +743,21 @@ def check_text_columns(frame: pd.DataFrame) -> None:
             continue
         if pd.api.types.is_bool_dtype(series):
             continue
-        strings = as_category_strings(series)
-        present = strings[strings != MISSING_STRING]
-        is_text = pd.to_numeric(present, errors="coerce").isna()
-        text = present[is_text]
-        numbers = int((~is_text).sum())
-        if text.empty or numbers == 0 and not _THOUSANDS.fullmatch(text.iloc[0]):
+        # Counted by distinct value, so a text column of many rows costs one hash pass.
+        counts = series.value_counts(dropna=True)
+        counts.index = counts.index.map(str)
+        counts = counts[counts.index != MISSING_STRING]
+        if not _looks_numeric(counts.index[:1000]):
+            continue  # a text column: its most frequent values are neither numbers nor separated numbers
+        is_text = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce").isna().to_numpy()
+        text, numbers = counts[is_text], int(counts[~is_text].sum())
+        if text.empty or numbers == 0 and not _THOUSANDS.fullmatch(text.index[0]):
             continue
-        counts = text.value_counts()
-        shown = {str(value): int(count) for value, count in counts.iloc[:MAX_PLACEHOLDERS].items()}
-        if len(counts) > MAX_PLACEHOLDERS and not all(_THOUSANDS.fullmatch(v) for v in counts.index[:50]):
+        if len(text) > MAX_PLACEHOLDERS and not all(_THOUSANDS.fullmatch(v) for v in text.index[:50]):
             continue
-        position = series.index.get_loc(text.index[0])
-        refuse_numbers_as_text(str(name), shown, numbers, row=int(position) + 1)
+        shown = {value: int(count) for value, count in text.iloc[:MAX_PLACEHOLDERS].items()}
+        position = int(np.flatnonzero(series.astype(object).map(str).isin(list(shown)).to_numpy())[0])
+        refuse_numbers_as_text(str(name), shown, numbers, row=position + 1)
 
 
 OTHER_LEVEL = "<other>"
