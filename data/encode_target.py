@@ -79,7 +79,7 @@ def encode_target(values: npt.ArrayLike | pd.Series, task: str) -> tuple[np.ndar
         )
     _refuse_continuous(series, label, task)
     codes, classes = pd.factorize(series, sort=True)
-    classes = classes.tolist()
+    classes = [class_label(name) for name in classes.tolist()]
     if task == "binary" and len(classes) != 2:
         raise DataError(
             f"{label} has {len(classes)} classes {_preview(classes)}; task binary "
