@@ -1,5 +1,6 @@
 """`kerasforge predict`/`evaluate` on hand-made files a reviewer would try: a result or ONE line, exit 2."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -33,6 +34,11 @@ def thousands_separators(rows, path):
     return r"Column 'alcohol' holds '1\d,\d{3}' in row 1; it was numeric in training, so it takes numbers"
 
 
+def infinite(rows, path):
+    rows.assign(acid=np.where(rows.index == 2, np.inf, rows["acid"])).to_csv(path, index=False)
+    return r"Column 'acid' holds inf in row 3; the model takes finite numbers"
+
+
 def latin_1(rows, path):
     path.write_bytes(rows.assign(region="Zürich").to_csv(index=False).encode("latin-1"))
     return r"Data file '.*new\.csv' is not UTF-8: byte 0xfc at offset \d+ .* Save it as UTF-8"
@@ -42,7 +48,7 @@ def latin_1(rows, path):
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 @pytest.mark.parametrize(
     "make_file",
-    [header_only, empty, semicolons, thousands_separators, latin_1],
+    [header_only, empty, semicolons, thousands_separators, latin_1, infinite],
     ids=lambda make: make.__name__,
 )
 def test_a_file_predict_cannot_read_is_one_line_and_exit_2(
@@ -54,7 +60,7 @@ def test_a_file_predict_cannot_read_is_one_line_and_exit_2(
     code, _, lines = cli(capsys, command, run.run_dir, tmp_path / "new.csv", "--out", out)
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].startswith("kerasforge: error: ")
-    if command == "evaluate" and make_file is thousands_separators:
+    if command == "evaluate" and make_file in (thousands_separators, infinite):
         message = r"Target column 'grape' is not in the data|" + message
     assert pd.Series(lines).str.contains(message).all(), lines
     assert sorted(path.name for path in tmp_path.iterdir()) == ["new.csv"]
