@@ -38,7 +38,8 @@ and beyond that is the median of a uniform random sample of that many values
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -46,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from kerasforge.checks import check_choice, check_integer
+from kerasforge.data.encode_target import class_label
 from kerasforge.errors import DataError
 
 NUMERIC: Final = "numeric"
@@ -213,6 +215,8 @@ class _CategoricalState:
     # Kept even after `counts` overflows, to tell a numeric column with placeholders.
     numeric_like: int = 0
     text_counts: dict[str, int] | None = field(default_factory=dict)
+    # The first few distinct values, to say what a column with too many levels holds.
+    examples: list[str] = field(default_factory=list)
 
 
 class ColumnStatisticsAccumulator:
@@ -354,6 +358,7 @@ class ColumnStatisticsAccumulator:
             state.numeric_like += their_levels.numeric_like
             state.counts = _add_counts(state.counts, their_levels.counts, self.max_levels)
             state.text_counts = _add_counts(state.text_counts, their_levels.text_counts, MAX_PLACEHOLDERS)
+            state.examples = _first_examples(state.examples, their_levels.examples)
         self._add_classes(other._classes)
         self._target_missing += other._target_missing
 
@@ -380,7 +385,9 @@ class ColumnStatisticsAccumulator:
 
     def _summary(self, name: str) -> ColumnSummary:
         if name in self._undecided or (name in self._numeric and self._numeric[name].count == 0):
-            raise DataError(f"Column {name!r} has no values: every row is missing.")
+            raise DataError(
+                f"Column {name!r} has no values: every row is missing. Leave it out of `features`."
+            )
         if name in self._numeric:
             state = self._numeric[name]
             if self.fill == "median":
@@ -405,10 +412,13 @@ class ColumnStatisticsAccumulator:
         if counts is None:
             raise DataError(
                 f"Column {name!r} has more than {self.max_levels} distinct values and cannot be "
-                f"encoded as categories (at most {self.max_levels}). Leave it out of `features`."
+                f"encoded as categories (at most {self.max_levels}).{_text_hint(levels_state.examples)} "
+                "Leave it out of `features`."
             )
         if not counts:
-            raise DataError(f"Column {name!r} has no values: every row is missing.")
+            raise DataError(
+                f"Column {name!r} has no values: every row is missing. Leave it out of `features`."
+            )
         levels = sorted(counts)
         # The most frequent level fills a gap; ties go to the first in sorted order.
         fill_level = max(levels, key=lambda level: counts[level])
@@ -478,6 +488,7 @@ class ColumnStatisticsAccumulator:
         state.missing += len(strings) - len(present)
         chunk_counts = present.value_counts()
         chunk_dict = {str(k): int(v) for k, v in chunk_counts.items()}
+        state.examples = _first_examples(state.examples, list(chunk_dict))
         state.counts = _add_counts(state.counts, chunk_dict, self.max_levels)
         numbers = pd.to_numeric(pd.Series(list(chunk_dict), dtype=object), errors="coerce").notna().to_numpy()
         text = {
@@ -492,7 +503,7 @@ class ColumnStatisticsAccumulator:
         missing = series.isna()
         self._target_missing += int(missing.sum())
         if self._collects_classes:
-            self._add_classes(set(pd.unique(series[~missing]).tolist()))
+            self._add_classes({class_label(value) for value in pd.unique(series[~missing])})
 
     def _add_classes(self, classes: set[Any]) -> None:
         self._classes |= classes
@@ -626,20 +637,127 @@ def _add_counts(
 
 
 def _refuse_placeholders(name: str, state: _CategoricalState) -> None:
+    separated = [value for value in state.examples if _THOUSANDS.fullmatch(value)]
+    if separated and all(_THOUSANDS.fullmatch(value) or _is_number(value) for value in state.examples):
+        refuse_numbers_as_text(name, {separated[0]: 1}, state.numeric_like)
     text = state.text_counts
     if text is None or not text or state.numeric_like == 0:
         return
+    refuse_numbers_as_text(name, text, state.numeric_like, "fitted on")
+
+
+# A number written with thousands separators (`12,345.6`), and a date (`2020-01-31`, `31/01/2020`).
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}/\d{1,2}/\d{2,4}")
+_EXAMPLES = 5
+
+
+def _first_examples(mine: list[str], theirs: Iterable[str]) -> list[str]:
+    for value in theirs:
+        if len(mine) >= _EXAMPLES:
+            break
+        if value not in mine:
+            mine.append(value)
+    return mine
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _text_hint(values: Sequence[str]) -> str:
+    """Advice on what a text column with too many levels holds (numbers, dates), or ""."""
+    if values and all(_is_number(value) for value in values):
+        return (
+            f" Its values are numbers (e.g. {values[0]!r}) but it was read as text, so some row holds "
+            "text: fix that value, or declare it in data.na_values if it means 'missing'."
+        )
+    if values and all(_DATE.fullmatch(value) for value in values):
+        return (
+            f" Its values are dates (e.g. {values[0]!r}), which kerasforge does not encode: derive "
+            "numeric columns from them (year, month, day of year, days since a start) instead."
+        )
+    return ""
+
+
+def refuse_numbers_as_text(
+    name: str, text: Mapping[str, int], numbers: int, among: str = "in the data", row: int | None = None
+) -> None:
+    """Raises when a column holds numbers except for a few text values, or numbers with thousands separators.
+
+    Args:
+        name: The column.
+        text: Its distinct non-number values and their counts (a few are enough).
+        numbers: How many of its values are numbers.
+        among: Which values were looked at, for the message.
+        row: The 1-based row of the first text value, when known.
+
+    Raises:
+        DataError: naming the column, the text values (and row), and what to do.
+    """
+    at = f", the first in row {row}" if row is not None else ""
+    if text and all(_THOUSANDS.fullmatch(value) for value in text):
+        example = next(iter(text))
+        raise DataError(
+            f"Column {name!r} holds numbers written with thousands separators (e.g. {example!r}{at}); "
+            "a numeric column takes plain numbers (12345.6): remove the separators in the file, or leave "
+            "the column out of `features`."
+        )
     total_text = sum(text.values())
-    if 2 * total_text >= total_text + state.numeric_like:
+    if not text or numbers == 0 or 2 * total_text >= total_text + numbers:
         return
     shown = ", ".join(f"{value!r} ({count})" for value, count in sorted(text.items()))
     strings = ", ".join(repr(value) for value in sorted(text))
     raise DataError(
         f"Column {name!r} holds numbers except for {total_text} of the "
-        f"{total_text + state.numeric_like} values fitted on: {shown}. If they mean 'missing', declare them "
+        f"{total_text + numbers} values {among}: {shown}{at}. If they mean 'missing', declare them "
         f"(data.na_values: [{strings}] in a recipe, na_values= for load_frame) and set "
         "missing: mean or median; or leave the column out of `features`."
     )
+
+
+def _looks_numeric(values: Sequence[str]) -> bool:
+    return any(_is_number(value) or _THOUSANDS.fullmatch(value) for value in values)
+
+
+def check_text_columns(frame: pd.DataFrame) -> None:
+    """Refuses text columns of a whole table that are numbers but for a few values or separators.
+
+    The statistics see only the training rows; this looks at every row, so a
+    stray `'oops'` in a test row is named, with its row, rather than turning
+    the column into many categories.
+
+    Args:
+        frame: `pandas.DataFrame` of the feature columns, all rows.
+
+    Raises:
+        DataError: As `refuse_numbers_as_text`, with the first offending row.
+    """
+    for name in frame.columns:
+        series = frame[name]
+        if column_kind(series) != CATEGORICAL or isinstance(series.dtype, pd.CategoricalDtype):
+            continue
+        if pd.api.types.is_bool_dtype(series):
+            continue
+        # Counted by distinct value, so a text column of many rows costs one hash pass.
+        counts = series.value_counts(dropna=True)
+        counts.index = counts.index.map(str)
+        counts = counts[counts.index != MISSING_STRING]
+        if not _looks_numeric(counts.index[:1000]):
+            continue  # a text column: its most frequent values are neither numbers nor separated numbers
+        is_text = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce").isna().to_numpy()
+        text, numbers = counts[is_text], int(counts[~is_text].sum())
+        if text.empty or numbers == 0 and not _THOUSANDS.fullmatch(text.index[0]):
+            continue
+        if len(text) > MAX_PLACEHOLDERS and not all(_THOUSANDS.fullmatch(v) for v in text.index[:50]):
+            continue
+        shown = {value: int(count) for value, count in text.iloc[:MAX_PLACEHOLDERS].items()}
+        position = int(np.flatnonzero(series.astype(object).map(str).isin(list(shown)).to_numpy())[0])
+        refuse_numbers_as_text(str(name), shown, numbers, row=position + 1)
 
 
 OTHER_LEVEL = "<other>"

@@ -79,7 +79,7 @@ def encode_target(values: npt.ArrayLike | pd.Series, task: str) -> tuple[np.ndar
         )
     _refuse_continuous(series, label, task)
     codes, classes = pd.factorize(series, sort=True)
-    classes = classes.tolist()
+    classes = [class_label(name) for name in classes.tolist()]
     if task == "binary" and len(classes) != 2:
         raise DataError(
             f"{label} has {len(classes)} classes {_preview(classes)}; task binary "
@@ -92,6 +92,23 @@ def encode_target(values: npt.ArrayLike | pd.Series, task: str) -> tuple[np.ndar
     if task == "binary":
         return codes.astype(np.float32).reshape(-1, 1), classes
     return codes.astype(np.int32), classes
+
+
+def class_label(value: Any) -> Any:
+    """A class name as a plain Python value, a whole float as an int (`1.0` read from a CSV is class `1`).
+
+    Streamed CSV columns of numbers are read as floats, in-memory ones as ints; both name the class `1`.
+
+    Example:
+
+    >>> class_label(np.float64(2.0)), class_label(np.int64(1)), class_label("a")
+    (2, 1, 'a')
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _refuse_continuous(series: pd.Series, label: str, task: str) -> None:

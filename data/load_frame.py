@@ -9,6 +9,7 @@ import numbers
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,8 @@ BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
 SYNTHETIC_TASKS = ("binary", "multiclass", "regression")
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 DEFAULT_TARGET = "target"
+# Separators of other CSV dialects: a header read as one column holding one was not comma-separated.
+OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
 def load_frame(
@@ -178,11 +181,41 @@ def _missing_to_nan(frame: pd.DataFrame, na_values: Sequence[str] | None) -> pd.
     return frame
 
 
+def check_csv_header(path: str | os.PathLike[str], columns: Sequence[Any]) -> None:
+    """Refuses a CSV file whose header reads as one column holding another separator (`;`, tab, `|`).
+
+    Args:
+        path: The file, for the message.
+        columns: The column names pandas or pyarrow read from its header.
+
+    Raises:
+        DataError: naming the file, the one column read, and the separator it looks to use.
+    """
+    if len(columns) != 1:
+        return
+    name = str(columns[0])
+    for separator, said in OTHER_SEPARATORS.items():
+        if separator in name:
+            raise DataError(
+                f"Data file {str(path)!r} reads as one column {name!r}: it looks separated by {said}. "
+                "kerasforge reads comma-separated CSV files; save it with commas "
+                "(pandas: pd.read_csv(path, sep=...).to_csv(path, index=False))."
+            )
+
+
 @contextlib.contextmanager
 def reading_errors(path: Path) -> Iterator[None]:
     """Turns pandas' and pyarrow's errors while reading `path` into one-line `DataError`s."""
     try:
         yield
+    except DataError:
+        raise
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"Data file {str(path)!r} is not UTF-8: byte 0x{err.object[err.start]:02x} at offset {err.start} "
+            "(latin-1 or a Windows code page?). Save it as UTF-8 (pandas: pd.read_csv(path, "
+            "encoding='latin-1').to_csv(path, index=False))."
+        ) from err
     except pd.errors.EmptyDataError as err:
         raise DataError(f"Data file {str(path)!r} is empty.") from err
     except ImportError as err:
@@ -210,6 +243,7 @@ def _read_file(path: Path, na_values: Sequence[str] | None = None) -> pd.DataFra
     with reading_errors(path):
         if suffix == ".csv":
             frame = pd.read_csv(path, na_values=na_values or None)
+            check_csv_header(path, frame.columns)
         else:
             frame = _missing_to_nan(pd.read_parquet(path), na_values)
     if len(frame) == 0:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.checks import check_integer
-from kerasforge.data.load_frame import FILE_SUFFIXES, _missing_to_nan, find_data_file, reading_errors
+from kerasforge.data.load_frame import (
+    FILE_SUFFIXES,
+    _missing_to_nan,
+    check_csv_header,
+    find_data_file,
+    reading_errors,
+)
 from kerasforge.errors import DataError
 
 # Rows per chunk: a few MB per numeric column, large enough that per-chunk overheads vanish.
@@ -63,6 +69,8 @@ def read_chunks(
     reader = _csv_chunks if suffix == ".csv" else _parquet_chunks
     with reading_errors(path):
         for chunk in reader(path, rows, na_values, text):
+            if not len(chunk):  # a header-only CSV reads as one empty chunk
+                continue
             chunk.index = pd.RangeIndex(seen, seen + len(chunk))
             seen += len(chunk)
             yield chunk
@@ -74,6 +82,7 @@ def _csv_chunks(
     path: Path, rows: int, na_values: Sequence[str] | None, text: list[str]
 ) -> Iterator[pd.DataFrame]:
     header = pd.read_csv(path, nrows=0).columns
+    check_csv_header(path, header)
     dtype = {column: str for column in text if column in header}
     yield from pd.read_csv(path, chunksize=rows, na_values=na_values or None, dtype=dtype)
 

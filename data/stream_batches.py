@@ -18,6 +18,7 @@ import pandas as pd
 
 from kerasforge.checks import check_integer
 from kerasforge.data.column_statistics import ColumnStatistics, ColumnStatisticsAccumulator, raw_inputs
+from kerasforge.data.encode_target import class_label
 from kerasforge.data.row_split import SPLIT_CODES, key_split, position_split
 from kerasforge.data.split_indices import SPLITS, _check_fractions
 from kerasforge.data.stream_source import StreamSource, read_chunks
@@ -236,7 +237,7 @@ def encode_chunk_target(values: pd.Series, statistics: ColumnStatistics) -> np.n
     if (codes < 0).any():
         unknown = values[codes < 0].iloc[0]
         raise DataError(
-            f"Target column {values.name!r} holds {unknown!r}, not one of the classes "
+            f"Target column {values.name!r} holds {class_label(unknown)!r}, not one of the classes "
             f"{statistics.class_names[:10]!r} seen in training rows."
         )
     if statistics.task == "binary":

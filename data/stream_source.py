@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from kerasforge.data.load_frame import FILE_SUFFIXES
+from kerasforge.data.load_frame import FILE_SUFFIXES, check_csv_header, reading_errors
 from kerasforge.errors import DataError
 
 PARQUET = "parquet"
@@ -261,7 +261,10 @@ def _csv_columns(path: Path) -> list[str]:
         header = file.readline()
     if not header.strip():
         raise DataError(f"CSV shard {str(path)!r} is empty: it has no header line.")
-    return list(pd.read_csv(path, nrows=0).columns)
+    with reading_errors(path):
+        columns = list(pd.read_csv(path, nrows=0).columns)
+    check_csv_header(path, columns)
+    return columns
 
 
 def _csv_types(path: Path, na_values: tuple[str, ...]) -> dict[str, Any]:
@@ -278,14 +281,16 @@ def _csv_types(path: Path, na_values: tuple[str, ...]) -> dict[str, Any]:
         schema = reader.schema
     except (OSError, ValueError, pa.ArrowInvalid) as err:
         raise DataError(f"Cannot read CSV shard {str(path)!r}: {_first_line(err)}") from None
+    with reading_errors(path):  # pyarrow decodes the header's names as UTF-8 only here
+        names = schema.names
     types = {}
-    for field in schema:
+    for name, field in zip(names, schema, strict=True):
         numeric = (
             pa.types.is_integer(field.type)
             or pa.types.is_floating(field.type)
             or pa.types.is_null(field.type)
         )
-        types[field.name] = (
+        types[name] = (
             pa.float64() if numeric else (pa.bool_() if pa.types.is_boolean(field.type) else pa.string())
         )
     return types
@@ -390,6 +395,8 @@ def _read_csv(
 
 def _csv_message(err: Exception, source: StreamSource) -> str:
     message = _first_line(err)
+    if "invalid utf8" in message.lower():
+        return f"{message}: the file is not UTF-8 (latin-1 or a Windows code page?). Save it as UTF-8."
     if "conversion error to double" in message.lower():
         return (
             f"{message}. The column was read as numbers from the first block of "

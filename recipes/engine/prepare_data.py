@@ -14,6 +14,7 @@ from kerasforge.data.column_statistics import (
     MAX_LEVELS,
     NUMERIC,
     ColumnStatistics,
+    check_text_columns,
     column_statistics,
     encoded_feature_names,
     raw_inputs,
@@ -187,6 +188,7 @@ def _prepare_raw(recipe: Recipe) -> _RawSplits:
     if section.max_train_rows is not None:
         rows["train"] = rows["train"][: section.max_train_rows]
     inputs = frame.drop(columns=[target])
+    check_text_columns(inputs[[c for c in section.features or inputs.columns if c in inputs.columns]])
     statistics = column_statistics(
         inputs.iloc[rows["train"]],
         section.features,

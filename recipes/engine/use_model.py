@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from kerasforge.data.column_statistics import CATEGORICAL, ColumnStatistics, raw_inputs
+from kerasforge.data.encode_target import class_label
 from kerasforge.data.read_chunks import CHUNK_ROWS, read_chunks
 from kerasforge.errors import DataError, KerasforgeError
 from kerasforge.layers import class_names_of
@@ -140,7 +141,7 @@ def predict_file(
     try:
         with open(partial, "w", encoding="utf-8", newline="") as handle:
             for chunk in run.chunks(data, rows):
-                inputs = raw_inputs(chunk, run.statistics)
+                inputs = new_row_inputs(chunk, run.statistics)
                 predictions = keras.ops.convert_to_numpy(
                     run.model.predict(inputs, batch_size=BATCH_ROWS, verbose=0)
                 )
@@ -150,6 +151,23 @@ def predict_file(
     finally:
         partial.unlink(missing_ok=True)
     return count
+
+
+def new_row_inputs(chunk: pd.DataFrame, statistics: ColumnStatistics) -> dict[str, np.ndarray]:
+    """`raw_inputs` of a chunk of new rows, refusing infinite numbers (training refused them too).
+
+    Raises:
+        DataError: As `raw_inputs`, or an infinite value, naming its column and row.
+    """
+    inputs = raw_inputs(chunk, statistics)
+    for name, values in inputs.items():
+        if values.dtype != object and np.isinf(values).any():
+            position = int(np.flatnonzero(np.isinf(values))[0])
+            raise DataError(
+                f"Column {name!r} holds {values[position]} in row {int(chunk.index[position]) + 1}; "
+                "the model takes finite numbers (an empty cell or NaN for missing), as in training."
+            )
+    return inputs
 
 
 def _dataset(batches, statistics: ColumnStatistics):
@@ -187,12 +205,13 @@ def encode_labels(series: pd.Series, statistics: ColumnStatistics) -> np.ndarray
                 "the run is a regression, so it takes numbers."
             )
         return values.to_numpy(dtype="float32").reshape(-1, 1)
-    lookup = {str(label): index for index, label in enumerate(statistics.class_names)}
-    codes = series.astype(str).map(lookup)
+    lookup = {str(class_label(label)): index for index, label in enumerate(statistics.class_names)}
+    codes = series.map(lambda value: str(class_label(value))).map(lookup)
     if codes.isna().any():
         bad = series[codes.isna()]
         raise DataError(
-            f"Target column {name!r} holds {bad.iloc[0]!r} in row {int(bad.index[0]) + 1}, a class the run "
+            f"Target column {name!r} holds {class_label(bad.iloc[0])!r} in row {int(bad.index[0]) + 1}, "
+            "a class the run "
             f"never saw. Allowed: {', '.join(map(repr, statistics.class_names))}"
         )
     if statistics.task == "binary":
@@ -248,7 +267,7 @@ def evaluate_file(
                     f"Target column {name!r} is not in the data; evaluate needs labelled rows. "
                     f"Available: {', '.join(map(str, chunk.columns))}"
                 )
-            inputs = raw_inputs(chunk, run.statistics)
+            inputs = new_row_inputs(chunk, run.statistics)
             labels = encode_labels(chunk[name], run.statistics)
             for start in range(0, len(chunk), BATCH_ROWS):
                 part = {key: values[start : start + BATCH_ROWS] for key, values in inputs.items()}

@@ -80,3 +80,9 @@ def test_many_classes_with_enough_rows_each_stay_classes():
     labels = pd.Series(np.repeat(np.arange(100), 5))
     y, classes = encode_target(labels, "multiclass")
     assert len(classes) == 100 and y.max() == 99
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0, 1.0], np.array([1, 2, 1], dtype="int64"), [2.0, 1, 1]])
+def test_whole_number_labels_are_int_class_names_however_they_were_read(values):
+    _, classes = encode_target(pd.Series(values), "binary")
+    assert classes == [1, 2] and all(type(name) is int for name in classes)
