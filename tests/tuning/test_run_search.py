@@ -62,7 +62,8 @@ def test_failed_trial_is_recorded_with_its_reason_and_the_search_goes_on(tiny_re
         callbacks={"gradient_monitor": {"enabled": False}, "early_stopping": {"enabled": False}},
         search={"max_trials": 2, "learning_rate": [1e12, 0.01]},
     )
-    result = run_search(recipe, tuner="grid", run_dir=tmp_path / "s", verbose=0)
+    # Without pruning: `--prune diagnosis` would record this trial as pruned (test_pruned_search.py).
+    result = run_search(recipe, tuner="grid", run_dir=tmp_path / "s", verbose=0, prune="none")
     trials = result.trials.set_index("learning_rate")
     assert trials.loc[1e12, "status"] == "FAILED"
     assert "loss became" in trials.loc[1e12, "reason"]
@@ -76,7 +77,7 @@ def test_many_failures_in_a_row_stop_the_search(tiny_recipe, tmp_path):
         search={"max_trials": 4, "learning_rate": [1e12, 1e13, 1e14], "max_consecutive_failures": 2},
     )
     with pytest.raises(TuningError, match="2 trials failed in a row"):
-        run_search(recipe, run_dir=tmp_path / "s", verbose=0)
+        run_search(recipe, run_dir=tmp_path / "s", verbose=0, prune="none")
     trials = load_trials(tmp_path / "s")
     assert list(trials["status"]) == ["FAILED", "FAILED"]
 
