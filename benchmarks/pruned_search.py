@@ -58,6 +58,8 @@ def _wide(base: str, seed: int, trials: int, epochs: int) -> dict:
             "activation": ["relu", "sigmoid", "tanh"],
             "optimizer": ["sgd", "adam"],
             "learning_rate": {"min": 1e-6, "max": 10.0},
+            # The whole search in its (fresh, pool worker) process, which may not start children.
+            "trials_per_process": max(trials, 20),
         },
     }
 

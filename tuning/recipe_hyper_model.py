@@ -27,17 +27,22 @@ class _StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _finite_objective(history: keras.callbacks.History, objective: str, direction: str) -> None:
+def _finite_objective(
+    history: keras.callbacks.History, objective: str, direction: str, baseline: float | None
+) -> None:
     """Gives a pruned trial that diverged a finite objective, so the oracle can rank it and go on.
 
-    Its non-finite epochs get the trial's worst finite value (NaN is worse than
-    any number); a trial with no finite value at all gets the worst value a
-    float can hold. `history_` keeps the real values for `trials.csv`.
+    Its non-finite epochs get its worst finite value or, for a loss, the loss of
+    a constant prediction (`baseline`) if that is worse: a diverged model
+    knows less than a constant. Without either, the worst a float32 holds.
+    `history_` keeps the real values for `trials.csv`.
     """
     values = history.history.get(objective)
     if not values:
         return
     finite = [float(value) for value in values if math.isfinite(float(value))]
+    if objective.endswith("loss") and baseline:
+        finite.append(float(baseline))
     worst = (max(finite) if direction == "min" else min(finite)) if finite else None
     if worst is None:
         worst = float(np.finfo("float32").max) * (1.0 if direction == "min" else -1.0)
@@ -140,9 +145,8 @@ class RecipeHyperModel(kt.HyperModel):
             )
         recipe = self._trial_recipe(hp)
         self.pruned_ = None
-        pruner = (
-            None if self.pruning is None else self.pruning.pruner(recipe, describe_data(recipe, self.data))
-        )
+        data_info = describe_data(recipe, self.data) if self.pruning is not None else {}
+        pruner = None if self.pruning is None else self.pruning.pruner(recipe, data_info)
         tuner_callbacks = [
             callback
             for callback in callbacks
@@ -169,7 +173,9 @@ class RecipeHyperModel(kt.HyperModel):
         self.history_ = {key: [float(value) for value in values] for key, values in history.history.items()}
         if pruner is not None and pruner.verdict is not None:
             self.pruned_ = dict(pruner.verdict)
-            _finite_objective(history, self.pruning.objective, self.pruning.direction)
+            _finite_objective(
+                history, self.pruning.objective, self.pruning.direction, data_info.get("baseline_loss")
+            )
             return history
         losses = self.history_.get("loss", [])
         if any(math.isnan(value) or math.isinf(value) for value in losses):

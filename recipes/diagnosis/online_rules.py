@@ -10,7 +10,7 @@ beside the facts they share with their offline twins (`NO_PROGRESS_SHARE`,
 
 A trial is stopped only for what training does not undo: a symptom that already
 keeps the loss at half a constant prediction's or worse; a loss that stays at the
-constant prediction's; a validation loss far above its own best; or a pace too
+constant prediction's; a validation loss far above where it started; or a pace too
 slow to reach the best trial's objective in the epochs left, even at the best
 pace it showed lately. The patience is in epochs and every threshold is a ratio,
 so the rules judge a regression on targets in the hundreds like a classifier.
@@ -52,11 +52,12 @@ hardly falling, before the run counts as stuck there (so the first epoch, which 
 initial weights, is never judged alone)."""
 
 DIVERGING_EPOCHS = 2
-"""Epochs in a row the validation loss must stay `DIVERGED_FACTOR` times above its best: one
-epoch's spike of a noisy, high-rate run comes back down."""
+"""Epochs in a row the validation loss must stay `DIVERGED_FACTOR` times above its first epoch's:
+one epoch's spike of a noisy, high-rate run comes back down."""
 
-SLOW_MIN_EPOCHS = 3
-"""Epochs before the pace is judged: two epoch-to-epoch changes, so one slow epoch is not a pace."""
+SLOW_MIN_EPOCHS = 2
+"""Epochs before the pace is judged: one epoch-to-epoch gain. A run's early gains are its largest
+(a loss curve flattens), so judging the line from them early is the optimistic side."""
 
 
 def _evidence(history: Mapping[str, Sequence[float]], recipe: Recipe | None, data_info: dict) -> RunEvidence:
@@ -141,24 +142,25 @@ def constant_prediction_rule(baseline: float | None):
 
 
 def diverging_rule(key: str = "val_loss"):
-    """The validation loss diverges: `DIVERGED_FACTOR` times above its best for `DIVERGING_EPOCHS`.
+    """The validation loss diverges: `DIVERGED_FACTOR` times its first epoch's for `DIVERGING_EPOCHS`.
 
-    The trial's objective is its best epoch, which is behind it; a run this far
-    above its best, epoch after epoch, has left the region it learnt in.
+    The offline twin (`learning_rate_too_high`) calls a loss diverged at
+    `DIVERGED_FACTOR` times its first epoch's. Measured from the first epoch,
+    not from the best one, so a noisy high-rate run that bounces above its
+    best and comes back is left alone; a run this far above where it started,
+    epoch after epoch, has its best epoch (the trial's objective) behind it.
     """
 
     def rule(history, epoch, epochs):
         values = np.asarray(history.get(key) or [], dtype=float)
-        finite = values[np.isfinite(values)]
-        if len(values) <= DIVERGING_EPOCHS or not len(finite):
+        if len(values) <= DIVERGING_EPOCHS or not np.isfinite(values[0]) or values[0] <= 0:
             return None
-        best = float(finite.min())
         recent = values[-DIVERGING_EPOCHS:]
-        if best <= 0 or not np.all(~np.isfinite(recent) | (recent > DIVERGED_FACTOR * best)):
+        if not np.all(~np.isfinite(recent) | (recent > DIVERGED_FACTOR * values[0])):
             return None
         return DIVERGING, (
-            f"{key} was {recent[-1]:.4g} at epoch {epoch}, above {DIVERGED_FACTOR:g}x its best {best:.4g} "
-            f"for {DIVERGING_EPOCHS} epochs"
+            f"{key} was {recent[-1]:.4g} at epoch {epoch}, above {DIVERGED_FACTOR:g}x its first epoch's "
+            f"{values[0]:.4g} for {DIVERGING_EPOCHS} epochs (best {np.nanmin(values):.4g})"
         )
 
     return rule

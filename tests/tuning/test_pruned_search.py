@@ -37,6 +37,8 @@ def test_pruned_trials_are_recorded_and_never_count_as_failures(tiny_recipe, tmp
     assert list(trials["prune_kind"]) == ["non_finite"] * 3
     assert list(trials["pruned_epoch"]) == [1, 1, 1]
     assert trials["reason"].str.startswith("non_finite: ").all()
+    # The oracle got a finite score for each: a diverged trial counts as a constant prediction's loss.
+    assert trials["val_loss"].between(1.0, 1.2).all()
     assert result.best_recipe is None  # a pruned trial is never the best recipe
     assert "pruning: diagnosis" in output
     assert "pruned at epoch 1 (non_finite: " in output
