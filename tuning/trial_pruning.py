@@ -26,6 +26,11 @@ MEDIAN_WARMUP_TRIALS = 5
 """Completed trials before the median rule judges anyone: the median of fewer is one lucky or
 unlucky trial (Optuna's `MedianPruner` waits for 5 too)."""
 
+TOP_SHARE = 0.25
+"""A `diagnosis` pruner stops a trial as too slow only when it cannot reach this top share of the
+completed trials (the best of the first 4, the 2nd best of 5 to 8, ...): a trial that would rank
+there, even if not first, is worth finishing."""
+
 MEDIAN_WARMUP_EPOCHS = 3
 """Epochs a trial trains before the median rule judges it: first epochs rank trials poorly
 (a high rate starts fast and ends badly, a low one the reverse)."""
@@ -122,10 +127,20 @@ class TrialPruning:
             return None
         return min(finals) if self.direction == "min" else max(finals)
 
+    @property
+    def target(self) -> float | None:
+        """The objective a trial must reach to rank in the `TOP_SHARE` of completed trials, or None."""
+        finals = [running_best(curve, self.direction)[-1] for curve in self.completed]
+        finals = sorted(value for value in finals if math.isfinite(value))
+        if not finals:
+            return None
+        finals = finals if self.direction == "min" else finals[::-1]
+        return finals[max(1, math.ceil(TOP_SHARE * len(finals))) - 1]
+
     def pruner(self, recipe, data_info: dict) -> TrialPruner | None:
         """The `TrialPruner` of one trial, or None with `mode="none"`."""
         if self.mode == "diagnosis":
-            rules = online_rules(recipe, data_info, self.objective, self.direction, self.best)
+            rules = online_rules(recipe, data_info, self.objective, self.direction, self.target)
             return TrialPruner(rules=rules)
         if self.mode == MEDIAN:
             return TrialPruner(rules=[median_rule(self.objective, self.direction, self.completed)])

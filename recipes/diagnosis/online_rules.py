@@ -11,8 +11,8 @@ beside the facts they share with their offline twins (`NO_PROGRESS_SHARE`,
 A trial is stopped only for what training does not undo: a symptom that already
 keeps the loss at half a constant prediction's or worse; a loss that stays at the
 constant prediction's; a validation loss far above where it started; or a pace too
-slow to reach the best trial's objective in the epochs left, even at the best
-pace it showed lately. The patience is in epochs and every threshold is a ratio,
+slow to reach the search's top completed trials in the epochs left, even at
+the best pace it showed lately. The patience is in epochs and every threshold is a ratio,
 so the rules judge a regression on targets in the hundreds like a classifier.
 """
 
@@ -166,34 +166,38 @@ def diverging_rule(key: str = "val_loss"):
     return rule
 
 
-def too_slow_rule(objective: str, direction: str, best: float | None):
-    """Still improving, but too slowly to reach the best trial's objective in the epochs left.
+def too_slow_rule(objective: str, direction: str, target: float | None):
+    """Still improving, but too slowly to reach the search's top trials in the epochs left.
 
     Extrapolates the objective in a straight line from its best value so far,
-    at the largest epoch-to-epoch gain of the last `RECENT_EPOCHS` epochs (a
-    loss curve flattens, so a line at its best recent pace overestimates how
-    far it gets), over every epoch left. Fires, from epoch `SLOW_MIN_EPOCHS`
-    on, when even that does not reach `best`, the best completed trial's
-    objective. Never fires without a `best`.
+    at the largest epoch-to-epoch gain of the last `RECENT_EPOCHS` epochs, over
+    every epoch left. A loss curve flattens, so that line overestimates how far
+    the run gets; a curve that is speeding up (its last gain its largest, as
+    when a run leaves a plateau) is not judged at all, since a line is not
+    optimistic there. Fires, from epoch `SLOW_MIN_EPOCHS` on, when even that
+    line does not reach `target`, the objective a trial must reach to rank
+    among the search's top completed trials. Never fires without a `target`.
     """
     sign = 1.0 if direction == "min" else -1.0
 
     def rule(history, epoch, epochs):
-        if best is None or not math.isfinite(best) or epoch < SLOW_MIN_EPOCHS:
+        if target is None or not math.isfinite(target) or epoch < SLOW_MIN_EPOCHS:
             return None
         values = sign * np.asarray(history.get(objective) or [], dtype=float)
         if len(values) < SLOW_MIN_EPOCHS or not np.all(np.isfinite(values)):
             return None
         gains = -np.diff(values[-(RECENT_EPOCHS + 1) :])
+        if len(gains) > 1 and gains[-1] > gains[:-1].max():
+            return None  # speeding up: no straight line bounds where it goes
         pace = max(float(gains.max()), 0.0)
         left = max(epochs - epoch, 0)
         reachable = float(values.min()) - pace * left
-        if reachable <= sign * best:
+        if reachable <= sign * target:
             return None
         return TOO_SLOW, (
             f"{objective} {sign * values.min():.4g} after {epoch} epochs; at its best recent pace "
             f"({pace:.3g} per epoch) the {left} epochs left reach {sign * reachable:.4g} at best, "
-            f"short of the best trial's {best:.4g}"
+            f"short of {target:.4g}, the top completed trials'"
         )
 
     return rule
@@ -204,7 +208,7 @@ def online_rules(
     data_info: dict,
     objective: str = "val_loss",
     direction: str = "min",
-    best: float | None = None,
+    target: float | None = None,
 ) -> list:
     """The `diagnosis` pruner's rules for one trial, in the order they are asked.
 
@@ -213,7 +217,8 @@ def online_rules(
         data_info: `describe_data`'s description (`baseline_loss`, `rows`, `feature_scales`).
         objective: The search's objective, e.g. `val_loss`.
         direction: `min` or `max`.
-        best: The best completed trial's objective, or None before one completed.
+        target: The objective a trial must be able to reach to stay: that of the
+            search's top completed trials (see `TrialPruning.target`), or None.
 
     Returns:
         A list of `OnlineRule` callables for `TrialPruner(rules=...)`.
@@ -221,12 +226,12 @@ def online_rules(
     Example:
 
     ```python
-    pruner = TrialPruner(rules=online_rules(recipe, describe_data(recipe, data), best=0.12))
+    pruner = TrialPruner(rules=online_rules(recipe, describe_data(recipe, data), target=0.12))
     ```
     """
     return [
         symptom_rule(recipe, data_info),
         constant_prediction_rule((data_info or {}).get("baseline_loss")),
         diverging_rule(),
-        too_slow_rule(objective, direction, best),
+        too_slow_rule(objective, direction, target),
     ]

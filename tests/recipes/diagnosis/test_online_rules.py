@@ -51,7 +51,7 @@ HEALTHY = {
 }
 
 
-def _fit(seed, sections, best=None):
+def _fit(seed, sections, target=None):
     recipe = load_recipe(
         {
             **BASE,
@@ -64,7 +64,7 @@ def _fit(seed, sections, best=None):
     data = prepare_data(recipe)
     set_global_seed(seed)
     model = build_model(recipe, data)
-    pruner = TrialPruner(rules=online_rules(recipe, describe_data(recipe, data), best=best))
+    pruner = TrialPruner(rules=online_rules(recipe, describe_data(recipe, data), target=target))
     history = fit_model(recipe, model, data, build_callbacks(recipe, data, verbose=0) + [pruner], verbose=0)
     return pruner.verdict, history.history
 
@@ -79,10 +79,10 @@ def test_each_rule_stops_a_run_with_its_fault(kind, seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_too_slow_stops_a_run_that_cannot_reach_the_best_trial(seed):
-    verdict, history = _fit(seed, {}, best=1e-4)
+def test_too_slow_stops_a_run_that_cannot_reach_the_top_trials(seed):
+    verdict, history = _fit(seed, {}, target=1e-4)
     assert verdict["kind"] == "too_slow", verdict
-    assert "short of the best trial's 0.0001" in verdict["evidence"]
+    assert "short of 0.0001, the top completed trials'" in verdict["evidence"]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -91,8 +91,8 @@ def test_healthy_runs_are_never_stopped(name, seed):
     verdict, history = _fit(seed, HEALTHY[name])
     assert verdict is None, verdict
     assert len(history["loss"]) == BASE["training"]["epochs"]
-    # Nor when the best trial is this very run: its own pace reaches its own best.
-    verdict, _ = _fit(seed, HEALTHY[name], best=min(history["val_loss"]))
+    # Nor when the top trials' objective is this very run's: its own pace reaches its own best.
+    verdict, _ = _fit(seed, HEALTHY[name], target=min(history["val_loss"]))
     assert verdict is None, verdict
 
 
