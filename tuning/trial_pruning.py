@@ -28,8 +28,11 @@ unlucky trial (Optuna's `MedianPruner` waits for 5 too)."""
 
 TOP_SHARE = 0.25
 """A `diagnosis` pruner stops a trial as too slow only when it cannot reach this top share of the
-completed trials (the best of the first 4, the 2nd best of 5 to 8, ...): a trial that would rank
-there, even if not first, is worth finishing."""
+finished trials (the best of 4, the 2nd best of 5 to 8, ...): a trial that would rank there, even
+if not first, is worth finishing."""
+
+TOO_SLOW_WARMUP = 4
+"""Finished trials before a trial is judged too slow: a top quarter of fewer is just the best one."""
 
 MEDIAN_WARMUP_EPOCHS = 3
 """Epochs a trial trains before the median rule judges it: first epochs rank trials poorly
@@ -77,18 +80,24 @@ def median_rule(objective: str, direction: str, completed: list[list[float]]):
     return rule
 
 
-def _completed_curves(project_dir: Path, record_name: str, objective: str) -> list[list[float]]:
-    """The objective per epoch of every trial that ran to its end (not failed, not pruned)."""
-    curves = []
+def _finished_curves(project_dir: Path, record_name: str, objective: str) -> tuple[list, list]:
+    """The objective per epoch of every trial that ran to its end (not failed, not pruned), and of
+    every pruned trial."""
+    curves, pruned = [], []
     for path in sorted(Path(project_dir).glob(f"trial_*/{record_name}")):
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # another worker is writing it
         history = record.get("history") or {}
-        if record.get("reason") is None and not record.get("pruned") and history.get(objective):
-            curves.append([math.nan if value is None else float(value) for value in history[objective]])
-    return curves
+        if not history.get(objective):
+            continue
+        values = [math.nan if value is None else float(value) for value in history[objective]]
+        if record.get("pruned"):
+            pruned.append(values)
+        elif record.get("reason") is None:
+            curves.append(values)
+    return curves, pruned
 
 
 @dataclass
@@ -100,12 +109,14 @@ class TrialPruning:
         objective: The search's objective, e.g. `val_loss`.
         direction: `min` or `max`.
         completed: The objective per epoch of each completed (not pruned) trial.
+        pruned: The objective per epoch of each pruned trial, up to where it stopped.
     """
 
     mode: str
     objective: str
     direction: str
     completed: list = field(default_factory=list)
+    pruned: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.mode not in PRUNE_MODES:
@@ -116,7 +127,7 @@ class TrialPruning:
         cls, mode: str, project_dir, record_name: str, objective: str, direction: str
     ) -> TrialPruning:
         """Reads the completed trials of a search's KerasTuner project folder."""
-        return cls(mode, objective, direction, _completed_curves(Path(project_dir), record_name, objective))
+        return cls(mode, objective, direction, *_finished_curves(Path(project_dir), record_name, objective))
 
     @property
     def best(self) -> float | None:
@@ -129,13 +140,18 @@ class TrialPruning:
 
     @property
     def target(self) -> float | None:
-        """The objective a trial must reach to rank in the `TOP_SHARE` of completed trials, or None."""
-        finals = [running_best(curve, self.direction)[-1] for curve in self.completed]
+        """The objective a trial must reach to rank in the `TOP_SHARE` of the finished trials, or None.
+
+        Pruned trials count with their best before they stopped (pruned trials are the bad
+        ones: leaving them out would rank a trial against the good ones only). None before
+        `TOO_SLOW_WARMUP` trials finished.
+        """
+        finals = [running_best(curve, self.direction)[-1] for curve in self.completed + self.pruned]
         finals = sorted(value for value in finals if math.isfinite(value))
-        if not finals:
+        if len(finals) < TOO_SLOW_WARMUP:
             return None
         finals = finals if self.direction == "min" else finals[::-1]
-        return finals[max(1, math.ceil(TOP_SHARE * len(finals))) - 1]
+        return finals[math.ceil(TOP_SHARE * len(finals)) - 1]
 
     def pruner(self, recipe, data_info: dict) -> TrialPruner | None:
         """The `TrialPruner` of one trial, or None with `mode="none"`."""

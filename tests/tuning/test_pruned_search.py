@@ -115,15 +115,20 @@ def test_pruning_reads_only_completed_unpruned_trials_and_no_pruner_for_none(tmp
         (tmp_path / trial).mkdir()
         (tmp_path / trial / "record.json").write_text(pd.Series(record).to_json(), encoding="utf-8")
     pruning = TrialPruning.from_folder("diagnosis", tmp_path, "record.json", "val_loss", "min")
-    assert len(pruning.completed) == 2 and pruning.best == 0.3 and pruning.target == 0.3
+    assert len(pruning.completed) == 2 and pruning.best == 0.3
+    assert pruning.pruned == [[0.2]] and pruning.target is None  # 3 finished trials: no quarter yet
 
 
-def test_too_slow_is_judged_against_the_top_quarter_of_completed_trials():
-    def target(finals, direction="min"):
-        return TrialPruning("diagnosis", "val_loss", direction, [[final] for final in finals]).target
+def test_too_slow_is_judged_against_the_top_quarter_of_finished_trials():
+    def target(finals, direction="min", pruned=()):
+        curves = [[final] for final in finals]
+        return TrialPruning("diagnosis", "val_loss", direction, curves, [[value] for value in pruned]).target
 
-    assert target([]) is None
-    assert target([0.5, 0.1, 0.3, 0.2]) == 0.1  # the best of up to 4
+    assert target([0.5, 0.1, 0.3]) is None  # fewer than 4 finished
+    assert target([0.5, 0.1, 0.3, 0.2]) == 0.1  # the best of 4
+    assert target([0.1, 0.3], pruned=[0.9, 0.8]) == 0.1
+    # Pruned trials count: without them a trial would be ranked against the good ones only.
+    assert target([0.1, 0.2, 0.3, 0.4], pruned=[0.9, 0.8, 0.7, 0.6]) == 0.2
     assert target([0.5, 0.1, 0.3, 0.2, 0.4]) == 0.2  # the 2nd best of 5 to 8
     assert target([0.5, 0.1, 0.3, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9]) == 0.3
     assert target([0.5, 0.9, 0.7, 0.8, 0.6], direction="max") == 0.8
