@@ -21,7 +21,7 @@ Per dataset and repeat, for each pruned mode against `none`:
 - time: the whole search's wall time over the unpruned search's.
 
 Usage:
-    python benchmarks/pruned_search.py [--repeats 3] [--trials 16] [--epochs 20]
+    python benchmarks/pruned_search.py [--repeats 3] [--trials 20] [--epochs 16]
     python benchmarks/pruned_search.py --repeats 1 --trials 6 --epochs 6   # a smoke run
 """
 
@@ -189,10 +189,10 @@ def _span(values, percent=False) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--narrow-trials", type=int, default=8)
-    parser.add_argument("--narrow-epochs", type=int, default=15)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--narrow-trials", type=int, default=5)
+    parser.add_argument("--narrow-epochs", type=int, default=10)
     parser.add_argument("--spaces", nargs="*", default=list(SPACES))
     args = parser.parse_args()
     results = {}
