@@ -22,6 +22,7 @@ from .learning_rate_finder import LearningRateFinder, LearningRateRange
 from .learning_rate_logger import LearningRateLogger
 from .learning_rate_scaling import scale_learning_rate
 from .one_cycle_schedule import OneCycleSchedule
+from .trial_pruner import TrialPruner
 from .warmup_decay_schedule import WarmupDecaySchedule
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "LearningRateRange",
     "OneCycleSchedule",
     "TrainingHealthError",
+    "TrialPruner",
     "WarmupDecaySchedule",
     "health_thresholds",
     "log_keys",

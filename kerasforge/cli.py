@@ -25,7 +25,7 @@ from kerasforge import __version__
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
 from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
 from kerasforge.errors import BackendMissingError, KerasforgeError, RunDirError
-from kerasforge.tuning.search_arguments import TUNER_NAMES
+from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, PRUNE_MODES, TUNER_NAMES
 
 EXIT_USER_ERROR = 2
 
@@ -129,7 +129,9 @@ def _command_tune(args):
     from kerasforge.tuning.search_arguments import check_search_arguments, search_folder_path
 
     recipe = _load_recipe(args)
-    check_search_arguments(recipe, args.tuner, args.max_trials, args.workers, args.role, args.oracle)
+    check_search_arguments(
+        recipe, args.tuner, args.max_trials, args.workers, args.role, args.oracle, prune=args.prune
+    )
     folder = search_folder_path(recipe, args.run_dir)
     check_writable(folder)
     args.when_stopped = f"run the same command again to resume the search in {str(folder)!r}"
@@ -147,6 +149,7 @@ def _command_tune(args):
         role=args.role,
         oracle=args.oracle,
         verbose=1,
+        prune=args.prune,
     )
 
 
@@ -296,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=_positive_int, default=1, help="parallel workers on this machine")
     tune.add_argument("--role", choices=["chief", "worker"], default=None, help="join a multi-host search")
     tune.add_argument("--oracle", metavar="HOST:PORT", default=None, help="chief address for --role")
+    tune.add_argument(
+        "--prune",
+        choices=PRUNE_MODES,
+        default=DEFAULT_PRUNE,
+        help=f"stop bad trials early: by diagnosis, the median rule, or none (default: {DEFAULT_PRUNE})",
+    )
     tune.set_defaults(handler=_command_tune)
 
     compare = commands.add_parser(

@@ -4,12 +4,14 @@ import math
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from kerasforge.errors import RecipeError
 from kerasforge.recipes import (
     PreparedData,
     build_callbacks,
     build_model,
+    describe_data,
     fit_model,
     set_global_seed,
 )
@@ -23,6 +25,28 @@ class _StopOnNaN(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not math.isfinite(float((logs or {}).get("loss", 0.0))):
             self.model.stop_training = True
+
+
+def _finite_objective(
+    history: keras.callbacks.History, objective: str, direction: str, baseline: float | None
+) -> None:
+    """Gives a pruned trial that diverged a finite objective, so the oracle can rank it and go on.
+
+    Its non-finite epochs get its worst finite value or, for a loss, the loss of
+    a constant prediction (`baseline`) if that is worse: a diverged model
+    knows less than a constant. Without either, the worst a float32 holds.
+    `history_` keeps the real values for `trials.csv`.
+    """
+    values = history.history.get(objective)
+    if not values:
+        return
+    finite = [float(value) for value in values if math.isfinite(float(value))]
+    if objective.endswith("loss") and baseline:
+        finite.append(float(baseline))
+    worst = (max(finite) if direction == "min" else min(finite)) if finite else None
+    if worst is None:
+        worst = float(np.finfo("float32").max) * (1.0 if direction == "min" else -1.0)
+    history.history[objective] = [float(value) if math.isfinite(float(value)) else worst for value in values]
 
 
 class RecipeHyperModel(kt.HyperModel):
@@ -50,6 +74,10 @@ class RecipeHyperModel(kt.HyperModel):
     Attributes:
         history_: Metric name -> per-epoch values of the last fit (also set
             when the fit failed), or None.
+        pruning: A `TrialPruning` the tuner sets before each trial, or None
+            (no pruning).
+        pruned_: The last fit's `TrialPruner.verdict` (`kind`, `evidence`,
+            `epoch`), or None when it was not pruned.
 
     Example:
 
@@ -69,6 +97,8 @@ class RecipeHyperModel(kt.HyperModel):
         self.data = data
         self.keep_checkpoints = keep_checkpoints
         self.history_ = None
+        self.pruning = None
+        self.pruned_ = None
 
     def _trial_recipe(self, hp):
         try:
@@ -105,7 +135,8 @@ class RecipeHyperModel(kt.HyperModel):
 
         Raises:
             TypeError: if data or other fit arguments are passed.
-            keras_tuner.errors.FailedTrialError: if the loss became NaN.
+            keras_tuner.errors.FailedTrialError: if the loss became NaN (unless
+                the trial's pruner stopped it: then it is pruned, not failed).
         """
         if args or kwargs:
             raise TypeError(
@@ -113,12 +144,22 @@ class RecipeHyperModel(kt.HyperModel):
                 f"Received extra arguments: {list(args) + sorted(kwargs)}"
             )
         recipe = self._trial_recipe(hp)
+        self.pruned_ = None
+        data_info = describe_data(recipe, self.data) if self.pruning is not None else {}
+        pruner = None if self.pruning is None else self.pruning.pruner(recipe, data_info)
         tuner_callbacks = [
             callback
             for callback in callbacks
             if self.keep_checkpoints or not isinstance(callback, SaveBestEpoch)
         ]
-        trial_callbacks = build_callbacks(recipe, self.data, verbose=0) + [_StopOnNaN()] + tuner_callbacks
+        # The pruner comes after the monitors, whose logs it reads, and before KerasTuner's own
+        # callbacks, which report each epoch to the oracle.
+        trial_callbacks = (
+            build_callbacks(recipe, self.data, verbose=0)
+            + [_StopOnNaN()]
+            + ([pruner] if pruner is not None else [])
+            + tuner_callbacks
+        )
         history = fit_model(
             recipe,
             model,
@@ -130,6 +171,12 @@ class RecipeHyperModel(kt.HyperModel):
             initial_epoch=initial_epoch,
         )
         self.history_ = {key: [float(value) for value in values] for key, values in history.history.items()}
+        if pruner is not None and pruner.verdict is not None:
+            self.pruned_ = dict(pruner.verdict)
+            _finite_objective(
+                history, self.pruning.objective, self.pruning.direction, data_info.get("baseline_loss")
+            )
+            return history
         losses = self.history_.get("loss", [])
         if any(math.isnan(value) or math.isinf(value) for value in losses):
             epoch = next(i for i, value in enumerate(losses) if math.isnan(value) or math.isinf(value))

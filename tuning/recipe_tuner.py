@@ -13,6 +13,7 @@ from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.tuning._keras_tuner_compat import quiet_keras_tuner
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.search_arguments import TUNER_NAMES
+from kerasforge.tuning.trial_pruning import TrialPruning
 
 TRIAL_RECORD = "kerasforge_trial.json"
 _UNFINISHED = ("RUNNING", "IDLE")
@@ -47,6 +48,12 @@ class RecipeTuner:
     trial shows `trial k of N`, the objective, the best so far and the time
     elapsed. KerasTuner's own display is silenced.
 
+    With `prune` other than `none`, each trial trains with a `TrialPruner`
+    (see `TrialPruning`) fed the search's completed trials so far; a trial it
+    stops is recorded with `pruned` (`kind`, `evidence`, `epoch`) and its
+    reason, and reported to the oracle as completed with its best value so
+    far, so it never counts toward the consecutive-failures stop.
+
     Use `make_tuner` rather than this class directly.
 
     Attributes:
@@ -57,12 +64,15 @@ class RecipeTuner:
             saved first, so the search can resume in a fresh process).
         search_started: `time.time()` when the search started, for the
             elapsed time; set when the search continues in another process.
+        prune: One of `PRUNE_MODES`. Defaults to `"none"` here; `run_search`
+            sets the search's mode.
     """
 
     total_trials = None
     verbose = 1
     trial_limit = None
     search_started = None
+    prune = "none"
     _trials_here = 0
 
     def on_search_begin(self):
@@ -74,6 +84,15 @@ class RecipeTuner:
         started = time.perf_counter()
         record = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "pid": os.getpid(), "reason": None}
         record["initial_epoch"] = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
+        objective = self.oracle.objective
+        self.hypermodel.pruning = (
+            None
+            if self.prune == "none"
+            else TrialPruning.from_folder(
+                self.prune, self.project_dir, TRIAL_RECORD, objective.name, objective.direction
+            )
+        )
+        self.hypermodel.pruned_ = None
         try:
             return super().run_trial(trial, *args, **kwargs)
         except Exception as error:
@@ -86,6 +105,9 @@ class RecipeTuner:
             record["seconds"] = round(time.perf_counter() - started, 3)
             record["rss_mb"] = resident_memory_mb()
             record["history"] = self.hypermodel.history_
+            record["pruned"] = self.hypermodel.pruned_
+            if record["pruned"] and record["reason"] is None:
+                record["reason"] = f"{record['pruned']['kind']}: {record['pruned']['evidence']}"
             path = Path(self.get_trial_dir(trial.trial_id)) / TRIAL_RECORD
             write_json(path, record, indent=None)
 
@@ -111,7 +133,13 @@ class RecipeTuner:
         finished = sum(1 for each in trials if each.status not in _UNFINISHED)
         name = self.oracle.objective.name
         total = f" of {self.total_trials}" if self.total_trials else ""
-        if ended.status == "COMPLETED":
+        pruned = _pruned(self.get_trial_dir(trial.trial_id)) if ended.status == "COMPLETED" else None
+        if pruned:
+            outcome = (
+                f"pruned at epoch {pruned['epoch']} ({pruned['kind']}: {pruned['evidence']}), "
+                f"{name} {ended.score:.4f}"
+            )
+        elif ended.status == "COMPLETED":
             outcome = f"{name} {ended.score:.4f}"
         else:
             outcome = f"{ended.status.lower()}: {_reason(self.get_trial_dir(trial.trial_id), ended)}"
@@ -127,6 +155,13 @@ class RecipeTuner:
             f"{who}trial {finished}{total} (id {trial.trial_id}): {outcome} | {best_text} | "
             f"elapsed {_duration(elapsed)} | {values}"
         )
+
+
+def _pruned(trial_dir) -> dict | None:
+    path = Path(trial_dir) / TRIAL_RECORD
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("pruned")
 
 
 def _reason(trial_dir, trial) -> str:

@@ -19,7 +19,7 @@ from kerasforge.recipes.engine.reproducibility import limit_threads
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
-from kerasforge.tuning.search_arguments import check_search_arguments, search_folder_path
+from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, check_search_arguments, search_folder_path
 from kerasforge.tuning.search_cluster import (
     STOP_SECONDS,
     THREADS_VARIABLE,
@@ -57,6 +57,7 @@ class SearchJob:
         folder: The search folder.
         total_trials: The N of "trial k of N" in the progress lines.
         verbose: Integer. 0 prints nothing.
+        prune: One of `PRUNE_MODES`: how trials are stopped early.
     """
 
     recipe: Recipe
@@ -67,6 +68,7 @@ class SearchJob:
     folder: Path
     total_trials: int
     verbose: int
+    prune: str = "none"
 
 
 def _objective(recipe: Recipe, name: str) -> kt.Objective:
@@ -120,6 +122,7 @@ def run_trials(
     )
     instance.total_trials, instance.verbose = job.total_trials, job.verbose
     instance.trial_limit, instance.search_started = trial_limit, search_started
+    instance.prune = job.prune
     try:
         instance.search()
     except TrialLimitReached:
@@ -217,6 +220,7 @@ def run_search(
     role: str | None = None,
     oracle: str | None = None,
     verbose: int = 1,
+    prune: str = DEFAULT_PRUNE,
 ) -> SearchResult | None:
     """Searches the recipe's `search:` space with KerasTuner and writes the results.
 
@@ -247,6 +251,10 @@ def run_search(
         role: None, `chief` or `worker`: join a multi-host search.
         oracle: `HOST:PORT` of the chief, with `role`.
         verbose: Integer. 0 prints nothing, 1 the plan, progress and table.
+        prune: `diagnosis`, `median` or `none`: how a trial is stopped
+            early (see `TrialPruning`). A pruned trial is `PRUNED` in
+            `trials.csv`, with its `prune_kind`, `pruned_epoch` and reason.
+            Defaults to `DEFAULT_PRUNE`.
 
     Returns:
         A `SearchResult`, or None for a worker.
@@ -263,7 +271,7 @@ def run_search(
     result.best_recipe, result.trials
     ```
     """
-    space = check_search_arguments(recipe, tuner, max_trials, workers, role, oracle, verbose)
+    space = check_search_arguments(recipe, tuner, max_trials, workers, role, oracle, verbose, prune)
     goal = _objective(recipe, objective or "val_loss")
     if max_trials is None and tuner != "hyperband":
         max_trials = space.section.max_trials
@@ -271,7 +279,7 @@ def run_search(
     folder = SearchFolder(
         search_folder_path(recipe, run_dir), recipe, tuner, goal.name, goal.direction, overwrite
     )
-    job = SearchJob(recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose)
+    job = SearchJob(recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose, prune)
     if role == "worker":
         _limit_threads()
         with oracle_environment("worker", oracle):
@@ -283,6 +291,7 @@ def run_search(
     if verbose:
         for line in plan.lines():
             print_msg(line)
+        print_msg(f"pruning: {prune}")
         print_msg(f"search folder: {folder.path}" + (" (resuming)" if resumed else ""))
     started = time.perf_counter()
     if role == "chief":
@@ -294,7 +303,9 @@ def run_search(
                 else None
             )
     elif workers > 1:
-        stopped = SearchCluster(recipe, tuner, folder.path, max_trials, workers, goal.name, verbose).run()
+        stopped = SearchCluster(
+            recipe, tuner, folder.path, max_trials, workers, goal.name, verbose, prune
+        ).run()
     else:
         options = {"trial_limit": space.section.trials_per_process, "search_started": time.time()}
         done = len(list(folder.project_dir.glob("trial_*/trial.json")))
@@ -313,6 +324,9 @@ def run_search(
         print_msg(f"\n{len(result.trials)} trials ({shown}) in {result.seconds:.0f} s")
         if result.best_recipe is not None:
             print_msg(f"top trials by {goal.name}:\n{result.table(5)}")
+        pruned = result.pruned_table()
+        if pruned:
+            print_msg(f"pruned trials:\n{pruned}")
             print_msg(f"best recipe: {folder.path / 'best_recipe.yaml'}")
         print_msg(f"results: {folder.path / 'trials.csv'}, histories.csv, plots/")
     if stopped:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # imported when used: `kerasforge --help` reads TUNER_NAMES w
 
 TUNER_NAMES = ("random", "hyperband", "bayesian", "grid")
 ROLES = (None, "chief", "worker")
+PRUNE_MODES = ("diagnosis", "median", "none")
+DEFAULT_PRUNE = "diagnosis"
+"""See the README's section on pruning for the measurements behind this default."""
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -50,6 +53,7 @@ def check_search_arguments(
     role: str | None = None,
     oracle: str | None = None,
     verbose: int = 1,
+    prune: str = DEFAULT_PRUNE,
 ) -> SearchSpace:
     """Checks the arguments of `run_search` and returns the search space of the recipe.
 
@@ -57,12 +61,17 @@ def check_search_arguments(
         TuningError: for an unknown tuner or role, `max_trials` or `workers`
             below 1, `role` without `oracle` (or the reverse), `workers` with
             `role`, a bad `HOST:PORT`, a `verbose` other than 0 or 1, or
-            `search.epochs` tuned by Hyperband (which allots epochs itself).
+            `search.epochs` tuned by Hyperband (which allots epochs itself),
+            or a `prune` mode other than `PRUNE_MODES`.
         RecipeError, TuningError: if the search space can make an invalid recipe.
     """
     if tuner not in TUNER_NAMES:
         raise TuningError(
             f"Argument `tuner` must be one of {', '.join(TUNER_NAMES)}. Received: tuner={tuner!r}"
+        )
+    if prune not in PRUNE_MODES:
+        raise TuningError(
+            f"Argument `prune` must be one of {', '.join(PRUNE_MODES)}. Received: prune={prune!r}"
         )
     if max_trials is not None and (not isinstance(max_trials, int) or max_trials < 1):
         raise TuningError(

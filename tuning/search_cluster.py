@@ -90,7 +90,15 @@ class SearchCluster:
     """
 
     def __init__(
-        self, recipe: Recipe, tuner: str, run_dir, max_trials, workers: int, objective: str, verbose: int = 1
+        self,
+        recipe: Recipe,
+        tuner: str,
+        run_dir,
+        max_trials,
+        workers: int,
+        objective: str,
+        verbose: int = 1,
+        prune: str = "none",
     ):
         if workers < 1:
             raise TuningError(f"Argument `workers` must be >= 1. Received: workers={workers}")
@@ -101,6 +109,7 @@ class SearchCluster:
         self.workers = workers
         self.objective = objective
         self.verbose = verbose
+        self.prune = prune
 
     def _command(self, role: str, address: str) -> list[str]:
         spec = write_spec(
@@ -113,6 +122,7 @@ class SearchCluster:
             role=role,
             oracle=address,
             verbose=1,
+            prune=self.prune,
         )
         return [sys.executable, "-m", "kerasforge.tuning.search_process", str(spec)]
 

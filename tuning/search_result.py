@@ -123,6 +123,19 @@ class SearchResult:
         done = self.trials[self.trials["status"] == "COMPLETED"]
         return done.sort_values(self.objective, ascending=self.direction == "min").head(k)
 
+    def pruned_table(self) -> str:
+        """The pruned trials as text: id, epoch, kind and evidence ("" when none was pruned)."""
+        pruned = self.trials[self.trials["status"] == "PRUNED"]
+        if pruned.empty:
+            return ""
+        lines = [
+            f"  trial {row.trial_id} at epoch {int(row.pruned_epoch)}: {row.reason}"
+            for row in pruned.itertuples()
+        ]
+        kinds = pruned["prune_kind"].value_counts().to_dict()
+        counted = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        return f"{len(pruned)} pruned ({counted}):\n" + "\n".join(lines)
+
     def table(self, k: int = 5) -> str:
         """The top-`k` table as text, without KerasTuner's internal `tuner/` columns."""
         top = self.top(k)
@@ -130,7 +143,7 @@ class SearchResult:
             name
             for name in top.columns
             if not name.startswith("tuner/")
-            and name not in ("status", "tuner_id", "reason")
+            and name not in ("status", "tuner_id", "reason", "prune_kind", "pruned_epoch")
             and top[name].notna().any()
         ]
         return top[columns].to_string(index=False, float_format=lambda value: f"{value:.4g}")

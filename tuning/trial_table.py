@@ -12,7 +12,19 @@ from kerasforge.tuning.search_folder import PROJECT_NAME, STATE_FILE
 
 # Columns before the hyperparameters, and after them.
 _LEADING = ["trial_id", "status"]
-_TRAILING = ["best_epoch", "epochs_run", "seconds", "rss_mb", "tuner_id", "reason"]
+_TRAILING = [
+    "best_epoch",
+    "epochs_run",
+    "seconds",
+    "rss_mb",
+    "tuner_id",
+    "prune_kind",
+    "pruned_epoch",
+    "reason",
+]
+PRUNED = "PRUNED"
+"""The status of a trial its pruner stopped (KerasTuner's oracle has it as COMPLETED, with its
+best value so far as its score, so the search goes on and it is no failure)."""
 
 
 def _records(run_dir: Path) -> list[tuple[dict, dict]]:
@@ -57,12 +69,14 @@ def _best_epoch(history: dict | None, objective: str, direction: str, offset: in
 def load_trials(run_dir) -> pd.DataFrame:
     """Returns one row per trial of a search folder, in trial order.
 
-    Columns: `trial_id`, `status` (COMPLETED, FAILED, RUNNING...), one column
+    Columns: `trial_id`, `status` (COMPLETED, PRUNED, FAILED, RUNNING...), one column
     per hyperparameter (empty where inactive, e.g. `units_3` of a 2-layer
     trial), the objective (named after it, e.g. `val_loss`), `best_epoch`,
     `epochs_run`, `seconds`, `rss_mb` (resident memory of the process after
-    the trial), `tuner_id` (the worker that ran it) and `reason` (why a trial
-    failed). It reads KerasTuner's own `trial.json` files, so it
+    the trial), `tuner_id` (the worker that ran it), `prune_kind` and
+    `pruned_epoch` (what stopped a pruned trial, and when) and `reason` (why a
+    trial failed or was pruned: the kind and its evidence). The objective of a
+    pruned trial is its best value before it stopped. It reads KerasTuner's own `trial.json` files, so it
     shows the oracle's state, also while a search is running.
 
     Args:
@@ -83,7 +97,8 @@ def load_trials(run_dir) -> pd.DataFrame:
     rows, hp_names = [], []
     for trial, extra in _records(run_dir):
         values = trial["hyperparameters"]["values"]
-        row = {"trial_id": trial["trial_id"], "status": trial["status"]}
+        pruned = extra.get("pruned") if trial["status"] == "COMPLETED" else None
+        row = {"trial_id": trial["trial_id"], "status": PRUNED if pruned else trial["status"]}
         for name, value in values.items():
             if name not in hp_names:
                 hp_names.append(name)
@@ -96,6 +111,8 @@ def load_trials(run_dir) -> pd.DataFrame:
         row["seconds"] = extra.get("seconds")
         row["rss_mb"] = extra.get("rss_mb")
         row["tuner_id"] = extra.get("tuner_id")
+        row["prune_kind"] = pruned["kind"] if pruned else None
+        row["pruned_epoch"] = pruned["epoch"] if pruned else None
         reason = extra.get("reason")
         if reason is None and trial["status"] in ("FAILED", "INVALID"):
             lines = (trial.get("message") or "").strip().splitlines()

@@ -52,6 +52,9 @@ SATURATED_FRACTION = "saturated_fraction"
 # Written by LearningRateLogger; a plain scalar, not per layer.
 LEARNING_RATE = "learning_rate"
 
+# Written by TrialPruner: 1.0 at the epoch it stopped training, else 0.0.
+PRUNED = "pruned"
+
 # Written by the recipe engine's epoch clock: seconds of the epoch's updates, before validation.
 TRAIN_SECONDS = "train_seconds"
 

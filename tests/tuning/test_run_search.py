@@ -21,7 +21,8 @@ TINY_SEARCH = {"layers": {"min": 1, "max": 2}, "units": [4, 8], "batch_size": [1
 @pytest.mark.parametrize("tuner, max_trials", [("random", 2), ("bayesian", 1), ("grid", 1), ("hyperband", 2)])
 def test_every_tuner_runs_and_writes_the_results(tuner, max_trials, tiny_recipe, tmp_path, capsys):
     recipe = tiny_recipe(training={"epochs": 3, "batch_size": 32})
-    result = run_search(recipe, tuner=tuner, max_trials=max_trials, run_dir=tmp_path / "s")
+    # Without pruning: every trial must run to its end here (tiny nets may look sick to the pruner).
+    result = run_search(recipe, tuner=tuner, max_trials=max_trials, run_dir=tmp_path / "s", prune="none")
     output = capsys.readouterr().out
     assert (
         f"trial {max_trials} of {max_trials}" in output and "| best " in output and "| elapsed 0:" in output
@@ -62,7 +63,8 @@ def test_failed_trial_is_recorded_with_its_reason_and_the_search_goes_on(tiny_re
         callbacks={"gradient_monitor": {"enabled": False}, "early_stopping": {"enabled": False}},
         search={"max_trials": 2, "learning_rate": [1e12, 0.01]},
     )
-    result = run_search(recipe, tuner="grid", run_dir=tmp_path / "s", verbose=0)
+    # Without pruning: `--prune diagnosis` would record this trial as pruned (test_pruned_search.py).
+    result = run_search(recipe, tuner="grid", run_dir=tmp_path / "s", verbose=0, prune="none")
     trials = result.trials.set_index("learning_rate")
     assert trials.loc[1e12, "status"] == "FAILED"
     assert "loss became" in trials.loc[1e12, "reason"]
@@ -76,7 +78,7 @@ def test_many_failures_in_a_row_stop_the_search(tiny_recipe, tmp_path):
         search={"max_trials": 4, "learning_rate": [1e12, 1e13, 1e14], "max_consecutive_failures": 2},
     )
     with pytest.raises(TuningError, match="2 trials failed in a row"):
-        run_search(recipe, run_dir=tmp_path / "s", verbose=0)
+        run_search(recipe, run_dir=tmp_path / "s", verbose=0, prune="none")
     trials = load_trials(tmp_path / "s")
     assert list(trials["status"]) == ["FAILED", "FAILED"]
 
@@ -125,6 +127,8 @@ def test_search_killed_mid_trial_resumes_without_counting_a_trial_twice(tiny_rec
         str(run_dir),
         "--max-trials",
         "2",
+        "--prune",
+        "none",
     ]
     process = subprocess.Popen(
         command,
@@ -140,7 +144,7 @@ def test_search_killed_mid_trial_resumes_without_counting_a_trial_twice(tiny_rec
     process.wait()
     assert json.loads(second.read_text())["status"] == "RUNNING"
 
-    result = run_search(recipe, max_trials=2, run_dir=run_dir, verbose=0)
+    result = run_search(recipe, max_trials=2, run_dir=run_dir, verbose=0, prune="none")
     assert list(result.trials["trial_id"]) == ["0", "1"]
     assert (result.trials["status"] == "COMPLETED").all()
     assert (result.trials["epochs_run"] == 8).all()
@@ -148,7 +152,7 @@ def test_search_killed_mid_trial_resumes_without_counting_a_trial_twice(tiny_rec
 
 def test_search_longer_than_one_process_share_runs_in_child_processes(tiny_recipe, tmp_path):
     recipe = tiny_recipe(search={**TINY_SEARCH, "trials_per_process": 1})
-    result = run_search(recipe, max_trials=2, run_dir=tmp_path, verbose=0)
+    result = run_search(recipe, max_trials=2, run_dir=tmp_path, verbose=0, prune="none")
     assert list(result.trials["trial_id"]) == ["0", "1"]
     assert (result.trials["status"] == "COMPLETED").all()
     assert result.trials["rss_mb"].notna().all()

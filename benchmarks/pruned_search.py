@@ -1,0 +1,247 @@
+"""The same random search with `--prune none`, `median` and `diagnosis`: what pruning saves, and costs.
+
+Wide spaces (learning rate 1e-6..10 log, 1-10 hidden layers, relu/sigmoid/tanh,
+SGD and Adam) on sklearn's digits and breast_cancer, and the bundled narrow
+`digits_mlp` space. Within a repeat every mode searches with the same seeds, so
+the random oracle proposes the same trials in the same order in each mode; the
+modes run in a rotating order, each search in a fresh process. The unpruned
+search runs every trial to its end, so it also measures what each pruned trial
+would have scored (no separate rerun is needed).
+
+Per dataset and repeat, for each pruned mode against `none`:
+
+- time to best: training seconds (the sum of trial times, in trial order) until
+  a trial reaches the unpruned search's best val_loss (within 1%), as a share
+  of the unpruned search's; a search that never reaches it counts as infinite;
+- top-10 in budget: trials among the unpruned search's 10 best that ran to
+  their end within half the unpruned search's training time;
+- false positives: pruned trials that, run to their end, ranked in the
+  unpruned search's top 25%, as a share of the pruned trials;
+- best ratio: the best val_loss the search found over the unpruned search's;
+- time: the whole search's wall time over the unpruned search's.
+
+Usage:
+    python benchmarks/pruned_search.py [--repeats 3] [--trials 20] [--epochs 16]
+    python benchmarks/pruned_search.py --repeats 1 --trials 6 --epochs 6   # a smoke run
+"""
+
+import argparse
+import math
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+MODES = ("none", "median", "diagnosis")
+TOLERANCE = 0.01
+TOP_SHARE = 0.25
+BUDGET_SHARE = 0.5
+
+
+def _wide(base: str, seed: int, trials: int, epochs: int) -> dict:
+    return {
+        "seed": seed,
+        "model.hidden": [32],
+        "model.dropout": 0.0,
+        "model.l2": 0.0,
+        "training.epochs": epochs,
+        "training.batch_size": 32,
+        "callbacks.early_stopping.patience": 5,
+        "search": {
+            "max_trials": trials,
+            "layers": {"min": 1, "max": 10},
+            "units": [32],
+            "units_per_layer": False,
+            "activation": ["relu", "sigmoid", "tanh"],
+            "optimizer": ["sgd", "adam"],
+            "learning_rate": {"min": 1e-6, "max": 10.0},
+            # The whole search in its (fresh, pool worker) process, which may not start children.
+            "trials_per_process": max(trials, 20),
+        },
+    }
+
+
+def _narrow(seed: int, trials: int, epochs: int) -> dict:
+    # digits_mlp's own space (the default one: it has no `search:`), shortened to fit the benchmark.
+    return {
+        "seed": seed,
+        "training.epochs": epochs,
+        "callbacks.early_stopping.patience": 5,
+        "search": {
+            "max_trials": trials,
+            "layers": {"min": 1, "max": 3},
+            "units": {"min": 32, "max": 256, "step": 32},
+            "dropout": [0.0, 0.1, 0.2, 0.3],
+            "optimizer": ["adam", "rmsprop", "sgd"],
+            "learning_rate": {"min": 1e-4, "max": 1e-2},
+            "batch_size": [32, 64, 128],
+        },
+    }
+
+
+SPACES = {
+    "digits (wide)": ("digits_mlp", _wide),
+    "breast_cancer (wide)": ("breast_cancer_mlp", _wide),
+    "digits_mlp (narrow)": ("digits_mlp", None),
+}
+
+
+def _search(space: str, mode: str, seed: int, trials: int, epochs: int) -> dict:
+    """One search in this (fresh) process; returns its trial table as plain records."""
+    import logging
+    import warnings
+
+    import tensorflow as tf
+
+    from kerasforge.recipes import load_recipe
+    from kerasforge.tuning import run_search
+
+    tf.get_logger().setLevel("ERROR")
+    warnings.simplefilter("ignore")  # the monitors warn about every sick trial of a wide space
+    logging.getLogger("kerasforge.callbacks").setLevel(logging.ERROR)
+    name, make = SPACES[space]
+    overrides = make(name, seed, trials, epochs) if make else _narrow(seed, trials, epochs)
+    recipe = load_recipe(name, overrides)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        result = run_search(recipe, max_trials=trials, run_dir=folder, verbose=0, prune=mode)
+        wall = time.perf_counter() - started
+    table = result.trials
+    hp = [c for c in table.columns[2 : table.columns.get_loc("val_loss")] if not c.startswith("tuner/")]
+    rows = []
+    for row in table.to_dict("records"):
+        key = tuple((name, str(row[name])) for name in hp if row[name] == row[name])
+        rows.append(
+            {
+                "key": key,
+                "status": row["status"],
+                "val_loss": row["val_loss"],
+                "seconds": row["seconds"],
+                "kind": row.get("prune_kind"),
+            }
+        )
+    return {"wall": wall, "rows": rows}
+
+
+def _run(arguments) -> dict:
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_search, arguments)
+
+
+def _score(value) -> float:
+    return float(value) if value is not None and math.isfinite(float(value)) else math.inf
+
+
+def _compare(none: dict, other: dict) -> dict:
+    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
+    ranked = sorted(full, key=full.get)
+    best = full[ranked[0]]
+    top10, top25 = set(ranked[:10]), set(ranked[: max(1, math.ceil(TOP_SHARE * len(ranked)))])
+    total_none = sum(row["seconds"] for row in none["rows"])
+    budget = BUDGET_SHARE * total_none
+
+    def time_to_best(search):
+        elapsed = 0.0
+        for row in search["rows"]:
+            elapsed += row["seconds"]
+            if _score(row["val_loss"]) <= best * (1 + TOLERANCE):
+                return elapsed
+        return math.inf
+
+    def top_in_budget(search):
+        elapsed, found = 0.0, 0
+        for row in search["rows"]:
+            elapsed += row["seconds"]
+            if elapsed > budget:
+                break
+            found += row["status"] == "COMPLETED" and row["key"] in top10
+        return found
+
+    pruned = [row for row in other["rows"] if row["status"] == "PRUNED"]
+    false = [row for row in pruned if row["key"] in top25]
+    found = min(_score(row["val_loss"]) for row in other["rows"] if row["status"] in ("COMPLETED", "PRUNED"))
+    return {
+        "time_to_best": time_to_best(other) / time_to_best(none),
+        "top10": top_in_budget(other),
+        "top10_none": top_in_budget(none),
+        "pruned": len(pruned),
+        "false_positives": len(false),
+        "fp_rate": len(false) / len(pruned) if pruned else 0.0,
+        "best_ratio": found / best,
+        "wall_ratio": other["wall"] / none["wall"],
+        "kinds": sorted(str(row["kind"]) for row in pruned),
+        "false_kinds": sorted(str(row["kind"]) for row in false),
+    }
+
+
+def _span(values, percent=False) -> str:
+    finite = [value for value in values if math.isfinite(value)]
+    if not finite:
+        return "inf"
+    show = (lambda v: f"{v:.0%}") if percent else (lambda v: f"{v:.3g}")
+    middle = statistics.median(values) if len(finite) == len(values) else statistics.median(sorted(values))
+    return f"{show(middle)} [{show(min(values))}..{show(max(values))}]"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--narrow-trials", type=int, default=5)
+    parser.add_argument("--narrow-epochs", type=int, default=10)
+    parser.add_argument("--spaces", nargs="*", default=list(SPACES))
+    args = parser.parse_args()
+    results = {}
+    for repeat in range(args.repeats):
+        for space in args.spaces:
+            narrow = SPACES[space][1] is None
+            trials, epochs = (
+                (args.narrow_trials, args.narrow_epochs) if narrow else (args.trials, args.epochs)
+            )
+            modes = ("none", "diagnosis") if narrow else MODES
+            shift = repeat % len(modes)
+            runs = {}
+            for mode in modes[shift:] + modes[:shift]:
+                runs[mode] = _run((space, mode, 100 + repeat, trials, epochs))
+                print(f"repeat {repeat + 1} {space} {mode}: {runs[mode]['wall']:.0f} s", flush=True)
+            for mode in modes[1:]:
+                row = _compare(runs["none"], runs[mode])
+                results.setdefault((space, mode), []).append(row)
+                print(f"  {mode}: {row}", flush=True)
+    print()
+    header = (
+        "space",
+        "mode",
+        "time to unpruned best",
+        "top-10 in budget (none)",
+        "FP rate",
+        "pruned/FP",
+        "best ratio",
+        "wall time ratio",
+    )
+    print(" | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for (space, mode), rows in results.items():
+        print(
+            " | ".join(
+                [
+                    space,
+                    mode,
+                    _span([row["time_to_best"] for row in rows], percent=True),
+                    f"{_span([row['top10'] for row in rows])} ({_span([row['top10_none'] for row in rows])})",
+                    _span([row["fp_rate"] for row in rows], percent=True),
+                    f"{sum(row['pruned'] for row in rows)}/{sum(row['false_positives'] for row in rows)}",
+                    _span([row["best_ratio"] for row in rows]),
+                    _span([row["wall_ratio"] for row in rows]),
+                ]
+            )
+        )
+    print(f"\nmedian [min..max] over {args.repeats} repeats; same seeds in every mode of a repeat")
+
+
+if __name__ == "__main__":
+    main()

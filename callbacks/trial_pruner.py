@@ -1,0 +1,135 @@
+"""`TrialPruner`: stops a training run as soon as a rule finds a problem it will not recover from."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasforge.checks import check_integer
+from kerasforge.vocabulary import HealthKind, log_keys
+
+from ._config import ConfigFromInit
+from ._health_events import print_message
+
+logger = logging.getLogger("kerasforge.callbacks")
+
+Verdict = tuple[str, str]
+"""What a rule found: `(kind, evidence)`."""
+OnlineRule = Callable[[Mapping[str, Sequence[float]], int, int], "Verdict | None"]
+"""`rule(history, epoch, epochs)`: the epoch logs so far (key -> one value per epoch of this
+fit), the 1-based epoch just finished and the epochs planned; a `Verdict` to stop, else None."""
+
+
+def non_finite(history: Mapping[str, Sequence[float]], epoch: int, epochs: int) -> Verdict | None:
+    """A NaN or infinite loss, or a step with a NaN or infinite gradient: no update recovers from it.
+
+    Reads `loss` and `grad_non_finite/global` (written by `GradientNormMonitor`). Once a weight is
+    NaN every later output and gradient is NaN too, so there is nothing left to wait for.
+    """
+    loss = history.get("loss") or []
+    if loss and not math.isfinite(loss[-1]):
+        return HealthKind.NON_FINITE.value, f"loss became {loss[-1]} at epoch {epoch}"
+    steps = history.get(log_keys.global_key(log_keys.GRAD_NON_FINITE)) or []
+    if steps and steps[-1] and math.isfinite(steps[-1]):
+        return (
+            HealthKind.NON_FINITE.value,
+            f"{int(steps[-1])} step(s) of epoch {epoch} had a NaN/Inf gradient",
+        )
+    return None
+
+
+class TrialPruner(ConfigFromInit, keras.callbacks.Callback):
+    """Stops training when one of its rules finds a problem the run will not recover from.
+
+    At each epoch's end it appends the epoch `logs` (the loss, the metrics and
+    whatever the monitors before it logged, e.g. `grad_norm/<layer>`,
+    `dead_fraction/<layer>`) to `history`, then asks each rule, in order:
+    first `non_finite` (unless `check_finite=False`), then `rules`. The first
+    rule that answers stops training (`model.stop_training`) and sets
+    `verdict`: `{"kind", "evidence", "epoch"}` (the 1-based epoch, counted
+    from the start of training, so a fit with `initial_epoch` reports the
+    real epoch). It logs `pruned` (`log_keys.PRUNED`): 0.0 each epoch, 1.0
+    at the epoch it stopped training. Put it after the monitors, so their
+    logs are in. Backend-neutral: it reads only the logs. State is reset at
+    each `fit`.
+
+    Args:
+        rules: Sequence of `OnlineRule` callables `rule(history, epoch,
+            epochs) -> (kind, evidence) | None`. Defaults to `()`.
+        check_finite: Boolean. Also stop on a non-finite loss or gradient.
+            Defaults to `True`.
+        verbose: Integer. 1 prints the verdict. Defaults to `0`.
+
+    Raises:
+        ValueError: If a rule is not callable or `verbose` is negative.
+
+    Example:
+
+    ```python
+    def stuck(history, epoch, epochs):
+        return ("stuck", "loss above 2.0") if epoch >= 3 and history["loss"][-1] > 2.0 else None
+
+    pruner = TrialPruner(rules=[stuck])
+    model.fit(x, y, epochs=20, callbacks=[GradientNormMonitor(), pruner])
+    pruner.verdict  # None, or {"kind": "stuck", "evidence": "loss above 2.0", "epoch": 3}
+    ```
+    """
+
+    def __init__(self, rules: Sequence[OnlineRule] = (), check_finite: bool = True, verbose: int = 0) -> None:
+        super().__init__()
+        rules = tuple(rules)
+        for index, rule in enumerate(rules):
+            if not callable(rule):
+                raise ValueError(
+                    f"Argument `rules` must hold callables rule(history, epoch, epochs). "
+                    f"Received: rules[{index}]={rule!r}"
+                )
+        check_integer("verbose", verbose, minimum=0)
+        self.rules = rules
+        self.check_finite = bool(check_finite)
+        self.verbose = verbose
+        self._reset()
+
+    def _reset(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.verdict: dict[str, Any] | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._reset()
+
+    def _record(self, logs: Mapping[str, Any]) -> None:
+        epochs = len(next(iter(self.history.values()), []))
+        for key, value in logs.items():
+            array = np.asarray(value, dtype="float64") if np.size(value) == 1 else None
+            if array is None:
+                continue  # a per-class metric is no number a rule reads
+            series = self.history.setdefault(key, [math.nan] * epochs)
+            series.append(float(array.reshape(())))
+        for series in self.history.values():
+            if len(series) == epochs:  # a key missing this epoch (e.g. `validation_freq`)
+                series.append(math.nan)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs if logs is not None else {}
+        self._record({key: value for key, value in logs.items() if key != log_keys.PRUNED})
+        planned = int((self.params or {}).get("epochs") or epoch + 1)
+        found = None
+        for rule in ((non_finite,) if self.check_finite else ()) + self.rules:
+            found = rule(self.history, epoch + 1, planned)
+            if found is not None:
+                break
+        logs[log_keys.PRUNED] = 0.0 if found is None else 1.0
+        if found is None or self.verdict is not None:
+            return
+        kind, evidence = found
+        self.verdict = {"kind": str(kind), "evidence": str(evidence), "epoch": epoch + 1}
+        self.model.stop_training = True
+        message = f"TrialPruner stopped training at epoch {epoch + 1}: {kind}: {evidence}"
+        logger.info(message)
+        if self.verbose:
+            print_message(message)

@@ -1,0 +1,238 @@
+"""The diagnosis rules a search can run while a trial trains, to stop a trial that cannot recover.
+
+Each function here returns an `OnlineRule` for `kerasforge.callbacks.TrialPruner`:
+`rule(history, epoch, epochs) -> (kind, evidence) | None`, called at every epoch's
+end with the epochs so far. A rule of the offline diagnosis that reads a partial
+history as well as a whole one is called as it is (`exploding`, `dead_units`,
+`vanishing` on a `RunEvidence` of the epochs so far); the others are written here,
+beside the facts they share with their offline twins (`NO_PROGRESS_SHARE`,
+`DIVERGED_FACTOR`, `UNDERFIT_SHARE`, `RECENT_EPOCHS`).
+
+A trial is stopped only for what training does not undo: a symptom that already
+keeps the loss at half a constant prediction's or worse; a loss that stays at the
+constant prediction's; a validation loss far above where it started; or a pace too
+slow to reach the search's top completed trials in the epochs left, even at
+the best pace it showed lately. The patience is in epochs and every threshold is a ratio,
+so the rules judge a regression on targets in the hundreds like a classifier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from kerasforge.recipes.diagnosis import layer_rules
+from kerasforge.recipes.diagnosis.evidence import RECENT_EPOCHS, STILL_IMPROVING_RATE, RunEvidence
+from kerasforge.recipes.diagnosis.loss_curve_rules import UNDERFIT_SHARE
+from kerasforge.recipes.diagnosis.step_size_rules import DIVERGED_FACTOR, NO_PROGRESS_SHARE
+from kerasforge.recipes.schema.recipe import Recipe
+from kerasforge.vocabulary import HealthKind
+from kerasforge.vocabulary.health_thresholds import VANISHING_PATIENCE
+
+CONSTANT_PREDICTION = "constant_prediction"
+DIVERGING = "diverging"
+TOO_SLOW = "too_slow"
+ONLINE_KINDS = (
+    HealthKind.NON_FINITE.value,
+    HealthKind.EXPLODING.value,
+    HealthKind.VANISHING.value,
+    HealthKind.DEAD_UNITS.value,
+    CONSTANT_PREDICTION,
+    DIVERGING,
+    TOO_SLOW,
+)
+"""Every kind a `diagnosis` pruner reports (`non_finite` is `TrialPruner`'s own rule)."""
+
+STUCK_EPOCHS = 3
+"""Epochs in a row the loss must sit at `NO_PROGRESS_SHARE` of a constant prediction's or above,
+hardly falling, before the run counts as stuck there (so the first epoch, which starts from the
+initial weights, is never judged alone)."""
+
+DIVERGING_EPOCHS = 2
+"""Epochs in a row the validation loss must stay `DIVERGED_FACTOR` times above its first epoch's:
+one epoch's spike of a noisy, high-rate run comes back down."""
+
+SLOW_MIN_EPOCHS = 3
+"""Epochs before the pace is judged: two epoch-to-epoch gains, so a curve that is speeding up (a
+run leaving a plateau) can be told from one that flattens. Judged from one gain, 2 of 20 pruned
+trials on the wide digits space would have finished in the top quarter."""
+
+
+def _evidence(history: Mapping[str, Sequence[float]], recipe: Recipe | None, data_info: dict) -> RunEvidence:
+    frame = pd.DataFrame({key: list(values) for key, values in history.items()})
+    return RunEvidence(frame, recipe, [], dict(data_info))
+
+
+def _shares(history: Mapping[str, Sequence[float]], baseline: float | None) -> np.ndarray | None:
+    """Per epoch, the smaller of loss and val_loss over a constant prediction's (as `fit_share`)."""
+    if not baseline or "loss" not in history:
+        return None
+    loss = np.asarray(history["loss"], dtype=float)
+    if "val_loss" in history:
+        loss = np.fmin(loss, np.asarray(history["val_loss"], dtype=float))
+    return loss / baseline
+
+
+def symptom_rule(recipe: Recipe | None, data_info: dict):
+    """Exploding or vanishing gradients, or dead units, that already keep the loss from falling.
+
+    Calls the offline rules `exploding`, `vanishing` and `dead_units` on the
+    epochs so far (the monitors' `grad_norm`, `update_ratio` and
+    `dead_fraction` logs). A symptom stops the trial only when the loss is
+    still at least `UNDERFIT_SHARE` of a constant prediction's (half of what
+    a constant cannot explain is still unexplained): a net whose layers
+    misbehave but which learns anyway is left to finish. Vanishing gradients
+    must have lasted `VANISHING_PATIENCE` epochs, as the monitor asks.
+    """
+    checks = (
+        (layer_rules.exploding, 1),
+        (layer_rules.dead_units, 1),
+        (layer_rules.vanishing, VANISHING_PATIENCE),
+    )
+
+    def rule(history, epoch, epochs):
+        shares = _shares(history, (data_info or {}).get("baseline_loss"))
+        if shares is None or not np.isfinite(shares[-1]) or shares[-1] < UNDERFIT_SHARE:
+            return None
+        run = _evidence(history, recipe, data_info)
+        for detect, least in checks:
+            if run.epochs < least:
+                continue
+            finding = detect(run)
+            if finding is not None:
+                return finding.kind, (
+                    f"{finding.evidence}; the loss is still {shares[-1]:.0%} of a constant prediction's"
+                )
+        return None
+
+    return rule
+
+
+def constant_prediction_rule(baseline: float | None):
+    """The loss stays at the constant prediction's: the model has learnt nothing from the inputs.
+
+    Fires when, for `STUCK_EPOCHS` epochs in a row, the smaller of the loss and
+    the validation loss is at least `NO_PROGRESS_SHARE` of the loss of
+    predicting the class prior (or the target's mean), and no epoch of them took
+    `STILL_IMPROVING_RATE` of that loss off: a slow but sound start falls by
+    several percent per epoch, a stuck one by less than one. `baseline` is the
+    constant prediction's loss, computed from the training labels
+    (`describe_data`'s `baseline_loss`); without it the rule never fires.
+    """
+
+    def rule(history, epoch, epochs):
+        shares = _shares(history, baseline)
+        if shares is None or len(shares) < STUCK_EPOCHS + 1:
+            return None
+        recent = shares[-(STUCK_EPOCHS + 1) :]
+        if not np.all(np.isfinite(recent)) or recent[1:].min() < NO_PROGRESS_SHARE:
+            return None
+        fastest = float(np.max(-np.diff(recent)))
+        if fastest >= STILL_IMPROVING_RATE:
+            return None
+        return CONSTANT_PREDICTION, (
+            f"the loss stayed at {recent[1:].min():.0%}-{recent[1:].max():.0%} of {baseline:.4g}, the loss "
+            f"of a constant prediction, for epochs {epoch - STUCK_EPOCHS + 1}-{epoch}, falling at most "
+            f"{max(fastest, 0.0):.1%} of it per epoch"
+        )
+
+    return rule
+
+
+def diverging_rule(key: str = "val_loss"):
+    """The validation loss diverges: `DIVERGED_FACTOR` times its first epoch's for `DIVERGING_EPOCHS`.
+
+    The offline twin (`learning_rate_too_high`) calls a loss diverged at
+    `DIVERGED_FACTOR` times its first epoch's. Measured from the first epoch,
+    not from the best one, so a noisy high-rate run that bounces above its
+    best and comes back is left alone; a run this far above where it started,
+    epoch after epoch, has its best epoch (the trial's objective) behind it.
+    """
+
+    def rule(history, epoch, epochs):
+        values = np.asarray(history.get(key) or [], dtype=float)
+        if len(values) <= DIVERGING_EPOCHS or not np.isfinite(values[0]) or values[0] <= 0:
+            return None
+        recent = values[-DIVERGING_EPOCHS:]
+        if not np.all(~np.isfinite(recent) | (recent > DIVERGED_FACTOR * values[0])):
+            return None
+        return DIVERGING, (
+            f"{key} was {recent[-1]:.4g} at epoch {epoch}, above {DIVERGED_FACTOR:g}x its first epoch's "
+            f"{values[0]:.4g} for {DIVERGING_EPOCHS} epochs (best {np.nanmin(values):.4g})"
+        )
+
+    return rule
+
+
+def too_slow_rule(objective: str, direction: str, target: float | None):
+    """Still improving, but too slowly to reach the search's top trials in the epochs left.
+
+    Extrapolates the objective in a straight line from its best value so far,
+    at the largest epoch-to-epoch gain of the last `RECENT_EPOCHS` epochs, over
+    every epoch left. A loss curve flattens, so that line overestimates how far
+    the run gets; a curve that is speeding up (its last gain its largest, as
+    when a run leaves a plateau) is not judged at all, since a line is not
+    optimistic there. Fires, from epoch `SLOW_MIN_EPOCHS` on, when even that
+    line does not reach `target`, the objective a trial must reach to rank
+    among the search's top completed trials. Never fires without a `target`.
+    """
+    sign = 1.0 if direction == "min" else -1.0
+
+    def rule(history, epoch, epochs):
+        if target is None or not math.isfinite(target) or epoch < SLOW_MIN_EPOCHS:
+            return None
+        values = sign * np.asarray(history.get(objective) or [], dtype=float)
+        if len(values) < SLOW_MIN_EPOCHS or not np.all(np.isfinite(values)):
+            return None
+        gains = -np.diff(values[-(RECENT_EPOCHS + 1) :])
+        if len(gains) > 1 and gains[-1] > gains[:-1].max():
+            return None  # speeding up: no straight line bounds where it goes
+        pace = max(float(gains.max()), 0.0)
+        left = max(epochs - epoch, 0)
+        reachable = float(values.min()) - pace * left
+        if reachable <= sign * target:
+            return None
+        return TOO_SLOW, (
+            f"{objective} {sign * values.min():.4g} after {epoch} epochs; at its best recent pace "
+            f"({pace:.3g} per epoch) the {left} epochs left reach {sign * reachable:.4g} at best, "
+            f"short of {target:.4g}, the top completed trials'"
+        )
+
+    return rule
+
+
+def online_rules(
+    recipe: Recipe | None,
+    data_info: dict,
+    objective: str = "val_loss",
+    direction: str = "min",
+    target: float | None = None,
+) -> list:
+    """The `diagnosis` pruner's rules for one trial, in the order they are asked.
+
+    Args:
+        recipe: The trial's recipe (the offline rules read its initialiser and widths).
+        data_info: `describe_data`'s description (`baseline_loss`, `rows`, `feature_scales`).
+        objective: The search's objective, e.g. `val_loss`.
+        direction: `min` or `max`.
+        target: The objective a trial must be able to reach to stay: that of the
+            search's top completed trials (see `TrialPruning.target`), or None.
+
+    Returns:
+        A list of `OnlineRule` callables for `TrialPruner(rules=...)`.
+
+    Example:
+
+    ```python
+    pruner = TrialPruner(rules=online_rules(recipe, describe_data(recipe, data), target=0.12))
+    ```
+    """
+    return [
+        symptom_rule(recipe, data_info),
+        constant_prediction_rule((data_info or {}).get("baseline_loss")),
+        diverging_rule(),
+        too_slow_rule(objective, direction, target),
+    ]

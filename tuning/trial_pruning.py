@@ -1,0 +1,163 @@
+"""Stopping a search's bad trials early: the `--prune` modes, the median rule, and each trial's rules.
+
+`diagnosis` asks the online diagnosis rules (`recipes.diagnosis.online_rules`)
+why a trial is failing and stops it when it cannot recover; `median` is the
+standard median stopping rule, kept for comparison; `none` lets every trial run
+to its end (or to early stopping). A stopped trial is `PRUNED` in `trials.csv`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kerasforge.callbacks.trial_pruner import TrialPruner
+from kerasforge.recipes.diagnosis.online_rules import online_rules
+from kerasforge.tuning.search_arguments import PRUNE_MODES
+
+MEDIAN = "median"
+"""The kind a trial stopped by the median rule is recorded with."""
+
+MEDIAN_WARMUP_TRIALS = 5
+"""Completed trials before the median rule judges anyone: the median of fewer is one lucky or
+unlucky trial (Optuna's `MedianPruner` waits for 5 too)."""
+
+TOP_SHARE = 0.25
+"""A `diagnosis` pruner stops a trial as too slow only when it cannot reach this top share of the
+finished trials (the best of 4, the 2nd best of 5 to 8, ...): a trial that would rank there, even
+if not first, is worth finishing."""
+
+TOO_SLOW_WARMUP = 4
+"""Finished trials before a trial is judged too slow: a top quarter of fewer is just the best one."""
+
+MEDIAN_WARMUP_EPOCHS = 3
+"""Epochs a trial trains before the median rule judges it: first epochs rank trials poorly
+(a high rate starts fast and ends badly, a low one the reverse)."""
+
+
+def running_best(values, direction: str) -> np.ndarray:
+    """The best value so far at each epoch (NaN epochs skipped)."""
+    array = np.asarray(values, dtype=float)
+    signed = np.where(np.isfinite(array), array if direction == "min" else -array, np.inf)
+    best = np.minimum.accumulate(signed)
+    best = best if direction == "min" else -best
+    return np.where(np.isfinite(best), best, np.nan)
+
+
+def median_rule(objective: str, direction: str, completed: list[list[float]]):
+    """The median stopping rule: stop a trial whose best so far is worse than the median of the
+    completed trials' best values by the same epoch.
+
+    After `MEDIAN_WARMUP_TRIALS` completed trials and from epoch
+    `MEDIAN_WARMUP_EPOCHS` on. A completed trial that ended sooner (early
+    stopping) keeps its final best for later epochs.
+    """
+    curves = [running_best(values, direction) for values in completed if len(values)]
+
+    def rule(history, epoch, epochs):
+        values = history.get(objective) or []
+        if len(curves) < MEDIAN_WARMUP_TRIALS or len(values) < MEDIAN_WARMUP_EPOCHS:
+            return None
+        own = running_best(values, direction)[-1]
+        index = len(values) - 1
+        others = [curve[min(index, len(curve) - 1)] for curve in curves]
+        others = [value for value in others if math.isfinite(value)]
+        if not others:
+            return None
+        median = float(np.median(others))
+        worse = not math.isfinite(own) or (own > median if direction == "min" else own < median)
+        if not worse:
+            return None
+        return MEDIAN, (
+            f"best {objective} {own:.4g} by epoch {epoch} is worse than {median:.4g}, the median of "
+            f"{len(others)} completed trials by the same epoch"
+        )
+
+    return rule
+
+
+def _finished_curves(project_dir: Path, record_name: str, objective: str) -> tuple[list, list]:
+    """The objective per epoch of every trial that ran to its end (not failed, not pruned), and of
+    every pruned trial."""
+    curves, pruned = [], []
+    for path in sorted(Path(project_dir).glob(f"trial_*/{record_name}")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # another worker is writing it
+        history = record.get("history") or {}
+        if not history.get(objective):
+            continue
+        values = [math.nan if value is None else float(value) for value in history[objective]]
+        if record.get("pruned"):
+            pruned.append(values)
+        elif record.get("reason") is None:
+            curves.append(values)
+    return curves, pruned
+
+
+@dataclass
+class TrialPruning:
+    """What one trial's pruner needs: the mode and the search's completed trials so far.
+
+    Attributes:
+        mode: One of `PRUNE_MODES`.
+        objective: The search's objective, e.g. `val_loss`.
+        direction: `min` or `max`.
+        completed: The objective per epoch of each completed (not pruned) trial.
+        pruned: The objective per epoch of each pruned trial, up to where it stopped.
+    """
+
+    mode: str
+    objective: str
+    direction: str
+    completed: list = field(default_factory=list)
+    pruned: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.mode not in PRUNE_MODES:
+            raise ValueError(f"Argument `mode` must be one of {PRUNE_MODES}. Received: mode={self.mode!r}")
+
+    @classmethod
+    def from_folder(
+        cls, mode: str, project_dir, record_name: str, objective: str, direction: str
+    ) -> TrialPruning:
+        """Reads the completed trials of a search's KerasTuner project folder."""
+        return cls(mode, objective, direction, *_finished_curves(Path(project_dir), record_name, objective))
+
+    @property
+    def best(self) -> float | None:
+        """The best completed trial's objective, or None."""
+        finals = [running_best(curve, self.direction)[-1] for curve in self.completed]
+        finals = [value for value in finals if math.isfinite(value)]
+        if not finals:
+            return None
+        return min(finals) if self.direction == "min" else max(finals)
+
+    @property
+    def target(self) -> float | None:
+        """The objective a trial must reach to rank in the `TOP_SHARE` of the finished trials, or None.
+
+        Pruned trials count with their best before they stopped (pruned trials are the bad
+        ones: leaving them out would rank a trial against the good ones only). None before
+        `TOO_SLOW_WARMUP` trials finished.
+        """
+        finals = [running_best(curve, self.direction)[-1] for curve in self.completed + self.pruned]
+        finals = sorted(value for value in finals if math.isfinite(value))
+        if len(finals) < TOO_SLOW_WARMUP:
+            return None
+        finals = finals if self.direction == "min" else finals[::-1]
+        return finals[math.ceil(TOP_SHARE * len(finals)) - 1]
+
+    def pruner(self, recipe, data_info: dict) -> TrialPruner | None:
+        """The `TrialPruner` of one trial, or None with `mode="none"`."""
+        if self.mode == "diagnosis":
+            rules = online_rules(recipe, data_info, self.objective, self.direction, self.target)
+            return TrialPruner(rules=rules)
+        if self.mode == MEDIAN:
+            return TrialPruner(rules=[median_rule(self.objective, self.direction, self.completed)])
+        return None
