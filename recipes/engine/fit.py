@@ -6,6 +6,7 @@ import keras
 
 from kerasforge.callbacks import CompactProgbarLogger
 from kerasforge.data import make_dataset
+from kerasforge.data.epoch_dataset import make_epoch_dataset
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.vocabulary import log_keys
@@ -41,9 +42,11 @@ def fit_model(
 ) -> keras.callbacks.History:
     """Trains `model` with the recipe's batch loop settings.
 
-    The training rows go through a cached, shuffled, prefetched `tf.data`
-    pipeline; together with the `steps_per_execution` that `build_model`
-    picks, this is what makes a recipe faster than a default Keras script.
+    The training rows go through a shuffled, prefetched `tf.data` pipeline
+    whose every epoch's order is drawn from (seed, epoch) (see
+    `make_epoch_dataset`), so a resumed run sees the same batches. Together
+    with the `steps_per_execution` that `build_model` picks, this is what
+    makes a recipe faster than a default Keras script.
 
     Args:
         recipe: The recipe that built `model`.
@@ -61,10 +64,14 @@ def fit_model(
     """
     training = recipe.training
     batch_size = batch_size or training.batch_size
-    train_set = make_dataset(
+    epochs = epochs or training.epochs
+    # Each epoch's order comes from (seed, epoch), so a resumed run sees the batches it would have.
+    train_set, steps = make_epoch_dataset(
         data.x_train,
         data.y_train,
         batch_size=batch_size,
+        epochs=epochs,
+        first_epoch=min(initial_epoch, epochs),
         shuffle=training.shuffle,
         drop_remainder=training.drop_remainder,
         seed=recipe.seed,
@@ -80,9 +87,10 @@ def fit_model(
     return model.fit(
         train_set,
         validation_data=validation,
-        epochs=epochs or training.epochs,
+        epochs=epochs,
         initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=verbose,
-        shuffle=False,  # the tf.data pipeline already reshuffles every epoch
+        shuffle=False,  # the pipeline already orders every epoch
     )
