@@ -8,8 +8,9 @@ mistake is reported in a fraction of a second. A user mistake
 (`KerasforgeError`) prints one line on stderr and exits with status 2.
 
 Ctrl-C (SIGINT) and SIGTERM (`timeout`, `docker stop`, Slurm, Kubernetes)
-stop a command the same way: one line, the partial run folder removed, and
-exit status 130 or 143. TensorFlow's own log lines are kept off stderr (see
+stop a command the same way: one line, the partial run folder removed (a
+`train` keeps its checkpoint, and says how to `--resume`), and exit status
+130 or 143. TensorFlow's own log lines are kept off stderr (see
 `kerasforge._quiet_backend`) unless `-v` or `KERASFORGE_BACKEND_LOGS=1`
 asks for them.
 """

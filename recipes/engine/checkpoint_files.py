@@ -55,10 +55,14 @@ def has_checkpoint(staging: Path) -> bool:
     return bool(checkpoint_epochs(staging))
 
 
+def test_kill_point() -> str:
+    """The point of the test hook (one of `TEST_KILL_POINTS`), or "" when it is not set."""
+    return os.environ.get(TEST_KILL_VARIABLE, "").partition(":")[0]
+
+
 def test_kill_wanted(point: str, epoch: int) -> bool:
     """Whether the test hook asks to be killed at `point` of the 0-based `epoch`."""
-    wanted = os.environ.get(TEST_KILL_VARIABLE, "")
-    return wanted == f"{point}:{epoch + 1}"
+    return os.environ.get(TEST_KILL_VARIABLE, "") == f"{point}:{epoch + 1}"
 
 
 def kill_for_test() -> None:

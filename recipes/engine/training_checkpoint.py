@@ -28,10 +28,10 @@ variables only into a built optimizer (keras-team/keras#19389).
 from __future__ import annotations
 
 import io
-import logging
 import pickle
 import random
 import shlex
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,6 @@ from kerasforge.callbacks import ActivationMonitor, EarlyStopping, GradientNormM
 from kerasforge.errors import RunDirError
 from kerasforge.recipes.engine import checkpoint_files
 from kerasforge.recipes.engine.checkpoint_files import CHECKPOINT_FOLDER, RECIPE_FILE, checkpoint_file_name
-
-logger = logging.getLogger(__name__)
 
 # The attributes that make up each callback's training state. A callback resets them in
 # on_train_begin; a resumed run sets them back right after.
@@ -183,10 +181,20 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             history.history[key] = list(earlier.get(key, [])) + list(history.history.get(key, []))
 
 
+class _KilledMidEpoch(TrainingCheckpoint):
+    """Test hook (`KERASFORGE_TEST_KILL=mid_epoch:E`): SIGKILL once half of epoch E's updates ran."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        steps = (self.params or {}).get("steps") or 0
+        if batch > 0 and batch >= steps // 2 and checkpoint_files.test_kill_wanted("mid_epoch", self._epoch):
+            checkpoint_files.kill_for_test()
+
+
 def _read(staging: Path) -> tuple[dict | None, Any]:
     epochs_done, payload, damaged = checkpoint_files.newest_checkpoint(staging)
-    for path in damaged:
-        logger.warning("skipped the damaged checkpoint %s", path)
     if payload is None:
         if damaged:
             raise RunDirError(
@@ -194,6 +202,10 @@ def _read(staging: Path) -> tuple[dict | None, Any]:
                 f"({len(damaged)} damaged file(s)); start afresh with --fresh"
             )
         return None, None
+    for path in damaged:
+        warnings.warn(
+            f"skipped the damaged checkpoint {str(path)!r}; resuming from an earlier one", stacklevel=3
+        )
     try:
         arrays = dict(np.load(io.BytesIO(payload), allow_pickle=False))
         record = pickle.loads(arrays.pop("record").tobytes())
@@ -232,9 +244,10 @@ def open_checkpoint(
             unreadable.
     """
     staging = Path(staging)
+    kind = _KilledMidEpoch if checkpoint_files.test_kill_point() == "mid_epoch" else TrainingCheckpoint
     if resume:
         record, arrays = _read(staging)
-        checkpoint = TrainingCheckpoint(staging, callbacks, record, arrays)
+        checkpoint = kind(staging, callbacks, record, arrays)
         if verbose:
             _keras_compat.print_msg(f"resuming {str(run_dir)!r} after epoch {checkpoint.initial_epoch}")
         return checkpoint
@@ -246,4 +259,4 @@ def open_checkpoint(
             f"a checkpoint is taken after every epoch; if this run is killed, resume it with: "
             f"kerasforge train --resume {shlex.quote(str(run_dir))}"
         )
-    return TrainingCheckpoint(staging, callbacks)
+    return kind(staging, callbacks)
