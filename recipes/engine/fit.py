@@ -13,9 +13,17 @@ from kerasforge.vocabulary import log_keys
 
 
 class _EpochClock(keras.callbacks.Callback):
-    """Logs the wall time of each epoch's updates, before validation, as `train_seconds`."""
+    """Logs the wall time of each epoch's updates, before validation, as `train_seconds`.
+
+    It also knows the epoch under way (`epoch`), from which each epoch's data order is drawn.
+    """
+
+    def __init__(self, first_epoch: int):
+        super().__init__()
+        self.epoch = first_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
         self._started = time.perf_counter()
         self._train_seconds = None
 
@@ -64,14 +72,13 @@ def fit_model(
     """
     training = recipe.training
     batch_size = batch_size or training.batch_size
-    epochs = epochs or training.epochs
+    clock = _EpochClock(initial_epoch)
     # Each epoch's order comes from (seed, epoch), so a resumed run sees the batches it would have.
-    train_set, steps = make_epoch_dataset(
+    train_set = make_epoch_dataset(
         data.x_train,
         data.y_train,
         batch_size=batch_size,
-        epochs=epochs,
-        first_epoch=min(initial_epoch, epochs),
+        epoch_of_pass=lambda: clock.epoch,
         shuffle=training.shuffle,
         drop_remainder=training.drop_remainder,
         seed=recipe.seed,
@@ -79,7 +86,7 @@ def fit_model(
     validation = None
     if data.validation_data is not None:
         validation = make_dataset(data.x_val, data.y_val, batch_size=max(batch_size, 256), shuffle=False)
-    callbacks = [_EpochClock(), *(callbacks or [])]
+    callbacks = [clock, *(callbacks or [])]
     if verbose:
         # Last, so the bar is drawn after every callback has written its logs. Only when
         # shown: a batch-level hook makes Keras fetch the logs after every graph call.
@@ -87,9 +94,8 @@ def fit_model(
     return model.fit(
         train_set,
         validation_data=validation,
-        epochs=epochs,
+        epochs=epochs or training.epochs,
         initial_epoch=initial_epoch,
-        steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=verbose,
         shuffle=False,  # the pipeline already orders every epoch

@@ -32,13 +32,13 @@ from kerasforge.recipes.engine.run_folder import LOCK_NAME, RunFolder
 from kerasforge.recipes.schema.loading import recipe_to_yaml
 
 # Small, with everything that holds state: Dropout (a SeedGenerator), Adam's slots, a
-# learning-rate schedule, both monitors and EarlyStopping; 2 updates per graph call, so
-# an epoch has several calls to be killed between.
+# learning-rate schedule, both monitors and EarlyStopping. 3 updates per graph call: an
+# epoch has several calls to be killed between, and its 10 updates end in a short call.
 SMALL = [
     "--set=training.epochs=6",
     "--set=data.max_train_rows=300",
     "--set=model.hidden=[16]",
-    "--set=training.steps_per_execution=2",
+    "--set=training.steps_per_execution=3",
     "--set=training.learning_rate={schedule: cosine, peak: 3.0e-3, warmup_epochs: 1}",
     "--set=callbacks.early_stopping.patience=50",
     "--quiet",
