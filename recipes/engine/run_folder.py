@@ -432,6 +432,8 @@ class RunFolder:
             if not (stopped or self.resume):  # a resumed folder was there before: never removed
                 shutil.rmtree(self.staging, ignore_errors=True)
                 remove_if_empty(self._created)
+                if isinstance(exc, KeyboardInterrupt):
+                    exc.when_stopped = None  # a checkpoint kept inside (a compare's variant) went with it
             self.staging = None
             self._release()
         self._created = []
