@@ -83,8 +83,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     Example:
 
     ```python
-    checkpoint = open_checkpoint(recipe, staging, callbacks, resume=True)
-    model.fit(..., initial_epoch=checkpoint.initial_epoch, callbacks=[*callbacks, checkpoint])
+    checkpoint = open_checkpoint(recipe_to_yaml(recipe), staging, run_dir, callbacks, resume=True)
+    fit_model(recipe, model, data, [*callbacks, checkpoint], **checkpoint.fit_arguments())
     ```
     """
 
