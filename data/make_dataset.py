@@ -15,6 +15,25 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 
+def as_row_arrays(x: npt.ArrayLike, y: npt.ArrayLike | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """`x` and `y` as NumPy arrays of the same number of rows (at least one).
+
+    Raises:
+        DataError: if `x` is empty or `y` has another number of rows.
+    """
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise DataError(f"Argument `x` must hold at least one row. Received shape {x.shape}")
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != len(x):
+            raise DataError(
+                f"Arguments `x` and `y` must have the same number of rows. "
+                f"Received: x with {len(x)} rows, y with shape {y.shape}"
+            )
+    return x, y
+
+
 def make_dataset(
     x: npt.ArrayLike,
     y: npt.ArrayLike | None = None,
@@ -61,16 +80,7 @@ def make_dataset(
     """
     batch_size = check_integer("batch_size", batch_size, 1, error=DataError)
     seed = check_integer("seed", seed, 0, error=DataError)
-    x = np.asarray(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise DataError(f"Argument `x` must hold at least one row. Received shape {x.shape}")
-    if y is not None:
-        y = np.asarray(y)
-        if y.ndim == 0 or len(y) != len(x):
-            raise DataError(
-                f"Arguments `x` and `y` must have the same number of rows. "
-                f"Received: x with {len(x)} rows, y with shape {y.shape}"
-            )
+    x, y = as_row_arrays(x, y)
     updates_per_epoch(len(x), batch_size, drop_remainder)
 
     import tensorflow as tf

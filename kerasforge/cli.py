@@ -8,8 +8,9 @@ mistake is reported in a fraction of a second. A user mistake
 (`KerasforgeError`) prints one line on stderr and exits with status 2.
 
 Ctrl-C (SIGINT) and SIGTERM (`timeout`, `docker stop`, Slurm, Kubernetes)
-stop a command the same way: one line, the partial run folder removed, and
-exit status 130 or 143. TensorFlow's own log lines are kept off stderr (see
+stop a command the same way: one line, the partial run folder removed (a
+`train` keeps its checkpoint, and says how to `--resume`), and exit status
+130 or 143. TensorFlow's own log lines are kept off stderr (see
 `kerasforge._quiet_backend`) unless `-v` or `KERASFORGE_BACKEND_LOGS=1`
 asks for them.
 """
@@ -18,13 +19,14 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 
 from kerasforge import __version__
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
 from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
-from kerasforge.errors import BackendMissingError, KerasforgeError, RunDirError
+from kerasforge.errors import ArgumentError, BackendMissingError, KerasforgeError, RunDirError
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, PRUNE_MODES, TUNER_NAMES
 
 EXIT_USER_ERROR = 2
@@ -62,8 +64,12 @@ def _positive_int(text):
     return value
 
 
-def _add_recipe_arguments(parser):
-    parser.add_argument("recipe", help="a recipe YAML path or a bundled recipe name (see `kerasforge list`)")
+def _add_recipe_arguments(parser, optional=False):
+    recipe_help = "a recipe YAML path or a bundled recipe name (see `kerasforge list`)"
+    if optional:
+        parser.add_argument("recipe", nargs="?", help=f"{recipe_help}; with --resume, the killed run's")
+    else:
+        parser.add_argument("recipe", help=recipe_help)
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -83,18 +89,48 @@ def _load_recipe(args):
     return load_recipe(args.recipe, args.overrides)
 
 
-def _check_run_folder(recipe, run_dir) -> None:
+def _check_run_folder(recipe, run_dir, fresh=False) -> None:
     from kerasforge.recipes.engine.run_folder import RunFolder
 
-    RunFolder(recipe.name, run_dir).check()
+    RunFolder(recipe.name, run_dir, fresh=fresh).check()
+
+
+def _resumed_recipe(args):
+    """The killed run's recipe; RECIPE and --set, if given, must leave it as it was."""
+    from kerasforge.recipes.engine.resume_check import check_same_recipe, checkpoint_recipe
+    from kerasforge.recipes.engine.run_folder import RunFolder
+
+    if args.run_dir is not None or args.fresh:
+        given = "--run-dir" if args.run_dir is not None else "--fresh"
+        raise ArgumentError(f"--resume RUN_DIR names the run folder; leave out {given}")
+    RunFolder("", args.resume, resume=True).check()
+    recipe = _load_recipe(args) if args.recipe else checkpoint_recipe(args.resume, args.overrides)
+    check_same_recipe(recipe, args.resume)
+    return recipe
 
 
 def _command_train(args):
-    recipe = _load_recipe(args)
-    _check_run_folder(recipe, args.run_dir)
+    from kerasforge.recipes.engine.run_folder import ResumableRunError
+
+    if args.resume is not None:
+        recipe = _resumed_recipe(args)
+    elif args.recipe is None:
+        raise ArgumentError("train needs a RECIPE, or --resume RUN_DIR to continue a killed run")
+    else:
+        recipe = _load_recipe(args)
+        try:
+            _check_run_folder(recipe, args.run_dir, fresh=args.fresh)
+        except ResumableRunError as error:
+            raise error.with_fresh_command(f"kerasforge {shlex.join(args.argv)} --fresh") from None
     args.when_stopped = "nothing was written"
     recipes = _import_recipes()
-    recipes.train(recipe, run_dir=args.run_dir, verbose=2 if args.quiet else 1)
+    recipes.train(
+        recipe,
+        run_dir=args.resume or args.run_dir,
+        verbose=2 if args.quiet else 1,
+        resume=args.resume is not None,
+        fresh=args.fresh,
+    )
 
 
 def _command_validate(args):
@@ -265,8 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verbose(verbose, default=argparse.SUPPRESS)
 
     train = commands.add_parser("train", parents=[verbose], help="train a recipe and write a run folder")
-    _add_recipe_arguments(train)
+    _add_recipe_arguments(train, optional=True)
     train.add_argument("--run-dir", help="run folder to create (default: runs/NAME-TIMESTAMP)")
+    train.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue a killed run from its last complete epoch"
+    )
+    train.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard the checkpoint of a killed run in --run-dir; start afresh",
+    )
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
     train.set_defaults(handler=_command_train)
 
@@ -362,7 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Runs the command line and returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     if args.verbose:
         os.environ[BACKEND_LOGS_VARIABLE] = "1"  # child processes inherit it
     quiet = contextlib.nullcontext() if backend_logs_wanted() else BackendLogFilter()
@@ -374,7 +420,8 @@ def main(argv=None) -> int:
             return EXIT_USER_ERROR
         except KeyboardInterrupt as error:
             signum = getattr(error, "signum", signal.SIGINT)
-            after = getattr(args, "when_stopped", "")
+            # A run that keeps its checkpoint says how to resume (RunFolder sets `when_stopped`).
+            after = getattr(error, "when_stopped", None) or getattr(args, "when_stopped", "")
             name = signal.Signals(signum).name
             print(
                 f"kerasforge: {args.command} interrupted ({name})" + (f"; {after}" if after else ""),

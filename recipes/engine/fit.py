@@ -11,9 +11,17 @@ from kerasforge.vocabulary import log_keys
 
 
 class _EpochClock(keras.callbacks.Callback):
-    """Logs the wall time of each epoch's updates, before validation, as `train_seconds`."""
+    """Logs the wall time of each epoch's updates, before validation, as `train_seconds`.
+
+    It also knows the epoch under way (`epoch`), from which each epoch's data order is drawn.
+    """
+
+    def __init__(self, first_epoch: int):
+        super().__init__()
+        self.epoch = first_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
         self._started = time.perf_counter()
         self._train_seconds = None
 
@@ -40,9 +48,11 @@ def fit_model(
 ) -> keras.callbacks.History:
     """Trains `model` with the recipe's batch loop settings.
 
-    The training rows go through a cached, shuffled, prefetched `tf.data`
-    pipeline; together with the `steps_per_execution` that `build_model`
-    picks, this is what makes a recipe faster than a default Keras script.
+    The training rows go through a shuffled, prefetched `tf.data` pipeline
+    whose every epoch's order is drawn from (seed, epoch) (see
+    `make_epoch_dataset`), so a resumed run sees the same batches. Together
+    with the `steps_per_execution` that `build_model` picks, this is what
+    makes a recipe faster than a default Keras script.
 
     Args:
         recipe: The recipe that built `model`.
@@ -60,15 +70,18 @@ def fit_model(
     """
     training = recipe.training
     batch_size = batch_size or training.batch_size
+    clock = _EpochClock(initial_epoch)
+    # Each epoch's order comes from (seed, epoch), so a resumed run sees the batches it would have.
     train_set = data.dataset(
         "train",
         batch_size,
+        epoch_of_pass=lambda: clock.epoch,
         shuffle=training.shuffle,
         drop_remainder=training.drop_remainder,
         seed=recipe.seed,
     )
     validation = data.dataset("val", max(batch_size, 256))
-    callbacks = [_EpochClock(), *(callbacks or [])]
+    callbacks = [clock, *(callbacks or [])]
     if verbose:
         # Last, so the bar is drawn after every callback has written its logs. Only when
         # shown: a batch-level hook makes Keras fetch the logs after every graph call.
@@ -80,5 +93,5 @@ def fit_model(
         initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
-        shuffle=False,  # the pipeline (tf.data or the stream) already reshuffles every epoch
+        shuffle=False,  # the pipeline (tf.data or the stream) already orders every epoch
     )

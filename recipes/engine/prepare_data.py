@@ -1,6 +1,7 @@
 """Turning a recipe's `data:` section into train, validation and test arrays."""
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from kerasforge.data.column_statistics import (
     encoded_feature_names,
     raw_inputs,
 )
+from kerasforge.data.epoch_dataset import make_epoch_dataset
 from kerasforge.errors import DataError
 from kerasforge.recipes.schema.recipe import Recipe
 
@@ -97,11 +99,14 @@ class PreparedData:
         shuffle: bool = False,
         drop_remainder: bool = False,
         seed: int = 0,
+        epoch_of_pass: Callable[[], int] | None = None,
     ) -> Any:
         """One split's batches for `fit`/`evaluate`, or None when the split has no rows.
 
         A streamed source gives a `StreamDataset` (seeded by the recipe), arrays a
-        cached, prefetched `tf.data` pipeline (`make_dataset`).
+        cached, prefetched `tf.data` pipeline (`make_dataset`). With `epoch_of_pass`,
+        arrays give a pipeline whose every epoch's order is drawn from (seed, epoch)
+        alone (`make_epoch_dataset`), so a resumed run sees the batches it would have.
         """
         if self.stream is not None:
             return self.stream.dataset(split, batch_size, shuffle=shuffle, drop_remainder=drop_remainder)
@@ -110,6 +115,16 @@ class PreparedData:
         )
         if not len(x):
             return None
+        if epoch_of_pass is not None:
+            return make_epoch_dataset(
+                x,
+                y,
+                batch_size=batch_size,
+                epoch_of_pass=epoch_of_pass,
+                shuffle=shuffle,
+                drop_remainder=drop_remainder,
+                seed=seed,
+            )
         return make_dataset(
             x, y, batch_size=batch_size, shuffle=shuffle, drop_remainder=drop_remainder, seed=seed
         )

@@ -11,7 +11,7 @@ import pandas as pd
 from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import TrainingHealthError
 from kerasforge.data import updates_per_epoch
-from kerasforge.errors import TrainingStoppedError
+from kerasforge.errors import ArgumentError, TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model, compile_like
@@ -21,8 +21,10 @@ from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
 from kerasforge.recipes.engine.raw_model import raw_model
 from kerasforge.recipes.engine.reproducibility import set_global_seed
+from kerasforge.recipes.engine.resume_check import check_same_recipe
 from kerasforge.recipes.engine.run_folder import RunFolder
 from kerasforge.recipes.engine.run_model_files import CLASSES_FILE, COLUMNS_FILE
+from kerasforge.recipes.engine.training_checkpoint import open_checkpoint
 from kerasforge.recipes.reports.html_report import write_report
 from kerasforge.recipes.reports.plots import plot_history
 from kerasforge.recipes.schema.loading import recipe_to_yaml
@@ -123,6 +125,8 @@ def train(
     verbose: int = 1,
     write: bool = True,
     data: PreparedData | None = None,
+    resume: bool = False,
+    fresh: bool = False,
 ) -> TrainingRun:
     """Trains and evaluates a recipe, and writes its run folder.
 
@@ -131,7 +135,8 @@ def train(
     `test`), `events.json`, `data.json`, `diagnosis.json` (see
     `diagnosis_record`), `model.keras` (raw columns in, see `save_run_model`),
     `columns.json`, `classes.json` (classification), `plots/` and `report.html`. It appears
-    only once everything is written.
+    only once everything is written. Meanwhile a checkpoint is written after every epoch
+    (see `training_checkpoint`), so a killed run can be resumed.
 
     Args:
         recipe: A validated recipe (see `load_recipe`).
@@ -143,13 +148,21 @@ def train(
         write: Boolean. False trains without writing a run folder.
         data: Optional `PreparedData` to reuse (e.g. to compare variants on
             the very same split).
+        resume: Boolean. Continue the killed run `run_dir` from its last
+            complete epoch; `recipe` must be the one it was started with.
+            Defaults to `False`.
+        fresh: Boolean. Discard the checkpoint of a killed run in `run_dir`
+            and start afresh. Defaults to `False`.
 
     Returns:
         A `TrainingRun`.
 
     Raises:
         RecipeError, DataError, RunDirError: on user mistakes, before anything
-            is written; `RunDirError` before the data is read.
+            is written; `RunDirError` before the data is read, e.g. when
+            `run_dir` holds a killed run's checkpoint and neither `resume`
+            nor `fresh` is set (`ResumableRunError`), or when resuming with
+            another recipe.
         TrainingStoppedError: when a health monitor with `on_detect: raise`
             fires; the partial run folder is removed.
 
@@ -160,7 +173,11 @@ def train(
     run.test_metrics["accuracy"]
     ```
     """
-    folder = RunFolder(recipe.name, run_dir, runs_root) if write else None
+    folder = RunFolder(recipe.name, run_dir, runs_root, resume=resume, fresh=fresh) if write else None
+    if resume:
+        if not write:
+            raise ArgumentError("Argument `resume=True` continues a run folder: it needs `write=True`")
+        check_same_recipe(recipe, run_dir)
     # The folder is reserved before the data is read, so a folder that cannot be made fails at once.
     with folder or contextlib.nullcontext():
         set_global_seed(recipe.seed)
@@ -175,9 +192,15 @@ def train(
                 f"{data.rows['train']} training rows at batch {training.batch_size}: "
                 f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
             )
+        fitting, resuming = callbacks, {}
+        if folder is not None:
+            checkpoint = open_checkpoint(
+                recipe_to_yaml(recipe), folder.staging, folder.path, callbacks, resume, verbose
+            )
+            fitting, resuming = [*callbacks, checkpoint], checkpoint.fit_arguments()
         started = time.perf_counter()
         try:
-            history = fit_model(recipe, model, data, callbacks, verbose=verbose)
+            history = fit_model(recipe, model, data, fitting, verbose=verbose, **resuming)
         except TrainingHealthError as error:
             raise TrainingStoppedError(_stopped_message(error)) from None
         seconds = time.perf_counter() - started

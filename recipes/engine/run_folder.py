@@ -10,12 +10,14 @@ import errno
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import socket
 import time
 from pathlib import Path
 
 from kerasforge.errors import RunDirError
+from kerasforge.recipes.engine.checkpoint_files import CHECKPOINT_FOLDER, checkpoint_epochs, has_checkpoint
 
 # The staging folder of a live run holds this file, locked (flock) by the run's process
 # for as long as it lives: the kernel drops the lock when the process dies, however it dies.
@@ -24,6 +26,34 @@ LOCK_NAME = ".kerasforge-run.lock"
 # or a run in the instant between creating the folder and locking it.
 UNLOCKED_GRACE_SECONDS = 10.0
 _PARTIAL = ".partial"
+
+
+def staging_path(path: Path) -> Path:
+    """The hidden staging folder (`.NAME.partial`) beside the run folder `path`."""
+    path = Path(path)
+    return path.parent / f".{path.name}{_PARTIAL}"
+
+
+class ResumableRunError(RunDirError):
+    """A run folder asked for holds the checkpoint of a killed run: resume it, or start afresh.
+
+    Attributes:
+        path: The run folder.
+        epochs_done: Complete epochs in its newest checkpoint.
+    """
+
+    def __init__(self, path: Path, epochs_done: int, fresh_command: str | None = None):
+        self.path, self.epochs_done = Path(path), epochs_done
+        quoted = shlex.quote(str(path))
+        fresh = fresh_command or f"kerasforge train RECIPE --run-dir {quoted} --fresh"
+        super().__init__(
+            f"--run-dir {str(path)!r} holds the checkpoint of a killed run ({epochs_done} epoch(s) done); "
+            f"resume it: kerasforge train --resume {quoted}; or start afresh: {fresh}"
+        )
+
+    def with_fresh_command(self, command: str) -> "ResumableRunError":
+        """The same error, naming `command` as the way to start afresh."""
+        return ResumableRunError(self.path, self.epochs_done, command)
 
 
 def check_folder_argument(path, argument: str = "run_dir") -> Path | None:
@@ -188,10 +218,13 @@ def _take_over(staging: Path) -> int | None:
 
 
 def remove_stale_partials(folder: Path) -> None:
-    """Removes the staging folders in `folder` whose run died (killed, out of memory, power cut)."""
+    """Removes the staging folders in `folder` whose run died (killed, out of memory, power cut).
+
+    One that holds a checkpoint stays, for `kerasforge train --resume`.
+    """
     with contextlib.suppress(OSError):
         for staging in folder.iterdir():
-            if _is_staging(staging) and (staging / LOCK_NAME).exists():
+            if _is_staging(staging) and (staging / LOCK_NAME).exists() and not has_checkpoint(staging):
                 descriptor = _lock(staging, create=False)
                 if descriptor is not None:
                     shutil.rmtree(staging, ignore_errors=True)
@@ -214,13 +247,27 @@ class RunFolder:
     folder is never touched. Leaving the `with` block without `commit()`
     removes the staging folder and the parent folders it created.
 
+    A staging folder that holds a checkpoint (see `checkpoint_files`) is
+    kept instead: when its run is killed, and when it is stopped by Ctrl-C or
+    SIGTERM. Asking for its run folder again raises `ResumableRunError`
+    unless `fresh` discards the checkpoint, and `resume` takes the folder
+    over as it is, to go on training. `commit()` publishes the run without
+    its checkpoint.
+
     Args:
         name: String. Recipe name, used in the default folder name.
         path: Optional path of the run folder. It must not exist yet, or be empty.
         root: Parent of default run folders. Defaults to `runs`.
+        resume: Boolean. Take over the staging folder of the killed run
+            `path`, checkpoint and all. Defaults to `False`.
+        fresh: Boolean. Discard the checkpoint of a killed run in `path`
+            and start afresh. Defaults to `False`.
 
     Raises:
-        RunDirError: if `path` is empty, is a file, or exists and is not empty.
+        RunDirError: if `path` is empty, is a file, or exists and is not
+            empty; with `resume`, if `path` has no killed run to resume.
+        ResumableRunError: on entering, if `path` holds a killed run's
+            checkpoint and neither `resume` nor `fresh` is set.
 
     Example:
 
@@ -232,12 +279,22 @@ class RunFolder:
     ```
     """
 
-    def __init__(self, name: str, path: str | Path | None = None, root: str | Path = "runs"):
+    def __init__(
+        self,
+        name: str,
+        path: str | Path | None = None,
+        root: str | Path = "runs",
+        resume: bool = False,
+        fresh: bool = False,
+    ):
         self.name = name
         self.requested = check_folder_argument(path)
         check_folder_argument(root, "runs_root")
         self.root = Path(root)
-        if self.requested is not None and self.requested.exists():
+        self.resume, self.fresh = resume, fresh
+        if resume:
+            self._check_resumable()
+        elif self.requested is not None and self.requested.exists():
             if not self.requested.is_dir():
                 raise RunDirError(f"--run-dir {str(self.requested)!r} is a file, not a folder")
             if any(self.requested.iterdir()):
@@ -249,6 +306,22 @@ class RunFolder:
         self.staging: Path | None = None
         self._lock = None
         self._created: list[Path] = []
+
+    def _check_resumable(self) -> None:
+        path = self.requested
+        if path is None:
+            raise RunDirError("resuming needs the run folder of the killed run: pass --resume RUN_DIR")
+        if self.fresh:
+            raise RunDirError(f"--resume {str(path)!r} and --fresh contradict each other: choose one")
+        if self._occupied(path):
+            raise RunDirError(
+                f"--resume {str(path)!r}: that run finished and was published; nothing to resume"
+            )
+        if not (staging_path(path) / CHECKPOINT_FOLDER).is_dir():
+            raise RunDirError(
+                f"--resume {str(path)!r}: no killed run to resume there (no checkpoint in "
+                f"{str(staging_path(path))!r}); start it with --run-dir {shlex.quote(str(path))}"
+            )
 
     @staticmethod
     def _occupied(path: Path) -> bool:
@@ -265,13 +338,28 @@ class RunFolder:
             yield base.with_name(f"{base.name}-{suffix}")
 
     def _reserve(self, staging: Path) -> int | None:
+        if self.resume:
+            return _lock(staging, create=not (staging / LOCK_NAME).exists())
         try:
             staging.mkdir()
         except FileExistsError:
-            return _take_over(staging)
+            return self._reserve_existing(staging)
         except OSError as error:
             raise creation_error(self.requested or self.root, error) from None
         return _lock(staging, create=True)
+
+    def _reserve_existing(self, staging: Path) -> int | None:
+        """Takes over the staging folder of a dead run, unless it holds a checkpoint to resume."""
+        epochs = checkpoint_epochs(staging)
+        if not epochs or self.fresh:
+            return _take_over(staging)
+        descriptor = _lock(staging, create=not (staging / LOCK_NAME).exists())
+        if descriptor is None:
+            return None  # a live run
+        os.close(descriptor)
+        if self.requested is None:
+            return None  # a default folder: leave it for --resume and try the next name
+        raise ResumableRunError(self.requested, epochs[0])
 
     def __enter__(self):
         try:
@@ -289,7 +377,7 @@ class RunFolder:
         for candidate in self._candidates():
             if self._occupied(candidate):
                 continue
-            staging = candidate.parent / f".{candidate.name}{_PARTIAL}"
+            staging = staging_path(candidate)
             descriptor = self._reserve(staging)
             if descriptor is None:
                 if self.requested is not None:
@@ -312,6 +400,8 @@ class RunFolder:
             raise RunDirError(f"run folder {str(self.path)!r} appeared while this run was writing")
         if self.path.exists():
             self.path.rmdir()  # an empty folder the user made for --run-dir
+        # The checkpoint was only for resuming: the published run is the same with or without one.
+        shutil.rmtree(self.staging / CHECKPOINT_FOLDER, ignore_errors=True)
         # Unlocked first: a folder holding a lock file is never a finished run.
         (self.staging / LOCK_NAME).unlink(missing_ok=True)
         os.replace(self.staging, self.path)
@@ -335,9 +425,16 @@ class RunFolder:
 
     def __exit__(self, exc_type, exc, traceback):
         if self.staging is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)
+            stopped = isinstance(exc, KeyboardInterrupt) and has_checkpoint(self.staging)
+            if stopped:
+                # Stopped (Ctrl-C, SIGTERM from a scheduler): what the checkpoint holds is kept.
+                exc.when_stopped = f"resume with: kerasforge train --resume {shlex.quote(str(self.path))}"
+            if not (stopped or self.resume):  # a resumed folder was there before: never removed
+                shutil.rmtree(self.staging, ignore_errors=True)
+                remove_if_empty(self._created)
+                if isinstance(exc, KeyboardInterrupt):
+                    exc.when_stopped = None  # a checkpoint kept inside (a compare's variant) went with it
             self.staging = None
             self._release()
-            remove_if_empty(self._created)
         self._created = []
         return False

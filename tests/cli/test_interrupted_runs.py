@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kerasforge.recipes.engine.checkpoint_files import checkpoint_epochs
 from kerasforge.recipes.engine.run_folder import LOCK_NAME
 
 # Long enough to interrupt: no early stopping, many epochs of a tiny model.
@@ -129,14 +130,19 @@ def search_recipe(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["TERM", "INT"])
-def test_a_stopped_train_is_one_line_and_leaves_nothing(fresh_env, tmp_path, signum, status):
+def test_a_stopped_train_is_one_line_and_keeps_only_its_checkpoint_to_resume(
+    fresh_env, tmp_path, signum, status
+):
     run = Running(fresh_env, tmp_path, "train", "digits_mlp", *LONG_TRAINING, "--run-dir", "myrun")
     run.wait_for(run.printed(r"^Epoch 2/"))
     code, stderr, _ = run.stop(signum)
     assert code == status
     name = signal.Signals(signum).name
-    assert stderr.splitlines() == [f"kerasforge: train interrupted ({name}); nothing was written"]
-    assert os.listdir(tmp_path) == []
+    assert stderr.splitlines() == [
+        f"kerasforge: train interrupted ({name}); resume with: kerasforge train --resume myrun"
+    ]
+    assert os.listdir(tmp_path) == [".myrun.partial"]  # hidden: no run folder appears
+    assert checkpoint_epochs(tmp_path / ".myrun.partial")
 
 
 @pytest.mark.slow
@@ -147,7 +153,10 @@ def test_a_killed_run_does_not_block_the_next_one(fresh_env, tmp_path, kerasforg
     run.stop(signal.SIGKILL)  # as the out-of-memory killer does: no clean-up at all
     assert (tmp_path / ".myrun.partial").exists()
     small = ["--set=training.epochs=1", "--set=model.hidden=[16]", "--set=data.max_train_rows=200", "--quiet"]
-    result = kerasforge("train", "digits_mlp", *small, "--run-dir", "myrun", cwd=tmp_path)
+    offered = kerasforge("train", "digits_mlp", *small, "--run-dir", "myrun", cwd=tmp_path)
+    assert offered.returncode == 2
+    assert "holds the checkpoint of a killed run" in offered.stderr
+    result = kerasforge("train", "digits_mlp", *small, "--run-dir", "myrun", "--fresh", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert os.listdir(tmp_path) == ["myrun"]
     assert (tmp_path / "myrun" / "metrics.json").exists()
