@@ -1,0 +1,61 @@
+"""What differs per Keras backend. CI runs this module on TensorFlow, JAX and torch (.ci/run).
+
+The table's logic is checked for every backend in every process (`backend=` argument);
+the training tests check the backend the process runs, so each CI leg covers its own.
+"""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from kerasforge.errors import RecipeError
+from kerasforge.recipes import load_recipe, train
+from kerasforge.recipes.engine.backend_settings import (
+    BACKEND_FACTS,
+    MAX_STEPS_PER_EXECUTION,
+    backend_facts,
+    compile_options,
+    resolve_steps_per_execution,
+)
+
+
+def tiny(**overrides):
+    base = {"training.epochs": 2, "model.hidden": [16], "callbacks.activation_monitor.enabled": False}
+    return load_recipe("digits_mlp", {**base, **overrides})
+
+
+@pytest.mark.parametrize("backend", sorted(BACKEND_FACTS))
+def test_auto_steps_per_execution_is_what_the_backend_runs_in_one_call(backend):
+    most = 1 if backend == "torch" else MAX_STEPS_PER_EXECUTION
+    assert resolve_steps_per_execution(tiny(), updates=40, backend=backend) == min(40, most)
+    assert resolve_steps_per_execution(tiny(), updates=3, backend=backend) == min(3, most)
+
+
+def test_more_steps_per_call_than_torch_runs_is_one_line_naming_the_backend():
+    recipe = tiny(**{"training.steps_per_execution": 8})
+    assert resolve_steps_per_execution(recipe, updates=40, backend="jax") == 8
+    with pytest.raises(RecipeError, match=r"the torch backend runs at most 1 step\(s\).*Received: 8"):
+        resolve_steps_per_execution(recipe, updates=40, backend="torch")
+
+
+def test_a_backend_that_cannot_train_is_refused_with_the_ones_that_can():
+    with pytest.raises(RecipeError, match=r"KERAS_BACKEND='numpy' cannot train.*tensorflow, jax, torch"):
+        backend_facts("numpy")
+
+
+@pytest.mark.parametrize("setting, expected", [("auto", None), (True, True), (False, False)])
+def test_jit_compile_auto_takes_the_backend_default_else_the_recipe(setting, expected):
+    for backend, facts in BACKEND_FACTS.items():
+        options = compile_options(tiny(**{"training.jit_compile": setting}), 40, backend=backend)
+        assert options["jit_compile"] == (facts.jit_compile if expected is None else expected)
+
+
+def test_a_recipe_trains_on_this_backend_with_its_settings(tmp_path):
+    run = train(tiny(), run_dir=tmp_path / "run", verbose=0)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["steps_per_execution"] == resolve_steps_per_execution(tiny(), metrics["updates_per_epoch"])
+    assert np.isfinite(run.history["loss"]).all()
+    # Two epochs of a 16-unit net on digits reach 0.25 to 0.4: well above chance (0.1) on every backend.
+    assert run.test_metrics["accuracy"] > 0.2, keras.backend.backend()
