@@ -12,9 +12,11 @@ differ in what they accept and what is fast:
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 
+from kerasforge._keras_compat import compile_config_written_as
 from kerasforge.errors import RecipeError
 from kerasforge.recipes.schema.recipe import Recipe
 
@@ -123,3 +125,25 @@ def compile_options(recipe: Recipe, updates: int, backend: str | None = None) ->
         "steps_per_execution": resolve_steps_per_execution(recipe, updates, backend),
         "jit_compile": backend_facts(backend).jit_compile if setting == "auto" else setting,
     }
+
+
+def save_model(model: keras.Model, path: str | Path) -> None:
+    """Saves `model` so that it loads, compiled, on every backend.
+
+    The file records the compile arguments with `steps_per_execution=1` and
+    `jit_compile="auto"`: a model trained on JAX at 32 steps per call would
+    otherwise fail to load on torch, and one trained on torch (eager) would be
+    fitted further without XLA on JAX. Whoever trains it further picks their own.
+
+    Args:
+        model: A `keras.Model`, compiled or not.
+        path: Where to write it (`.keras`).
+
+    Example:
+
+    ```python
+    save_model(model, "run/model.keras")
+    ```
+    """
+    with compile_config_written_as(model, steps_per_execution=1, jit_compile="auto"):
+        model.save(path)

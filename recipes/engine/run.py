@@ -13,6 +13,7 @@ from kerasforge.callbacks import TrainingHealthError
 from kerasforge.data import make_dataset, updates_per_epoch
 from kerasforge.errors import TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
+from kerasforge.recipes.engine.backend_settings import save_model
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
 from kerasforge.recipes.engine.describe_data import describe_data
@@ -68,7 +69,7 @@ def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     _history_frame(run.history).to_csv(folder / "history.csv", index=False)
     write_json(folder / "metrics.json", {"test": run.test_metrics, **extra})
     write_json(folder / "events.json", run.events)
-    run.model.save(folder / "model.keras")
+    save_model(run.model, folder / "model.keras")  # loads on every backend
     plot_history(run.history, folder / "plots", title=run.recipe.name)
     data_info = describe_data(run.recipe, run.data)
     write_json(folder / "data.json", data_info)

@@ -5,6 +5,10 @@ the training tests check the backend the process runs, so each CI leg covers its
 """
 
 import json
+import os
+import subprocess
+import sys
+import zipfile
 
 import keras
 import numpy as np
@@ -59,3 +63,46 @@ def test_a_recipe_trains_on_this_backend_with_its_settings(tmp_path):
     assert np.isfinite(run.history["loss"]).all()
     # Two epochs of a 16-unit net on digits reach 0.25 to 0.4: well above chance (0.1) on every backend.
     assert run.test_metrics["accuracy"] > 0.2, keras.backend.backend()
+
+
+def _saved_compile_config(path):
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("config.json"))["compile_config"]
+
+
+def test_a_saved_run_model_records_settings_every_backend_accepts(tmp_path):
+    run = train(tiny(), run_dir=tmp_path / "run", verbose=0)
+    config = _saved_compile_config(tmp_path / "run" / "model.keras")
+    assert config["steps_per_execution"] == 1
+    assert config["jit_compile"] == "auto"
+    # The trained model keeps its own settings; only the file is neutral.
+    assert int(run.model.steps_per_execution) == resolve_steps_per_execution(tiny(), 40)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("other", sorted(BACKEND_FACTS))
+def test_a_run_model_loads_compiled_on_every_backend_and_predicts_the_same(tmp_path, other):
+    run = train(tiny(), run_dir=tmp_path / "run", verbose=0)
+    sample = run.data.x_test[:4]
+    np.save(tmp_path / "x.npy", sample)
+    script = (
+        "import sys, keras, numpy as np\n"
+        "model = keras.saving.load_model(sys.argv[1])\n"
+        "assert model.compiled\n"
+        "np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))\n"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            tmp_path / "run" / "model.keras",
+            tmp_path / "x.npy",
+            tmp_path / "p.npy",
+        ],
+        check=True,
+        env={**os.environ, "KERAS_BACKEND": other},
+        timeout=600,
+    )
+    expected = run.model.predict(sample, verbose=0)
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, rtol=1e-4, atol=1e-6)
