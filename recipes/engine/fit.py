@@ -31,6 +31,23 @@ class _EpochClock(keras.callbacks.Callback):
             logs[log_keys.TRAIN_SECONDS] = self._train_seconds
 
 
+def evaluation_inputs(x, y, batch_size: int = 256) -> dict:
+    """The data arguments of `evaluate` for held-out rows: `x` (and `y`, `batch_size`).
+
+    A `tf.data` pipeline on TensorFlow; the arrays themselves on JAX and torch,
+    which then never import TensorFlow.
+
+    Example:
+
+    ```python
+    model.evaluate(**evaluation_inputs(data.x_test, data.y_test), return_dict=True)
+    ```
+    """
+    if backend_facts().needs_tensorflow_pipeline:
+        return {"x": make_dataset(x, y, batch_size=batch_size, shuffle=False)}
+    return {"x": x, "y": y, "batch_size": batch_size}
+
+
 def _training_inputs(recipe: Recipe, data: PreparedData, batch_size: int) -> dict:
     """The data arguments of `fit`: a `tf.data` pipeline, or arrays where the backend is not TensorFlow."""
     training = recipe.training

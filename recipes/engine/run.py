@@ -10,14 +10,14 @@ import pandas as pd
 
 from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import TrainingHealthError
-from kerasforge.data import make_dataset, updates_per_epoch
+from kerasforge.data import updates_per_epoch
 from kerasforge.errors import TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.backend_settings import save_model
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model
 from kerasforge.recipes.engine.describe_data import describe_data
-from kerasforge.recipes.engine.fit import fit_model
+from kerasforge.recipes.engine.fit import evaluation_inputs, fit_model
 from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
 from kerasforge.recipes.engine.reproducibility import set_global_seed
@@ -162,8 +162,8 @@ def train(
         seconds = time.perf_counter() - started
         test_metrics = {}
         if len(data.x_test):
-            test_set = make_dataset(data.x_test, data.y_test, batch_size=256, shuffle=False)
-            test_metrics = model.evaluate(test_set, verbose=0, return_dict=True)
+            test_set = evaluation_inputs(data.x_test, data.y_test)
+            test_metrics = model.evaluate(**test_set, verbose=0, return_dict=True)
         run = TrainingRun(
             recipe=recipe,
             model=model,
