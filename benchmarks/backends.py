@@ -33,7 +33,7 @@ TASK_RECIPES = ("digits_mlp", "breast_cancer_mlp", "diabetes_regression")
 def _train(scratch, name, backend, jit, epochs, counter):
     """Runs one `kerasforge train` in a subprocess; returns (fit seconds, wall seconds)."""
     counter[0] += 1
-    run_dir = Path(scratch) / f"{name}-{backend}-{jit}-{counter[0]}"
+    run_dir = Path(scratch) / f"{Path(name).stem}-{backend}-{jit}-{counter[0]}"
     command = [sys.executable, "-m", "kerasforge", "train", name, "--quiet", "--run-dir", str(run_dir)]
     command += ["--set", f"training.jit_compile={jit}"]
     if epochs:
