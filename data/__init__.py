@@ -7,11 +7,9 @@ from kerasforge.data.encode_target import encode_target
 from kerasforge.data.load_frame import load_frame
 from kerasforge.data.make_dataset import make_dataset
 from kerasforge.data.split_indices import split_indices
-from kerasforge.data.tabular_preprocessor import TabularPreprocessor
 from kerasforge.data.updates_per_epoch import updates_per_epoch
 
 __all__ = [
-    "TabularPreprocessor",
     "encode_target",
     "load_frame",
     "make_dataset",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,19 @@ def _missing_to_nan(frame: pd.DataFrame, na_values: Sequence[str] | None) -> pd.
     return frame
 
 
+@contextlib.contextmanager
+def reading_errors(path: Path) -> Iterator[None]:
+    """Turns pandas' and pyarrow's errors while reading `path` into one-line `DataError`s."""
+    try:
+        yield
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"Data file {str(path)!r} is empty.") from err
+    except ImportError as err:
+        raise DataError(f"Reading {str(path)!r} needs pyarrow: pip install 'kerasforge[parquet]'") from err
+    except (ValueError, OSError) as err:
+        raise DataError(f"Cannot read data file {str(path)!r}: {err}") from err
+
+
 def _read_file(path: Path, na_values: Sequence[str] | None = None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix not in FILE_SUFFIXES:
@@ -193,17 +207,11 @@ def _read_file(path: Path, na_values: Sequence[str] | None = None) -> pd.DataFra
             f"Allowed suffixes: {', '.join(FILE_SUFFIXES)}"
         )
     path = find_data_file(path)
-    try:
+    with reading_errors(path):
         if suffix == ".csv":
             frame = pd.read_csv(path, na_values=na_values or None)
         else:
             frame = _missing_to_nan(pd.read_parquet(path), na_values)
-    except pd.errors.EmptyDataError as err:
-        raise DataError(f"Data file {str(path)!r} is empty.") from err
-    except ImportError as err:
-        raise DataError(f"Reading {str(path)!r} needs pyarrow: pip install 'kerasforge[parquet]'") from err
-    except (ValueError, OSError) as err:
-        raise DataError(f"Cannot read data file {str(path)!r}: {err}") from err
     if len(frame) == 0:
         raise DataError(
             f"Data file {str(path)!r} has no rows (columns: {', '.join(map(str, frame.columns)) or 'none'})."

@@ -17,6 +17,9 @@ run = kerasforge.train(kerasforge.load_recipe("digits_mlp", ["training.epochs=3"
 """
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -78,3 +81,33 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return __all__
+
+
+class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
+    """Imports `kerasforge.layers` right after `keras` itself is imported."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("keras")
+        if spec is None or spec.loader is None:
+            return spec
+        execute = spec.loader.exec_module
+
+        def exec_module(module):
+            execute(module)
+            importlib.import_module("kerasforge.layers")
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+# A run's model.keras holds two kerasforge layers (`kerasforge.layers`); Keras loads them by
+# their registered names, so `import kerasforge` must be enough to load one with plain
+# `keras.saving.load_model`. Importing keras here would make every `kerasforge --help` wait for
+# TensorFlow, so the layers are registered as soon as keras is imported, whenever that is.
+if "keras" in sys.modules:
+    importlib.import_module("kerasforge.layers")
+elif not any(isinstance(finder, _RegisterLayersAfterKeras) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterLayersAfterKeras())

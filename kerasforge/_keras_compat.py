@@ -132,3 +132,13 @@ def compile_config_written_as(model: Any, **values: Any) -> Iterator[None]:
     finally:
         config.config.clear()
         config.config.update(saved)
+
+
+def call_layers_on(model: Any, inputs: Any) -> Any:
+    """Calls each layer of a functional `model` on symbolic `inputs`, node by node, in graph order.
+
+    Unlike `model(inputs)`, which nests the model as one layer, the result is
+    flat: a functional model built on it holds the very same layer objects
+    (shared weights) under their own names (`get_layer("hidden_1")` works).
+    """
+    return model._run_through_graph(inputs, operation_fn=lambda operation: operation)

@@ -204,6 +204,44 @@ def _command_doctor(args):
     doctor(source, rounds=args.rounds, run_dir=args.run_dir, verbose=1)
 
 
+def _check_new_rows(args, suffixes):
+    # Before TensorFlow: the run folder, the data file's suffix and existence, and the output file.
+    from kerasforge.data.load_frame import FILE_SUFFIXES, find_data_file
+    from kerasforge.errors import DataError
+    from kerasforge.recipes.engine.run_model_files import check_output, check_run_model
+
+    check_run_model(args.run_dir)
+    if args.out is not None:
+        check_output(args.out, suffixes, args.overwrite)
+    if not str(args.data).lower().endswith(FILE_SUFFIXES):
+        raise DataError(f"DATA must be a {', '.join(FILE_SUFFIXES)} file. Received: {args.data!r}")
+    find_data_file(args.data)
+
+
+def _command_predict(args):
+    from kerasforge.recipes.engine.run_model_files import PREDICTION_SUFFIXES
+
+    _check_new_rows(args, PREDICTION_SUFFIXES)
+    args.when_stopped = "nothing was written"
+    _import_recipes()
+    from kerasforge.recipes.engine.use_model import predict_file
+
+    rows = predict_file(args.run_dir, args.data, args.out, overwrite=args.overwrite)
+    print(f"predicted {rows} rows: {args.out}")
+
+
+def _command_evaluate(args):
+    _check_new_rows(args, (".json",))
+    args.when_stopped = "nothing was written"
+    _import_recipes()
+    from kerasforge.recipes.engine.use_model import evaluate_file
+
+    metrics = evaluate_file(args.run_dir, args.data, args.out, overwrite=args.overwrite)
+    print(", ".join(f"{key}={value:.4f}" for key, value in metrics.items()))
+    if args.out is not None:
+        print(f"metrics: {args.out}")
+
+
 def _add_verbose(parser, default):
     parser.add_argument(
         "-v",
@@ -298,6 +336,24 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--rounds", type=_positive_int, default=3, help="most fixes to try (default 3)")
     doctor.add_argument("--run-dir", help="doctor folder to create (default: runs/NAME-doctor-TIMESTAMP)")
     doctor.set_defaults(handler=_command_doctor)
+
+    predict = commands.add_parser(
+        "predict", parents=[verbose], help="predict new rows (CSV or Parquet) with a run's model"
+    )
+    predict.add_argument("run_dir", help="a run folder written by train")
+    predict.add_argument("data", help="a .csv or .parquet file with the run's feature columns")
+    predict.add_argument("--out", default="predictions.csv", help="CSV to write (default: predictions.csv)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    predict.set_defaults(handler=_command_predict)
+
+    evaluate = commands.add_parser(
+        "evaluate", parents=[verbose], help="a run's test metrics on a new labelled file"
+    )
+    evaluate.add_argument("run_dir", help="a run folder written by train")
+    evaluate.add_argument("data", help="a .csv or .parquet file with the feature and target columns")
+    evaluate.add_argument("--out", default=None, help="also write the metrics to this .json file")
+    evaluate.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    evaluate.set_defaults(handler=_command_evaluate)
     return parser
 
 

@@ -33,20 +33,16 @@ class BackendFacts:
         max_steps_per_execution: Integer. The most updates one compiled call
             may run; torch's trainer takes only 1.
         jit_compile: `"auto"` or a boolean passed to `Model.compile`.
-        needs_tensorflow_pipeline: Whether the training rows go through
-            `tf.data` (TensorFlow) or are handed to `fit` as arrays, which
-            Keras batches and shuffles with NumPy (no TensorFlow needed).
     """
 
     max_steps_per_execution: int
     jit_compile: bool | str
-    needs_tensorflow_pipeline: bool
 
 
 BACKEND_FACTS = {
-    "tensorflow": BackendFacts(MAX_STEPS_PER_EXECUTION, "auto", True),
-    "jax": BackendFacts(MAX_STEPS_PER_EXECUTION, "auto", False),
-    "torch": BackendFacts(1, False, False),
+    "tensorflow": BackendFacts(MAX_STEPS_PER_EXECUTION, "auto"),
+    "jax": BackendFacts(MAX_STEPS_PER_EXECUTION, "auto"),
+    "torch": BackendFacts(1, False),
 }
 
 

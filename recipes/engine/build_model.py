@@ -80,8 +80,10 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     model = build_model(recipe, data)
     ```
     """
-    check_model_memory(recipe, data.input_dim, data.output_units, rows=len(data.x_train) + len(data.x_val))
-    updates = updates_per_epoch(len(data.x_train), recipe.training.batch_size, recipe.training.drop_remainder)
+    check_model_memory(recipe, data.input_dim, data.output_units, rows=data.rows_in_memory)
+    updates = updates_per_epoch(
+        data.rows["train"], recipe.training.batch_size, recipe.training.drop_remainder
+    )
     model = build_network(recipe.model, data.input_dim, data.output_units)
     if len(data.y_train):
         _start_output_at_prior(model, data)
@@ -92,3 +94,18 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
         **compile_options(recipe, updates),
     )
     return model
+
+
+def compile_like(model: keras.Model, recipe: Recipe, optimizer, steps_per_execution: int = 1) -> None:
+    """Compiles `model` with the recipe's loss and metrics and an existing optimizer.
+
+    For the model a run saves (raw columns in front of the trained network):
+    sharing the network's optimizer saves its state with the weights it tracks,
+    and `evaluate` on the loaded model reports the recipe's metrics.
+    """
+    model.compile(
+        optimizer=optimizer,
+        loss=_loss(recipe),
+        metrics=_metrics(recipe),
+        steps_per_execution=steps_per_execution,
+    )

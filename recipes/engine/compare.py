@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kerasforge._keras_compat import print_msg
-from kerasforge.errors import RecipeError
+from kerasforge.errors import DataError, RecipeError
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
 from kerasforge.recipes.engine.reproducibility import limit_threads
@@ -78,6 +78,12 @@ def _resolve_init_from(variant: Recipe, folder: Path, cache, verbose: int) -> Re
         path = folder / "pretrain_autoencoder" / "model.keras"
         if not path.exists():
             pool = cache(apply_overrides(variant, {"data.max_train_rows": None, "model.init_from": None}))
+            if pool.stream is not None:
+                raise DataError(
+                    f"`model.init_from: {AUTOENCODER}` pretrains on the training rows in memory, and "
+                    f"{variant.data.source!r} is streamed."
+                    " Set data.stream: false for a file that fits in memory."
+                )
             pretrain_autoencoder(variant, pool.x_train, path, x_val=pool.x_val, verbose=verbose)
     else:
         return variant
@@ -119,8 +125,8 @@ def _steady_epoch_seconds(run: TrainingRun) -> float:
 def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dict:
     """One variant's row of `comparison.csv` (every column but the epochs to the target)."""
     data = run.data
-    evaluate = dict(batch_size=256, verbose=0, return_dict=True)
-    train_loss = run.model.evaluate(data.x_train, data.y_train, **evaluate)["loss"]
+    evaluate = dict(verbose=0, return_dict=True)
+    train_loss = run.model.evaluate(data.dataset("train", 256), **evaluate)["loss"]
     row = {
         "variant": name,
         "changes": "; ".join(f"{key}={value}" for key, value in overrides.items()),
@@ -130,8 +136,8 @@ def _row(name: str, overrides: dict, run: TrainingRun, record: RunRecord) -> dic
         "seconds_per_epoch": _steady_epoch_seconds(run),
         "train_loss": train_loss,
     }
-    if len(data.x_val):
-        row["val_loss"] = run.model.evaluate(data.x_val, data.y_val, **evaluate)["loss"]
+    if data.rows["val"]:
+        row["val_loss"] = run.model.evaluate(data.dataset("val", 256), **evaluate)["loss"]
         row["gap"] = row["val_loss"] - train_loss
     row.update({f"test_{key}": value for key, value in run.test_metrics.items()})
     row["findings"] = " ".join(finding.kind for finding in record.findings()) or "healthy"

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from kerasforge.data.column_statistics import encoded_feature_names, encoded_feature_scales
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.recipes.schema.recipe import Recipe
@@ -54,18 +55,13 @@ def describe_data(recipe: Recipe, data: PreparedData) -> dict:
     ```
     """
     scales = {}
-    preprocessor = data.preprocessor
-    if preprocessor is not None and hasattr(preprocessor, "feature_scales_"):
-        scales = {
-            str(name): float(value)
-            for name, value in zip(
-                preprocessor.output_feature_names_, preprocessor.feature_scales_, strict=True
-            )
-        }
+    if data.statistics is not None:
+        names = encoded_feature_names(data.statistics)
+        scales = dict(zip(names, encoded_feature_scales(data.statistics), strict=True))
     loss = recipe.model.loss or head_defaults(recipe.model.task)[0]
     return {
         "task": data.task,
-        "rows": {"train": len(data.x_train), "val": len(data.x_val), "test": len(data.x_test)},
+        "rows": data.rows,
         "normalize": recipe.data.normalize,
         "feature_scales": scales,
         "baseline_loss": baseline_loss(data.y_train, loss),

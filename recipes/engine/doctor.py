@@ -119,8 +119,16 @@ def improved(before: float, after: float) -> bool:
 
 
 def validation_loss(model: keras.Model, data: PreparedData) -> float:
-    """The loss of `model` on the validation split, as Keras computes it (penalties included)."""
-    result = model.evaluate(data.x_val, data.y_val, batch_size=256, verbose=0, return_dict=True)
+    """The loss of `model` on the validation split, as Keras computes it (penalties included).
+
+    `model` is a run's network (encoded inputs) or a saved `model.keras` (a dict of raw columns).
+    """
+    if not isinstance(model.input, dict):
+        result = model.evaluate(data.dataset("val", 256), verbose=0, return_dict=True)
+    elif data.stream is not None:
+        result = model.evaluate(data.stream.dataset("val", 256, raw=True), verbose=0, return_dict=True)
+    else:
+        result = model.evaluate(data.raw["val"], data.y_val, batch_size=256, verbose=0, return_dict=True)
     return float(result["loss"])
 
 

@@ -1,13 +1,10 @@
-"""Fits a compiled recipe model on prepared data: tf.data on TensorFlow, arrays on JAX and torch."""
+"""Fits a compiled recipe model on prepared data through a tf.data pipeline."""
 
 import time
 
 import keras
 
 from kerasforge.callbacks import CompactProgbarLogger
-from kerasforge.data import make_dataset
-from kerasforge.errors import BackendMissingError
-from kerasforge.recipes.engine.backend_settings import backend_facts
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.vocabulary import log_keys
@@ -31,63 +28,6 @@ class _EpochClock(keras.callbacks.Callback):
             logs[log_keys.TRAIN_SECONDS] = self._train_seconds
 
 
-def evaluation_inputs(x, y, batch_size: int = 256) -> dict:
-    """The data arguments of `evaluate` for held-out rows: `x` (and `y`, `batch_size`).
-
-    A `tf.data` pipeline on TensorFlow; the arrays themselves on JAX and torch,
-    which then never import TensorFlow.
-
-    Example:
-
-    ```python
-    model.evaluate(**evaluation_inputs(data.x_test, data.y_test), return_dict=True)
-    ```
-    """
-    if backend_facts().needs_tensorflow_pipeline:
-        return {"x": make_dataset(x, y, batch_size=batch_size, shuffle=False)}
-    return {"x": x, "y": y, "batch_size": batch_size}
-
-
-def _training_inputs(recipe: Recipe, data: PreparedData, batch_size: int) -> dict:
-    """The data arguments of `fit`: a `tf.data` pipeline, or arrays where the backend is not TensorFlow."""
-    training = recipe.training
-    validation_batch = max(batch_size, 256)
-    # Keras's array path cannot drop the last partial batch of each reshuffled epoch; tf.data can.
-    if backend_facts().needs_tensorflow_pipeline or training.drop_remainder:
-        try:
-            import tensorflow  # noqa: F401
-        except ModuleNotFoundError:
-            raise BackendMissingError(
-                f"`training.drop_remainder: true` on the {keras.backend.backend()} backend needs "
-                "TensorFlow's tf.data, which is not installed; pip install 'kerasforge[cpu]' "
-                "or set training.drop_remainder=false"
-            ) from None
-        inputs: dict = {
-            "x": make_dataset(
-                data.x_train,
-                data.y_train,
-                batch_size=batch_size,
-                shuffle=training.shuffle,
-                drop_remainder=training.drop_remainder,
-                seed=recipe.seed,
-            ),
-            "shuffle": False,  # the tf.data pipeline already reshuffles every epoch
-        }
-        if data.validation_data is not None:
-            inputs["validation_data"] = make_dataset(
-                data.x_val, data.y_val, batch_size=validation_batch, shuffle=False
-            )
-        return inputs
-    return {
-        "x": data.x_train,
-        "y": data.y_train,
-        "batch_size": batch_size,
-        "shuffle": training.shuffle,
-        "validation_data": data.validation_data,
-        "validation_batch_size": validation_batch,
-    }
-
-
 def fit_model(
     recipe: Recipe,
     model: keras.Model,
@@ -100,12 +40,9 @@ def fit_model(
 ) -> keras.callbacks.History:
     """Trains `model` with the recipe's batch loop settings.
 
-    On TensorFlow the training rows go through a cached, shuffled,
-    prefetched `tf.data` pipeline; together with the `steps_per_execution`
-    that `build_model` picks, this is what makes a recipe faster than a
-    default Keras script. On JAX and torch they go to `fit` as arrays, which
-    Keras batches and reshuffles every epoch with NumPy's generator (seeded by
-    `set_global_seed`), so those backends need no TensorFlow.
+    The training rows go through a cached, shuffled, prefetched `tf.data`
+    pipeline; together with the `steps_per_execution` that `build_model`
+    picks, this is what makes a recipe faster than a default Keras script.
 
     Args:
         recipe: The recipe that built `model`.
@@ -123,16 +60,25 @@ def fit_model(
     """
     training = recipe.training
     batch_size = batch_size or training.batch_size
-    inputs = _training_inputs(recipe, data, batch_size)
+    train_set = data.dataset(
+        "train",
+        batch_size,
+        shuffle=training.shuffle,
+        drop_remainder=training.drop_remainder,
+        seed=recipe.seed,
+    )
+    validation = data.dataset("val", max(batch_size, 256))
     callbacks = [_EpochClock(), *(callbacks or [])]
     if verbose:
         # Last, so the bar is drawn after every callback has written its logs. Only when
         # shown: a batch-level hook makes Keras fetch the logs after every graph call.
         callbacks.append(CompactProgbarLogger())
     return model.fit(
-        **inputs,
+        train_set,
+        validation_data=validation,
         epochs=epochs or training.epochs,
         initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the pipeline (tf.data or the stream) already reshuffles every epoch
     )

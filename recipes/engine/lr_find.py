@@ -128,7 +128,7 @@ def find_learning_rate(
         data = prepare_data(sweep)
         model = build_model(sweep, data)
         training = sweep.training
-        updates = updates_per_epoch(len(data.x_train), training.batch_size, training.drop_remainder)
+        updates = updates_per_epoch(data.rows["train"], training.batch_size, training.drop_remainder)
         fit_model(sweep, model, data, [finder], verbose=0, epochs=math.ceil(steps / updates))
         result = LearningRateRange(
             learning_rates=finder.learning_rates,

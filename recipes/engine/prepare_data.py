@@ -1,26 +1,47 @@
 """Turning a recipe's `data:` section into train, validation and test arrays."""
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from kerasforge.data import TabularPreprocessor, encode_target, load_frame, split_indices
+from kerasforge.data import encode_target, load_frame, make_dataset, split_indices
+from kerasforge.data._column_counts import describe_counts, nonfinite_counts
+from kerasforge.data.column_statistics import (
+    CATEGORICAL,
+    MAX_LEVELS,
+    NUMERIC,
+    ColumnStatistics,
+    column_statistics,
+    encoded_feature_names,
+    raw_inputs,
+)
 from kerasforge.errors import DataError
 from kerasforge.recipes.schema.recipe import Recipe
+
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
 class PreparedData:
-    """Arrays ready for `fit`, plus what is needed to describe them.
+    """Arrays ready for `fit`, plus what is needed to describe them and to rebuild the preprocessing.
 
     Attributes:
-        x_train, y_train, x_val, y_val, x_test, y_test: float32 inputs and
-            encoded targets for each split (`x_val` has zero rows when the
+        x_train, y_train, x_val, y_val, x_test, y_test: float32 encoded inputs
+            and encoded targets for each split (`x_val` has zero rows when the
             recipe's `val` fraction is 0).
         feature_names: Names of the model inputs after encoding.
         class_names: Class labels for classification, else None.
         task: `regression`, `binary` or `multiclass`.
-        preprocessor: The fitted `TabularPreprocessor`.
+        statistics: The `ColumnStatistics` of the training rows the encoding was built from.
+        normalize: The recipe's `data.normalize`.
+        preprocessing: The Keras model from raw columns to `x_*` (`build_preprocessing`).
+        raw: Split name -> the raw input dict of its rows (see `kerasforge.data.column_statistics`).
+        stream: For a streamed source, its `StreamedSplits` (`recipes.engine.stream_data`); the
+            `x_*`/`y_*` arrays then hold only a sample of each split (`SAMPLE_ROWS`), and `rows`
+            and `dataset` give the whole splits.
     """
 
     x_train: np.ndarray
@@ -32,7 +53,11 @@ class PreparedData:
     feature_names: list[str]
     task: str
     class_names: list | None = None
-    preprocessor: TabularPreprocessor | None = field(default=None, repr=False)
+    statistics: ColumnStatistics | None = field(default=None, repr=False)
+    normalize: str = "standard"
+    preprocessing: Any = field(default=None, repr=False)
+    raw: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    stream: Any = field(default=None, repr=False)
 
     @property
     def input_dim(self) -> int:
@@ -49,25 +74,78 @@ class PreparedData:
         """`(x_val, y_val)`, or None when there is no validation split."""
         return (self.x_val, self.y_val) if len(self.x_val) else None
 
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows of each split: all of a streamed source's, not only its sample's."""
+        if self.stream is not None:
+            return dict(self.stream.rows)
+        return {"train": len(self.x_train), "val": len(self.x_val), "test": len(self.x_test)}
 
-def prepare_data(recipe: Recipe) -> PreparedData:
-    """Loads, checks, splits, encodes and scales the recipe's data.
+    @property
+    def rows_in_memory(self) -> int:
+        """Training and validation rows held in memory while training: a stream holds its shuffle buffer."""
+        if self.stream is not None:
+            return min(self.stream.shuffle_buffer, self.stream.rows["train"])
+        return len(self.x_train) + len(self.x_val)
 
-    Scaling statistics and imputation values are fitted on the train split
-    only, so nothing leaks from validation or test rows.
+    def dataset(
+        self,
+        split: str,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        drop_remainder: bool = False,
+        seed: int = 0,
+    ) -> Any:
+        """One split's batches for `fit`/`evaluate`, or None when the split has no rows.
 
-    Args:
-        recipe: A validated recipe.
+        A streamed source gives a `StreamDataset` (seeded by the recipe), arrays a
+        cached, prefetched `tf.data` pipeline (`make_dataset`).
+        """
+        if self.stream is not None:
+            return self.stream.dataset(split, batch_size, shuffle=shuffle, drop_remainder=drop_remainder)
+        x, y = {"train": (self.x_train, self.y_train), "val": (self.x_val, self.y_val)}.get(
+            split, (self.x_test, self.y_test)
+        )
+        if not len(x):
+            return None
+        return make_dataset(
+            x, y, batch_size=batch_size, shuffle=shuffle, drop_remainder=drop_remainder, seed=seed
+        )
 
-    Returns:
-        A `PreparedData`.
 
-    Raises:
-        DataError: when the data cannot be used (missing file or column,
-            the target listed among the features, NaN or inf values, numbers
-            mixed with placeholders such as `?`, an empty table, a continuous
-            target for classification, a class too small to stratify).
-    """
+@dataclass
+class _RawSplits:
+    statistics: ColumnStatistics
+    y: dict[str, np.ndarray]
+    raw: dict[str, dict[str, np.ndarray]]
+
+
+def _check_values(recipe: Recipe, inputs: pd.DataFrame, statistics: ColumnStatistics) -> None:
+    section = recipe.data
+    kinds = {column.name: column.kind for column in statistics.columns}
+    categorical = [name for name, kind in kinds.items() if kind == CATEGORICAL]
+    if categorical and section.categorical == "error":
+        raise DataError(
+            f"Non-numeric columns {', '.join(map(repr, categorical))} cannot be "
+            "used with categorical: error. Set categorical: onehot to encode "
+            "them, or leave them out of `features`."
+        )
+    numeric = [name for name, kind in kinds.items() if kind == NUMERIC]
+    nan_counts, inf_counts = nonfinite_counts(inputs, numeric)
+    if inf_counts:
+        raise DataError(f"Infinite values in columns: {describe_counts(inf_counts)}")
+    if section.missing == "error":
+        nan_counts.update({c: int(n) for c in categorical if (n := inputs[c].isna().sum())})
+        if nan_counts:
+            raise DataError(
+                f"Missing values (NaN) in columns: {describe_counts(nan_counts)}. "
+                "Set missing: mean or missing: median to impute them."
+            )
+
+
+def _prepare_raw(recipe: Recipe) -> _RawSplits:
+    """Loads, checks and splits the recipe's data; keras-free (for `check_recipe_data`)."""
     section = recipe.data
     task = recipe.model.task
     synthetic = section.synthetic
@@ -105,34 +183,71 @@ def prepare_data(recipe: Recipe) -> PreparedData:
             f"each of the {len(np.unique(y))} distinct values of {target!r} in every split, and "
             f"cannot: {error} Set data.stratify: false for a continuous target."
         ) from None
-    train_rows = indices["train"]
+    rows = dict(indices)
     if section.max_train_rows is not None:
-        train_rows = train_rows[: section.max_train_rows]
+        rows["train"] = rows["train"][: section.max_train_rows]
     inputs = frame.drop(columns=[target])
-    preprocessor = TabularPreprocessor(
-        features=section.features,
-        normalize=section.normalize,
-        categorical=section.categorical,
-        missing=section.missing,
-    ).fit(inputs.iloc[train_rows])
+    statistics = column_statistics(
+        inputs.iloc[rows["train"]],
+        section.features,
+        fill="median" if section.missing == "median" else "mean",
+        max_levels=MAX_LEVELS,
+        seed=recipe.seed,
+    )
+    statistics = dataclasses.replace(statistics, target=target, task=task, class_names=class_names)
+    inputs = inputs[statistics.features]
+    _check_values(recipe, inputs, statistics)
+    return _RawSplits(
+        statistics=statistics,
+        y={name: y[rows[name]] for name in SPLITS},
+        raw={name: raw_inputs(inputs.iloc[rows[name]], statistics) for name in SPLITS},
+    )
 
-    def rows(selected):
-        return preprocessor.transform(inputs.iloc[selected]), y[selected]
 
-    x_train, y_train = rows(train_rows)
-    x_val, y_val = rows(indices["val"])
-    x_test, y_test = rows(indices["test"])
+def prepare_data(recipe: Recipe) -> PreparedData:
+    """Loads, checks, splits, encodes and scales the recipe's data.
+
+    Column statistics (means, variances, fill values, category levels) are
+    computed on the train split only, so nothing leaks from validation or test
+    rows. The encoding is done by Keras preprocessing layers
+    (`recipes.engine.raw_model.build_preprocessing`), the same ones the saved
+    model puts in front of the network.
+
+    Args:
+        recipe: A validated recipe.
+
+    Returns:
+        A `PreparedData`.
+
+    Raises:
+        DataError: when the data cannot be used (missing file or column,
+            the target listed among the features, NaN or inf values, numbers
+            mixed with placeholders such as `?`, an empty table, a continuous
+            target for classification, a class too small to stratify).
+    """
+    from kerasforge.recipes.engine.raw_model import build_preprocessing, encode
+    from kerasforge.recipes.engine.stream_data import prepare_streamed_data, streams
+
+    if streams(recipe):
+        return prepare_streamed_data(recipe)
+    splits = _prepare_raw(recipe)
+    statistics = splits.statistics
+    preprocessing = build_preprocessing(statistics, recipe.data.normalize)
+    x = {name: encode(preprocessing, splits.raw[name]) for name in SPLITS}
     return PreparedData(
-        x_train=x_train,
-        y_train=y_train,
-        x_val=x_val,
-        y_val=y_val,
-        x_test=x_test,
-        y_test=y_test,
-        feature_names=list(preprocessor.output_feature_names_),
-        task=task,
-        class_names=class_names,
-        preprocessor=preprocessor,
+        x_train=x["train"],
+        y_train=splits.y["train"],
+        x_val=x["val"],
+        y_val=splits.y["val"],
+        x_test=x["test"],
+        y_test=splits.y["test"],
+        feature_names=encoded_feature_names(statistics),
+        task=recipe.model.task,
+        class_names=statistics.class_names,
+        statistics=statistics,
+        normalize=recipe.data.normalize,
+        preprocessing=preprocessing,
+        raw=splits.raw,
     )
 
 
@@ -155,23 +270,31 @@ def check_recipe_data(recipe: Recipe) -> str:
         RecipeError: if a model would not fit in memory.
     """
     from kerasforge.recipes.engine.model_memory import check_model_memory, format_bytes
+    from kerasforge.recipes.engine.stream_data import open_streamed_splits, streams
     from kerasforge.recipes.schema.loading import apply_overrides
 
-    prepared: dict[str, PreparedData] = {}
+    prepared: dict[str, Any] = {}
     summary = ""
     for name, overrides in {"": {}, **recipe.variants}.items():
         variant = apply_overrides(recipe, overrides, origin=f"variants.{name}") if name else recipe
         key = variant.data.model_dump_json() + variant.model.task + str(variant.seed)
         if key not in prepared:
-            prepared[key] = prepare_data(variant)
+            prepared[key] = open_streamed_splits(variant) if streams(variant) else _prepare_raw(variant)
         data = prepared[key]
-        estimate = check_model_memory(
-            variant, data.input_dim, data.output_units, rows=len(data.x_train) + len(data.x_val)
-        )
+        input_dim = len(encoded_feature_names(data.statistics))
+        classes = data.statistics.class_names
+        output_units = len(classes) if variant.model.task == "multiclass" and classes else 1
+        if isinstance(data, _RawSplits):
+            counts = [len(data.y[name]) for name in SPLITS]
+            held = counts[0] + counts[1]
+        else:
+            counts = [data.rows[name] for name in SPLITS]
+            held = min(data.shuffle_buffer, counts[0])
+        estimate = check_model_memory(variant, input_dim, output_units, rows=held)
         if not name:
             summary = (
-                f"{len(data.x_train)}/{len(data.x_val)}/{len(data.x_test)} train/val/test rows, "
-                f"{data.input_dim} inputs, {data.output_units} outputs; "
+                f"{counts[0]}/{counts[1]}/{counts[2]} train/val/test rows, "
+                f"{input_dim} inputs, {output_units} outputs; "
                 f"{estimate.weights:,} weights, about {format_bytes(estimate.total_bytes)} to train"
             )
     return summary

@@ -15,13 +15,15 @@ from kerasforge.errors import TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.backend_settings import save_model
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
-from kerasforge.recipes.engine.build_model import build_model
+from kerasforge.recipes.engine.build_model import build_model, compile_like
 from kerasforge.recipes.engine.describe_data import describe_data
-from kerasforge.recipes.engine.fit import evaluation_inputs, fit_model
+from kerasforge.recipes.engine.fit import fit_model
 from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
+from kerasforge.recipes.engine.raw_model import raw_model
 from kerasforge.recipes.engine.reproducibility import set_global_seed
 from kerasforge.recipes.engine.run_folder import RunFolder
+from kerasforge.recipes.engine.run_model_files import CLASSES_FILE, COLUMNS_FILE
 from kerasforge.recipes.reports.html_report import write_report
 from kerasforge.recipes.reports.plots import plot_history
 from kerasforge.recipes.schema.loading import recipe_to_yaml
@@ -64,12 +66,31 @@ def _history_frame(history: dict[str, list]) -> pd.DataFrame:
     return frame
 
 
+def save_run_model(run: TrainingRun, folder: Path) -> None:
+    """Writes the run's model as `model.keras` (raw columns in, predictions out) and its columns.
+
+    `columns.json` holds the `ColumnStatistics` the preprocessing was built
+    from (with the class names); `classes.json` the class names alone, for
+    classification.
+    """
+    data = run.data
+    if data.preprocessing is None or data.statistics is None:
+        save_model(run.model, folder / "model.keras")  # loads on every backend
+        return
+    saved = raw_model(data.preprocessing, run.model, data.class_names)
+    compile_like(saved, run.recipe, run.model.optimizer)
+    saved.save(folder / "model.keras")
+    write_json(folder / COLUMNS_FILE, data.statistics.to_config())
+    if data.class_names is not None:
+        write_json(folder / CLASSES_FILE, data.class_names)
+
+
 def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     (folder / "recipe.yaml").write_text(recipe_to_yaml(run.recipe), encoding="utf-8")
     _history_frame(run.history).to_csv(folder / "history.csv", index=False)
     write_json(folder / "metrics.json", {"test": run.test_metrics, **extra})
     write_json(folder / "events.json", run.events)
-    save_model(run.model, folder / "model.keras")  # loads on every backend
+    save_run_model(run, folder)
     plot_history(run.history, folder / "plots", title=run.recipe.name)
     data_info = describe_data(run.recipe, run.data)
     write_json(folder / "data.json", data_info)
@@ -109,7 +130,8 @@ def train(
     The folder holds `recipe.yaml` (fully resolved: training it again
     reproduces the run), `history.csv`, `metrics.json` (test metrics under
     `test`), `events.json`, `data.json`, `diagnosis.json` (see
-    `diagnosis_record`), `model.keras`, `plots/` and `report.html`. It appears
+    `diagnosis_record`), `model.keras` (raw columns in, see `save_run_model`),
+    `columns.json`, `classes.json` (classification), `plots/` and `report.html`. It appears
     only once everything is written.
 
     Args:
@@ -147,11 +169,11 @@ def train(
         model = build_model(recipe, data)
         callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
         training = recipe.training
-        updates = updates_per_epoch(len(data.x_train), training.batch_size, training.drop_remainder)
+        updates = updates_per_epoch(data.rows["train"], training.batch_size, training.drop_remainder)
         if verbose:
             model.summary(print_fn=lambda line, **_: print_msg(line))
             print_msg(
-                f"{len(data.x_train)} training rows at batch {training.batch_size}: "
+                f"{data.rows['train']} training rows at batch {training.batch_size}: "
                 f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
             )
         started = time.perf_counter()
@@ -161,9 +183,9 @@ def train(
             raise TrainingStoppedError(_stopped_message(error)) from None
         seconds = time.perf_counter() - started
         test_metrics = {}
-        if len(data.x_test):
-            test_set = evaluation_inputs(data.x_test, data.y_test)
-            test_metrics = model.evaluate(**test_set, verbose=0, return_dict=True)
+        test_set = data.dataset("test", 256)
+        if test_set is not None:
+            test_metrics = model.evaluate(test_set, verbose=0, return_dict=True)
         run = TrainingRun(
             recipe=recipe,
             model=model,

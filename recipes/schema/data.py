@@ -60,7 +60,8 @@ class DataSection(StrictModel):
     source: str = Field(
         "digits",
         description="A scikit-learn bundled dataset (digits, iris, wine, breast_cancer, "
-        "diabetes), `synthetic`, or a path to a .csv or .parquet file.",
+        "diabetes), `synthetic`, a path to a .csv or .parquet file, a folder of Parquet (or CSV) "
+        "shards, or a glob such as `data/part-*.csv`.",
     )
     target: str | None = Field(
         None, description="Target column. Defaults to `target` for bundled and synthetic data."
@@ -89,8 +90,43 @@ class DataSection(StrictModel):
     missing: Literal["error", "mean", "median"] = Field(
         "error", description="What to do with missing values: refuse, or impute from the train split."
     )
+    stream: Literal["auto"] | bool = Field(
+        "auto",
+        description="Read the source in chunks, in bounded memory, instead of loading it whole. "
+        "`auto` streams a folder, a glob, or a file larger than the in-memory threshold "
+        "(see the README); `true` streams any file, `false` loads it whole.",
+    )
+    shuffle_buffer: Int32 | None = Field(
+        None,
+        ge=1,
+        description="Streaming only: rows held and permuted to shuffle the stream "
+        "(default: the stream's own, see the README).",
+    )
+    row_key: str | None = Field(
+        None,
+        description="Streaming only: a column that identifies each row, hashed to pick its split, so "
+        "the split survives renamed or re-written shards. Default: the shard's path and row number.",
+    )
     na_values: list[str] = Field(
         default_factory=list,
         description="Extra strings that mean 'missing' in a .csv or .parquet file, e.g. ['?', 'n/a'] "
         "(pandas' own NA strings such as '' and 'NA' always count). Then set `missing` to impute them.",
     )
+
+    @model_validator(mode="after")
+    def _streams_a_file(self):
+        from kerasforge.data.load_frame import BUNDLED
+
+        if self.source in (*BUNDLED, "synthetic") and self.stream is True:
+            raise ValueError(
+                f"`stream: true` needs a file, folder or glob source; {self.source!r} is generated in "
+                "memory. Set stream: auto or false."
+            )
+        if self.stream is False:
+            for key in ("shuffle_buffer", "row_key"):
+                if getattr(self, key) is not None:
+                    raise ValueError(
+                        f"`{key}` applies only to a streamed source, and stream is false. "
+                        f"Received: {key}={getattr(self, key)!r}. Remove it or set stream: true."
+                    )
+        return self

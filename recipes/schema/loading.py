@@ -424,7 +424,7 @@ def _sets_data_source(overrides: Mapping) -> bool:
 
 
 def _locate_data_file(source: str, folders: tuple, origin: str) -> str:
-    """The path of the file `data.source` names, tried in each of `folders`; other sources unchanged.
+    """The path of the file, folder or glob `data.source` names, tried in each of `folders`; others unchanged.
 
     A relative path in a recipe file means beside the recipe first, then in
     the current folder (as before recipes resolved paths); a `--set` or
@@ -433,10 +433,20 @@ def _locate_data_file(source: str, folders: tuple, origin: str) -> str:
     Raises:
         DataError: naming every place looked at, when the file is in none.
     """
+    from kerasforge.data.load_frame import BUNDLED, FILE_SUFFIXES, find_data_file
+    from kerasforge.data.stream_source import locate_stream_source
+
+    if source in (*BUNDLED, "synthetic"):
+        return source
+    try:
+        shards = locate_stream_source(source, folders)  # a folder of shards or a glob
+    except DataError as error:
+        raise DataError(f"{origin}: `data.source`: {error}") from None
+    if shards is not None:
+        return shards
     suffix = Path(source).suffix.lower()
     if not suffix:
         return source  # a bundled dataset name or `synthetic`
-    from kerasforge.data.load_frame import FILE_SUFFIXES, find_data_file
 
     if suffix not in FILE_SUFFIXES:
         return source  # load_frame names the suffixes it reads

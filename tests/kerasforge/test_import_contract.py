@@ -27,6 +27,7 @@ LEAVES = (
     "kerasforge.errors",
     "kerasforge.checks",
     "kerasforge._keras_compat",
+    "kerasforge.layers",
     "kerasforge._lazy_exports",
     "kerasforge._stop_signals",
     "kerasforge.vocabulary",
@@ -52,6 +53,7 @@ BACKENDS = ("keras", "tensorflow", "jax", "torch", "keras_tuner")
 BACKEND_FREE = (
     "kerasforge.recipes.schema",
     "kerasforge.recipes.engine.model_memory",
+    "kerasforge.recipes.engine.run_model_files",
     "kerasforge.errors",
     "kerasforge.vocabulary",
 )

@@ -40,13 +40,13 @@ def test_run_folder_holds_every_artifact(tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
-def test_saved_model_loads_without_custom_objects_and_predicts_the_same(tmp_path):
+def test_saved_model_loads_without_custom_objects_and_predicts_the_same_from_raw_columns(tmp_path):
     recipe = tiny(**{"training.learning_rate": {"schedule": "cosine", "peak": 0.01, "warmup_epochs": 1}})
     run = train(recipe, run_dir=tmp_path / "run", verbose=0)
     loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
-    sample = run.data.x_test[:5]
+    raw = {name: values[:5] for name, values in run.data.raw["test"].items()}
     np.testing.assert_allclose(
-        loaded.predict(sample, verbose=0), run.model.predict(sample, verbose=0), rtol=1e-5
+        loaded.predict(raw, verbose=0), run.model.predict(run.data.x_test[:5], verbose=0), rtol=1e-5
     )
 
 

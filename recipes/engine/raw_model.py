@@ -1,0 +1,134 @@
+"""The Keras layers that turn raw columns into the network's inputs, and the model that takes raw rows.
+
+A run's network trains on encoded arrays (fast: the encoding runs once, not
+per epoch); the same preprocessing layers then sit in front of it in the saved
+`model.keras`, which takes the raw input dict of
+`kerasforge.data.column_statistics` and returns predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import keras
+import numpy as np
+
+from kerasforge._keras_compat import call_layers_on
+from kerasforge.data.column_statistics import NUMERIC, ColumnStatistics, encoded_feature_names
+from kerasforge.layers import ClassNames, FillMissing
+
+# Rows encoded per call when a whole split is encoded at once: bounded memory on any size.
+ENCODE_ROWS = 65_536
+
+
+def _input_name(name: str) -> str:
+    # Keras wants each dict key to be its Input's name; a layer name cannot hold "/".
+    return name.replace("/", "_")
+
+
+def build_preprocessing(statistics: ColumnStatistics, normalize: str = "standard") -> keras.Model:
+    """Builds the model from raw columns to the network's encoded features.
+
+    Numeric columns are concatenated into one block (one op, however many
+    columns), NaN is replaced by each column's fill value (`FillMissing`), and
+    the block is scaled by `Normalization` with the statistics' mean and
+    variance (`normalize="standard"`), to [0, 1] by minimum and range
+    (`"minmax"`), or not at all (`"none"`); a constant column is only shifted.
+    Each categorical column goes through a `StringLookup` with its levels and
+    one out-of-vocabulary slot, one-hot: levels never seen in training and
+    missing values (`""`) land in that slot. The order of the outputs is
+    `encoded_feature_names(statistics)`.
+
+    Args:
+        statistics: `ColumnStatistics` of the training rows.
+        normalize: String. `"standard"`, `"minmax"` or `"none"`.
+
+    Returns:
+        A `keras.Model` from `{column: (batch,) or (batch, 1)}` to `(batch, features)` float32.
+    """
+    inputs: dict[str, keras.KerasTensor] = {}
+    numeric, categorical = [], []
+    for column in statistics.columns:
+        kind_dtype = "float32" if column.kind == NUMERIC else "string"
+        inputs[column.name] = keras.Input(shape=(1,), dtype=kind_dtype, name=_input_name(column.name))
+        (numeric if column.kind == NUMERIC else categorical).append(column)
+    blocks = []
+    if numeric:
+        block = [inputs[column.name] for column in numeric]
+        values = keras.layers.Concatenate(name="numeric_columns")(block) if len(block) > 1 else block[0]
+        values = FillMissing([float(column.fill) for column in numeric], name="fill_missing")(values)  # type: ignore[arg-type]
+        scale = _scaling(numeric, normalize)
+        if scale is not None:
+            values = keras.layers.Normalization(mean=scale[0], variance=scale[1], name="normalize")(values)
+        blocks.append(values)
+    for column in categorical:
+        index = statistics.features.index(column.name)
+        lookup = keras.layers.StringLookup(
+            vocabulary=list(column.levels or ()),
+            num_oov_indices=1,
+            output_mode="one_hot",
+            name=f"levels_{index}",
+        )
+        blocks.append(lookup(inputs[column.name]))
+    encoded = keras.layers.Concatenate(name="encoded")(blocks) if len(blocks) > 1 else blocks[0]
+    model = keras.Model(inputs, encoded, name="preprocessing")
+    width = len(encoded_feature_names(statistics))
+    if model.output.shape[-1] != width:
+        raise AssertionError(f"preprocessing gives {model.output.shape[-1]} features, names say {width}")
+    return model
+
+
+def _scaling(numeric: list, normalize: str) -> tuple[list[float], list[float]] | None:
+    if normalize == "none":
+        return None
+    if normalize == "minmax":
+        offsets = [column.minimum for column in numeric]
+        spreads = [column.maximum - column.minimum for column in numeric]
+        variances = [spread**2 if spread > 0 else 1.0 for spread in spreads]
+    else:
+        offsets = [column.mean for column in numeric]
+        variances = [column.variance if column.variance > 0 else 1.0 for column in numeric]
+    return offsets, variances
+
+
+def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Runs the preprocessing over raw columns, `ENCODE_ROWS` rows at a time.
+
+    Args:
+        preprocessing: The model from `build_preprocessing`.
+        raw: The raw input dict (see `kerasforge.data.column_statistics`).
+
+    Returns:
+        A float32 array `(rows, features)`.
+    """
+    rows = len(next(iter(raw.values())))
+    width = preprocessing.output.shape[-1]
+    if rows == 0:
+        return np.zeros((0, width), dtype="float32")
+    parts = []
+    for start in range(0, rows, ENCODE_ROWS):
+        chunk = {name: values[start : start + ENCODE_ROWS] for name, values in raw.items()}
+        parts.append(keras.ops.convert_to_numpy(preprocessing(chunk)).astype("float32"))
+    return np.concatenate(parts)
+
+
+def raw_model(preprocessing: keras.Model, network: keras.Model, class_names: list | None) -> keras.Model:
+    """The model a run saves: raw columns -> preprocessing -> the trained network (-> class names).
+
+    The layers are the trained ones (shared, not copied), and the model is
+    flat: `get_layer("hidden_1")` finds the network's layer. For classification
+    a `ClassNames` layer named `class_names` ends the model: the predictions
+    pass through unchanged and its config holds the names.
+
+    Args:
+        preprocessing: The model from `build_preprocessing`.
+        network: The trained network on encoded features.
+        class_names: Sorted class names, or None for regression.
+
+    Returns:
+        A `keras.Model` taking the raw input dict.
+    """
+    outputs = call_layers_on(network, preprocessing.output)
+    if class_names is not None:
+        outputs = ClassNames(class_names, name="class_names")(outputs)
+    return keras.Model(preprocessing.input, outputs, name="raw_rows_model")

@@ -1,0 +1,114 @@
+"""The Keras preprocessing layers built from column statistics, and the checks `prepare_data` makes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasforge.data.column_statistics import column_statistics, encoded_feature_names, raw_inputs
+from kerasforge.errors import DataError
+from kerasforge.recipes import load_recipe
+from kerasforge.recipes.engine.prepare_data import prepare_data
+from kerasforge.recipes.engine.raw_model import build_preprocessing, encode
+
+TRAIN = pd.DataFrame(
+    {
+        "age": [20.0, 30.0, np.nan, 50.0],
+        "flat": [7.0, 7.0, 7.0, 7.0],
+        "city": ["rome", "oslo", None, "rome"],
+        "member": [True, False, True, True],
+    }
+)
+
+
+def encoded(normalize, rows=TRAIN, fill="mean"):
+    statistics = column_statistics(TRAIN, fill=fill)
+    return encode(build_preprocessing(statistics, normalize), raw_inputs(rows, statistics)), statistics
+
+
+def test_standard_scaling_uses_train_statistics_and_fills_the_mean():
+    x, statistics = encoded("standard")
+    ages = np.array([20.0, 30.0, 50.0])
+    np.testing.assert_allclose(
+        x[:, 0],
+        [(20 - 100 / 3) / ages.std(), (30 - 100 / 3) / ages.std(), 0.0, (50 - 100 / 3) / ages.std()],
+        rtol=1e-5,
+    )
+    # A constant column is only shifted, never divided by zero.
+    np.testing.assert_allclose(x[:, 1], 0.0)
+    assert x.shape[1] == len(encoded_feature_names(statistics))
+
+
+def test_minmax_maps_the_train_range_to_the_unit_interval_and_median_fills():
+    x, _ = encoded("minmax", fill="median")
+    np.testing.assert_allclose(x[:, 0], [0.0, 1 / 3, 1 / 3, 1.0], rtol=1e-5)
+
+
+def test_none_keeps_raw_values():
+    x, _ = encoded("none")
+    np.testing.assert_allclose(x[:, :2], [[20, 7], [30, 7], [100 / 3, 7], [50, 7]], rtol=1e-5)
+
+
+def test_categories_are_one_hot_with_an_out_of_vocabulary_slot_for_unseen_and_missing():
+    rows = TRAIN.assign(city=["paris", "oslo", None, "rome"])
+    x, statistics = encoded("standard", rows=rows)
+    names = encoded_feature_names(statistics)
+    city = x[:, [names.index(f"city={level}") for level in ("<other>", "oslo", "rome")]]
+    np.testing.assert_array_equal(city, [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    member = x[:, [names.index(f"member={level}") for level in ("<other>", "False", "True")]]
+    np.testing.assert_array_equal(member, [[0, 0, 1], [0, 1, 0], [0, 0, 1], [0, 0, 1]])
+
+
+def _csv_recipe(tmp_path, frame, extra=""):
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "r.yaml").write_text(
+        f"name: r\ndata: {{source: {tmp_path / 'data.csv'}, target: y{extra}}}\nmodel: {{task: binary}}\n"
+    )
+    return load_recipe(tmp_path / "r.yaml")
+
+
+def _frame(rows=40):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"a": rng.normal(size=rows), "c": rng.choice(["x", "y"], rows), "y": np.arange(rows) % 2}
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "extra", "message"),
+    [
+        (
+            lambda f: f.assign(a=f["a"].where(f.index != 3)),
+            "",
+            r"Missing values \(NaN\) in columns: 'a' \(1\)",
+        ),
+        (
+            lambda f: f.assign(a=f["a"].where(f.index != 3, np.inf)),
+            ", missing: mean",
+            r"Infinite values in columns: 'a'",
+        ),
+        (
+            lambda f: f,
+            ", categorical: error",
+            r"Non-numeric columns 'c' cannot be used with categorical: error",
+        ),
+        (
+            lambda f: f.assign(c=[f"id{i}" for i in range(len(f))]),
+            "",
+            r"'c' has more than 50 distinct values",
+        ),
+    ],
+)
+def test_prepare_data_refuses_values_it_cannot_use(tmp_path, change, extra, message):
+    frame = change(_frame(80))
+    with pytest.raises(DataError, match=message):
+        prepare_data(_csv_recipe(tmp_path, frame, extra))
+
+
+def test_prepare_data_fills_gaps_when_asked_and_encodes_all_splits(tmp_path):
+    frame = _frame(80)
+    frame.loc[::9, "a"] = np.nan
+    frame.loc[::11, "c"] = None
+    data = prepare_data(_csv_recipe(tmp_path, frame, ", missing: median"))
+    assert data.feature_names == ["a", "c=<other>", "c=x", "c=y"]
+    assert not np.isnan(data.x_train).any() and not np.isnan(data.x_test).any()
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 80
