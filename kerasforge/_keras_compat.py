@@ -14,6 +14,8 @@ stay importable with keras alone.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -158,6 +160,28 @@ def is_graph_model(model: Any) -> bool:
     intermediate outputs can be read, unlike a subclassed model's `call`.
     """
     return isinstance(model, (_Functional, keras.Sequential))
+
+
+@contextlib.contextmanager
+def compile_config_written_as(model: Any, **values: Any) -> Iterator[None]:
+    """Within the block, `model.get_compile_config()` (what `model.save` writes) holds `values`.
+
+    Keras records `compile()`'s arguments in a private `_compile_config` and
+    `load_model` compiles the loaded model with them, so a setting that only one
+    backend accepts (torch refuses `steps_per_execution` > 1) would make the file
+    load on that backend only. The model itself keeps its settings.
+    """
+    config = getattr(model, "_compile_config", None)
+    if config is None:
+        yield
+        return
+    saved = dict(config.config)
+    config.config.update(values)
+    try:
+        yield
+    finally:
+        config.config.clear()
+        config.config.update(saved)
 
 
 def call_layers_on(model: Any, inputs: Any) -> Any:

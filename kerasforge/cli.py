@@ -24,6 +24,7 @@ import signal
 import sys
 
 from kerasforge import __version__
+from kerasforge._backend_environment import set_backend_environment
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
 from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
 from kerasforge.errors import ArgumentError, BackendMissingError, KerasforgeError, RunDirError
@@ -39,15 +40,20 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"kerasforge: error: {message} (see `{self.prog} --help`)\n")
 
 
+# The extra that installs each backend's package (setup.cfg's extras_require).
+_BACKEND_EXTRAS = {"tensorflow": "cpu", "jax": "jax", "jaxlib": "jax", "torch": "torch"}
+
+
 def _import_recipes():
     """Imports kerasforge.recipes, turning a missing Keras backend into one clear line."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    set_backend_environment()
     try:
         import keras  # noqa: F401
     except ModuleNotFoundError as error:
         raise BackendMissingError(
-            f"no Keras backend is installed ({error.name} is missing); "
-            "install one with: pip install 'kerasforge[cpu]' (or [gpu])"
+            f"the Keras backend is not installed ({error.name} is missing); install it with: "
+            f"pip install 'kerasforge[{_BACKEND_EXTRAS.get(error.name or '', 'cpu')}]', "
+            "or pick another with KERAS_BACKEND=tensorflow|jax|torch"
         ) from None
     from kerasforge import recipes
 

@@ -2,11 +2,14 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 import numpy as np
 import pandas as pd
 import pytest
+
+from kerasforge._backend_environment import set_backend_environment
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+set_backend_environment()  # before any test imports a backend, as the command line does
 
 TINY_OVERRIDES = {
     "training.epochs": 2,

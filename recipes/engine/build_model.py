@@ -5,23 +5,12 @@ import numpy as np
 
 from kerasforge.data import updates_per_epoch
 from kerasforge.errors import RecipeError
+from kerasforge.recipes.engine.backend_settings import compile_options
 from kerasforge.recipes.engine.build_network import build_network
 from kerasforge.recipes.engine.build_optimizer import build_optimizer
 from kerasforge.recipes.engine.model_memory import check_model_memory
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
-
-# Keras spends most of a small-batch step dispatching into the graph; running
-# this many updates per call amortises that (see benchmarks/recipe_speed.py).
-MAX_STEPS_PER_EXECUTION = 32
-
-
-def resolve_steps_per_execution(recipe: Recipe, updates: int) -> int:
-    """Returns the recipe's `steps_per_execution`, picking one for `auto`."""
-    setting = recipe.training.steps_per_execution
-    if setting == "auto":
-        return max(1, min(MAX_STEPS_PER_EXECUTION, updates))
-    return setting
 
 
 def _metrics(recipe: Recipe) -> list:
@@ -102,7 +91,7 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
         optimizer=build_optimizer(recipe.training, updates),
         loss=_loss(recipe),
         metrics=_metrics(recipe),
-        steps_per_execution=resolve_steps_per_execution(recipe, updates),
+        **compile_options(recipe, updates),
     )
     return model
 

@@ -13,6 +13,7 @@ from kerasforge.callbacks import TrainingHealthError
 from kerasforge.data import updates_per_epoch
 from kerasforge.errors import ArgumentError, TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
+from kerasforge.recipes.engine.backend_settings import save_model
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model, compile_like
 from kerasforge.recipes.engine.describe_data import describe_data
@@ -72,15 +73,15 @@ def save_run_model(run: TrainingRun, folder: Path) -> None:
 
     `columns.json` holds the `ColumnStatistics` the preprocessing was built
     from (with the class names); `classes.json` the class names alone, for
-    classification.
+    classification. `save_model` writes a compile config every backend loads.
     """
     data = run.data
     if data.preprocessing is None or data.statistics is None:
-        run.model.save(folder / "model.keras")
+        save_model(run.model, folder / "model.keras")
         return
     saved = raw_model(data.preprocessing, run.model, data.class_names)
     compile_like(saved, run.recipe, run.model.optimizer)
-    saved.save(folder / "model.keras")
+    save_model(saved, folder / "model.keras")
     write_json(folder / COLUMNS_FILE, data.statistics.to_config())
     if data.class_names is not None:
         write_json(folder / CLASSES_FILE, data.class_names)

@@ -81,7 +81,13 @@ class TrainingSection(StrictModel):
     )
     steps_per_execution: Annotated[Int32, Field(ge=1)] | Literal["auto"] = Field(
         "auto",
-        description="Updates run per call into the compiled graph. `auto` picks a fast value.",
+        description="Updates run per call into the compiled graph. `auto` picks a fast value "
+        "(1 on torch, whose trainer runs one step per call).",
+    )
+    jit_compile: bool | Literal["auto"] = Field(
+        "auto",
+        description="Compile the train step with XLA (TensorFlow, JAX) or torch.compile (torch). "
+        "`auto` takes the backend's measured default (see the README's Backends section).",
     )
 
     @field_validator("optimizer_args")

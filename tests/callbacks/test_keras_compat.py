@@ -95,3 +95,14 @@ def test_sync_training_state_is_a_no_op_outside_fit():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     _keras_compat.sync_training_state(model)
     assert model.get_weights()[0].shape == (2, 1)
+
+
+def test_compile_config_written_as_changes_what_is_saved_only_within_the_block():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse", jit_compile=False)
+    with _keras_compat.compile_config_written_as(model, steps_per_execution=7, jit_compile="auto"):
+        inside = model.get_compile_config()
+    assert (inside["steps_per_execution"], inside["jit_compile"]) == (7, "auto")
+    after = model.get_compile_config()
+    assert (after["steps_per_execution"], after["jit_compile"]) == (1, False)
+    assert int(model.steps_per_execution) == 1

@@ -8,12 +8,13 @@ import pytest
 
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE
 
-# Runs the command line and then says whether it imported TensorFlow, as the last line of stdout.
+# Runs the command line and then says whether it imported Keras or any backend (TensorFlow, JAX
+# or torch, whichever KERAS_BACKEND picks), as the last line of stdout.
 _REPORTING_IMPORTS = (
     "import sys\n"
     "from kerasforge.cli import main\n"
     "code = main(sys.argv[1:])\n"
-    "print('imported tensorflow:', 'tensorflow' in sys.modules)\n"
+    "print('imported the backend:', any(m in sys.modules for m in ('keras', 'tensorflow', 'jax', 'torch')))\n"
     "sys.exit(code)\n"
 )
 
@@ -30,7 +31,7 @@ def fresh_env():
 
 @pytest.fixture
 def kerasforge(fresh_env):
-    """Runs `kerasforge ARGS...`; with `imports=True` stdout ends saying whether it imported TensorFlow."""
+    """Runs `kerasforge ARGS...`; with `imports=True` stdout ends saying whether it imported the backend."""
 
     def run(*args, cwd=None, imports=False, prefix=(), env=None, timeout=600):
         python = (

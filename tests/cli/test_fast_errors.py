@@ -45,7 +45,7 @@ def assert_one_error_line(result, message):
 def test_mistakes_are_one_line_found_before_tensorflow_is_imported(kerasforge, tmp_path, arguments, message):
     result = kerasforge(*arguments, cwd=tmp_path, imports=True)
     assert_one_error_line(result, message)
-    assert result.stdout.splitlines()[-1] == "imported tensorflow: False"
+    assert result.stdout.splitlines()[-1] == "imported the backend: False"
     assert files_under(tmp_path) == []
 
 
@@ -92,7 +92,7 @@ def test_a_run_folder_that_cannot_be_made_is_one_line_before_tensorflow(
     before = files_under(tmp_path)
     result = kerasforge(*COMMANDS[command], *run_dir, cwd=tmp_path, imports=True, prefix=prefix)
     assert_one_error_line(result, message)
-    assert result.stdout.splitlines()[-1] == "imported tensorflow: False"
+    assert result.stdout.splitlines()[-1] == "imported the backend: False"
     assert files_under(tmp_path) == before
 
 
@@ -145,7 +145,7 @@ def test_an_error_after_tensorflow_is_imported_is_still_one_line(kerasforge, tmp
     # The objective is checked against the recipe's metrics once the backend is imported.
     result = kerasforge("tune", "digits_mlp", "--objective", "val_acc", cwd=tmp_path, imports=True)
     assert_one_error_line(result, r"--objective 'val_acc' is not a metric of this recipe")
-    assert result.stdout.splitlines()[-1] == "imported tensorflow: True"
+    assert result.stdout.splitlines()[-1] == "imported the backend: True"
 
 
 @pytest.mark.slow

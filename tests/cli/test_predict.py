@@ -22,7 +22,7 @@ def test_a_run_folder_without_a_model_is_one_line_before_tensorflow(kerasforge, 
     (tmp_path / "run").mkdir()
     result = kerasforge("predict", tmp_path / "run", tmp_path / "new.csv", cwd=tmp_path, imports=True)
     assert_one_error_line(result, r"run folder '.*run' has no model.keras, columns.json, recipe.yaml")
-    assert result.stdout.splitlines()[-1] == "imported tensorflow: False"
+    assert result.stdout.splitlines()[-1] == "imported the backend: False"
     result = kerasforge("evaluate", tmp_path / "nowhere", tmp_path / "new.csv", cwd=tmp_path, imports=True)
     assert_one_error_line(result, r"run folder '.*nowhere' does not exist")
 
@@ -32,7 +32,7 @@ def test_an_existing_out_file_is_one_line_before_tensorflow_and_kept(kerasforge,
     (tmp_path / "predictions.csv").write_text("keep me\n")
     result = kerasforge("predict", run.run_dir, folder / "wine.csv", cwd=tmp_path, imports=True)
     assert_one_error_line(result, r"'predictions.csv' exists and would be overwritten; .* --overwrite")
-    assert result.stdout.splitlines()[-1] == "imported tensorflow: False"
+    assert result.stdout.splitlines()[-1] == "imported the backend: False"
     assert (tmp_path / "predictions.csv").read_text() == "keep me\n"
 
 
