@@ -1,14 +1,15 @@
-"""The two kerasforge layers a saved `model.keras` holds, registered with Keras for safe loading.
+"""The three kerasforge layers a saved `model.keras` holds, registered with Keras for safe loading.
 
 A run's `model.keras` takes raw columns: Keras's own preprocessing layers
 (`Normalization`, `StringLookup`) do nearly all the work, but Keras has no
-layer that replaces NaN, and a functional model has no place for class names.
-These two layers fill both gaps. They are registered as `kerasforge>FillMissing`
-and `kerasforge>ClassNames`, so `keras.saving.load_model` (with `safe_mode` on)
+layer that replaces NaN, its `Concatenate` cannot run inside `tf.data` on JAX
+or torch, and a functional model has no place for class names. These three
+layers fill the gaps. They are registered as `kerasforge>FillMissing`,
+`kerasforge>JoinColumns` and `kerasforge>ClassNames`, so `keras.saving.load_model` (with `safe_mode` on)
 finds them once this module is imported; `import kerasforge` arranges that
 (see `kerasforge/__init__.py`).
 
-Both preprocessing layers are `DataLayer`s, like Keras's `Normalization` and
+The two preprocessing layers are `DataLayer`s, like Keras's `Normalization` and
 `StringLookup`: inside a `tf.data` pipeline they compute with TensorFlow ops
 on any backend, which is how text columns are encoded on JAX and torch, whose
 tensors cannot hold strings (see `recipes/engine/raw_model.py`).
