@@ -7,14 +7,16 @@ per epoch); the same preprocessing layers then sit in front of it in the saved
 
 JAX and torch tensors cannot hold strings, so on those backends the saved
 model cannot be called on text columns directly. Every backend therefore runs
-the preprocessing part (the layers up to `encoded`) inside `tf.data`, where
-Keras's preprocessing layers compute with TensorFlow ops, and the network part
-on the backend: `encode` during training, `predict_rows` and
-`encoded_dataset` for a saved model. One path, so the backends agree.
+the preprocessing part (the layers up to `encoded`) as one TensorFlow graph
+function, where Keras's preprocessing layers compute with TensorFlow ops, and
+the network part on the backend: `encode` during training, `predict_rows` and
+`encoded_dataset` (inside `tf.data`) for a saved model. One path, so the
+backends agree.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,7 +104,7 @@ def _scaling(numeric: list, normalize: str) -> tuple[list[float], list[float]] |
 
 
 def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Runs the preprocessing over raw columns, `ENCODE_ROWS` rows at a time, inside `tf.data`.
+    """Runs the preprocessing over raw columns, `ENCODE_ROWS` rows at a time, with TensorFlow ops.
 
     Args:
         preprocessing: The model from `build_preprocessing` (or `split_raw_model`).
@@ -115,7 +117,15 @@ def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndar
     width = preprocessing.output.shape[-1]
     if rows == 0:
         return np.zeros((0, width), dtype="float32")
-    parts = [np.asarray(batch) for batch in encoded_dataset(preprocessing, raw, ENCODE_ROWS)]
+    import tensorflow as tf
+
+    preprocess = _graph_function(preprocessing)
+    parts = []
+    for start in range(0, rows, ENCODE_ROWS):
+        chunk = {
+            name: tf.convert_to_tensor(values[start : start + ENCODE_ROWS]) for name, values in raw.items()
+        }
+        parts.append(preprocess(chunk).numpy())
     return np.concatenate(parts).astype("float32")
 
 
@@ -132,16 +142,37 @@ def encoded_dataset(preprocessing: keras.Model, raw: Any, batch_size: int | None
     """
     import tensorflow as tf
 
+    preprocess = _graph_function(preprocessing)
+
     def run(inputs: Any, *labels: Any) -> Any:
-        # Keras's preprocessing layers switch to TensorFlow ops inside tf.data; the functional
-        # model's own call would convert the symbolic inputs to the backend's tensors first.
-        columns = {name: tf.reshape(values, (-1, 1)) for name, values in inputs.items()}
-        encoded = call_layers_on(preprocessing, columns)
+        encoded = preprocess(inputs)
         return (encoded, *labels) if labels else encoded
 
     if not isinstance(raw, tf.data.Dataset):
         raw = tf.data.Dataset.from_tensor_slices(dict(raw)).batch(batch_size or ENCODE_ROWS)
     return raw.map(run)
+
+
+# One traced TensorFlow function per preprocessing model, reused by every call of `encode` (each
+# split, each chunk of a stream) and every dataset of `encoded_dataset`.
+_GRAPH_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _graph_function(preprocessing: keras.Model) -> Any:
+    """The preprocessing as a `tf.function` of `{column: (batch,) tensor}`: TensorFlow ops on any backend."""
+    import tensorflow as tf
+
+    function = _GRAPH_FUNCTIONS.get(preprocessing)
+    if function is None:
+
+        def preprocess(inputs: Any) -> Any:
+            # Keras's preprocessing layers switch to TensorFlow ops inside a TensorFlow graph; the
+            # functional model's own call would convert the inputs to the backend's tensors first.
+            columns = {name: tf.reshape(values, (-1, 1)) for name, values in inputs.items()}
+            return call_layers_on(preprocessing, columns)
+
+        function = _GRAPH_FUNCTIONS[preprocessing] = tf.function(preprocess, reduce_retracing=True)
+    return function
 
 
 def split_raw_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
