@@ -103,7 +103,7 @@ class _RegisterLayersAfterKeras(importlib.abc.MetaPathFinder):
         return spec
 
 
-# A run's model.keras holds two kerasforge layers (`kerasforge.layers`); Keras loads them by
+# A run's model.keras holds three kerasforge layers (`kerasforge.layers`); Keras loads them by
 # their registered names, so `import kerasforge` must be enough to load one with plain
 # `keras.saving.load_model`. Importing keras here would make every `kerasforge --help` wait for
 # TensorFlow, so the layers are registered as soon as keras is imported, whenever that is.

@@ -1,12 +1,18 @@
-"""The two kerasforge layers a saved `model.keras` holds, registered with Keras for safe loading.
+"""The three kerasforge layers a saved `model.keras` holds, registered with Keras for safe loading.
 
 A run's `model.keras` takes raw columns: Keras's own preprocessing layers
 (`Normalization`, `StringLookup`) do nearly all the work, but Keras has no
-layer that replaces NaN, and a functional model has no place for class names.
-These two layers fill both gaps. They are registered as `kerasforge>FillMissing`
-and `kerasforge>ClassNames`, so `keras.saving.load_model` (with `safe_mode` on)
+layer that replaces NaN, its `Concatenate` cannot run inside `tf.data` on JAX
+or torch, and a functional model has no place for class names. These three
+layers fill the gaps. They are registered as `kerasforge>FillMissing`,
+`kerasforge>JoinColumns` and `kerasforge>ClassNames`, so `keras.saving.load_model` (with `safe_mode` on)
 finds them once this module is imported; `import kerasforge` arranges that
 (see `kerasforge/__init__.py`).
+
+The two preprocessing layers are `DataLayer`s, like Keras's `Normalization` and
+`StringLookup`: inside a `tf.data` pipeline they compute with TensorFlow ops
+on any backend, which is how text columns are encoded on JAX and torch, whose
+tensors cannot hold strings (see `recipes/engine/raw_model.py`).
 
 A leaf module: it imports only keras.
 """
@@ -17,13 +23,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
-from keras import ops
+
+# The one private Keras name used outside `kerasforge._keras_compat`: importing that module here
+# would be circular, since importing keras imports this module (see `kerasforge/__init__.py`).
+from keras.src.layers.preprocessing.data_layer import DataLayer
 
 PACKAGE = "kerasforge"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class FillMissing(keras.layers.Layer):
+class FillMissing(DataLayer):
     """Replaces NaN in each feature (last axis) with that feature's fill value.
 
     Args:
@@ -46,14 +55,41 @@ class FillMissing(keras.layers.Layer):
             )
 
     def call(self, inputs: Any) -> Any:
-        fill = ops.convert_to_tensor(self.values, dtype=inputs.dtype)
-        return ops.where(ops.isnan(inputs), fill, inputs)
+        fill = self.backend.convert_to_tensor(self.values, dtype=inputs.dtype)
+        return self.backend.numpy.where(self.backend.numpy.isnan(inputs), fill, inputs)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "values": self.values}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class JoinColumns(DataLayer):
+    """Concatenates blocks of columns along the last axis, one block or several.
+
+    Keras's `Concatenate` computes with the backend's ops, which cannot run
+    inside `tf.data` on JAX or torch; this one can. A model of raw columns
+    ends its preprocessing with one named `encoded`, where the network starts.
+
+    Args:
+        **kwargs: Base `Layer` arguments (`name`, `dtype`).
+
+    Example:
+
+    >>> import numpy as np
+    >>> JoinColumns()([np.ones((1, 2), "float32"), np.zeros((1, 1), "float32")]).numpy().tolist()
+    [[1.0, 1.0, 0.0]]
+    """
+
+    def call(self, inputs: Any) -> Any:
+        return self.backend.numpy.concatenate(list(inputs), axis=-1)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        widths = [shape[-1] for shape in input_shape]
+        width = None if None in widths else sum(widths)
+        return (*input_shape[0][:-1], width)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kerasforge.recipes.engine.lr_find import find_learning_rate
     from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
     from kerasforge.recipes.engine.pretraining import pretrain_autoencoder
+    from kerasforge.recipes.engine.raw_model import predict_rows
     from kerasforge.recipes.engine.reproducibility import set_global_seed
     from kerasforge.recipes.engine.run import TrainingRun, train
     from kerasforge.recipes.engine.run_folder import RunFolder
@@ -63,6 +64,7 @@ _PUBLIC = {
     "fit_model": "engine.fit",
     "load_recipe": "schema.loading",
     "parse_overrides": "schema.loading",
+    "predict_rows": "engine.raw_model",
     "prepare_data": "engine.prepare_data",
     "pretrain_autoencoder": "engine.pretraining",
     "recipe_to_yaml": "schema.loading",
@@ -94,6 +96,7 @@ __all__ = [
     "fit_model",
     "load_recipe",
     "parse_overrides",
+    "predict_rows",
     "prepare_data",
     "pretrain_autoencoder",
     "recipe_to_yaml",

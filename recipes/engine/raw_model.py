@@ -4,21 +4,33 @@ A run's network trains on encoded arrays (fast: the encoding runs once, not
 per epoch); the same preprocessing layers then sit in front of it in the saved
 `model.keras`, which takes the raw input dict of
 `kerasforge.data.column_statistics` and returns predictions.
+
+JAX and torch tensors cannot hold strings, so on those backends the saved
+model cannot be called on text columns directly. Every backend therefore runs
+the preprocessing part (the layers up to `encoded`) as one TensorFlow graph
+function, where Keras's preprocessing layers compute with TensorFlow ops, and
+the network part on the backend: `encode` during training, `predict_rows` and
+`encoded_dataset` (inside `tf.data`) for a saved model. One path, so the
+backends agree.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
+from typing import Any
 
 import keras
 import numpy as np
 
 from kerasforge._keras_compat import call_layers_on
 from kerasforge.data.column_statistics import NUMERIC, ColumnStatistics, encoded_feature_names
-from kerasforge.layers import ClassNames, FillMissing
+from kerasforge.layers import ClassNames, FillMissing, JoinColumns
 
 # Rows encoded per call when a whole split is encoded at once: bounded memory on any size.
 ENCODE_ROWS = 65_536
+# The name of the layer that ends the preprocessing; the network starts on its output.
+ENCODED = "encoded"
 
 
 def _input_name(name: str) -> str:
@@ -55,7 +67,7 @@ def build_preprocessing(statistics: ColumnStatistics, normalize: str = "standard
     blocks = []
     if numeric:
         block = [inputs[column.name] for column in numeric]
-        values = keras.layers.Concatenate(name="numeric_columns")(block) if len(block) > 1 else block[0]
+        values = JoinColumns(name="numeric_columns")(block) if len(block) > 1 else block[0]
         values = FillMissing([float(column.fill) for column in numeric], name="fill_missing")(values)  # type: ignore[arg-type]
         scale = _scaling(numeric, normalize)
         if scale is not None:
@@ -70,7 +82,7 @@ def build_preprocessing(statistics: ColumnStatistics, normalize: str = "standard
             name=f"levels_{index}",
         )
         blocks.append(lookup(inputs[column.name]))
-    encoded = keras.layers.Concatenate(name="encoded")(blocks) if len(blocks) > 1 else blocks[0]
+    encoded = JoinColumns(name=ENCODED)(blocks)
     model = keras.Model(inputs, encoded, name="preprocessing")
     width = len(encoded_feature_names(statistics))
     if model.output.shape[-1] != width:
@@ -92,10 +104,10 @@ def _scaling(numeric: list, normalize: str) -> tuple[list[float], list[float]] |
 
 
 def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Runs the preprocessing over raw columns, `ENCODE_ROWS` rows at a time.
+    """Runs the preprocessing over raw columns, `ENCODE_ROWS` rows at a time, with TensorFlow ops.
 
     Args:
-        preprocessing: The model from `build_preprocessing`.
+        preprocessing: The model from `build_preprocessing` (or `split_raw_model`).
         raw: The raw input dict (see `kerasforge.data.column_statistics`).
 
     Returns:
@@ -105,11 +117,120 @@ def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndar
     width = preprocessing.output.shape[-1]
     if rows == 0:
         return np.zeros((0, width), dtype="float32")
+    import tensorflow as tf
+
+    preprocess = _graph_function(preprocessing)
     parts = []
     for start in range(0, rows, ENCODE_ROWS):
-        chunk = {name: values[start : start + ENCODE_ROWS] for name, values in raw.items()}
-        parts.append(keras.ops.convert_to_numpy(preprocessing(chunk)).astype("float32"))
-    return np.concatenate(parts)
+        chunk = {
+            name: tf.convert_to_tensor(values[start : start + ENCODE_ROWS]) for name, values in raw.items()
+        }
+        parts.append(preprocess(chunk).numpy())
+    return np.concatenate(parts).astype("float32")
+
+
+def encoded_dataset(preprocessing: keras.Model, raw: Any, batch_size: int | None = None) -> Any:
+    """A `tf.data.Dataset` of encoded batches, the preprocessing computed with TensorFlow ops.
+
+    Args:
+        preprocessing: The model from `build_preprocessing` (or `split_raw_model`).
+        raw: The raw input dict, or a `tf.data.Dataset` of batches `inputs` or `(inputs, labels)`.
+        batch_size: Integer. Rows per batch when `raw` is a dict.
+
+    Returns:
+        A `tf.data.Dataset` of `(batch, features)` float32 batches (with their labels, if any).
+    """
+    import tensorflow as tf
+
+    preprocess = _graph_function(preprocessing)
+
+    def run(inputs: Any, *labels: Any) -> Any:
+        encoded = preprocess(inputs)
+        return (encoded, *labels) if labels else encoded
+
+    if not isinstance(raw, tf.data.Dataset):
+        raw = tf.data.Dataset.from_tensor_slices(dict(raw)).batch(batch_size or ENCODE_ROWS)
+    return raw.map(run)
+
+
+# One traced TensorFlow function per preprocessing model, reused by every call of `encode` (each
+# split, each chunk of a stream) and every dataset of `encoded_dataset`.
+_GRAPH_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _graph_function(preprocessing: keras.Model) -> Any:
+    """The preprocessing as a `tf.function` of `{column: (batch,) tensor}`: TensorFlow ops on any backend."""
+    import tensorflow as tf
+
+    function = _GRAPH_FUNCTIONS.get(preprocessing)
+    if function is None:
+
+        def preprocess(inputs: Any) -> Any:
+            # Keras's preprocessing layers switch to TensorFlow ops inside a TensorFlow graph; the
+            # functional model's own call would convert the inputs to the backend's tensors first.
+            columns = {name: tf.reshape(values, (-1, 1)) for name, values in inputs.items()}
+            return call_layers_on(preprocessing, columns)
+
+        function = _GRAPH_FUNCTIONS[preprocessing] = tf.function(preprocess, reduce_retracing=True)
+    return function
+
+
+def split_raw_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
+    """A raw-rows model's two parts: raw columns -> `encoded`, and `encoded` -> predictions.
+
+    The layers are the model's own (shared). The network part keeps the
+    model's compile settings, so it can `evaluate`.
+
+    Args:
+        model: A model from `raw_model` (a run's `model.keras`).
+
+    Returns:
+        `(preprocessing, network)`, two `keras.Model`s.
+    """
+    boundary = model.get_layer(ENCODED).output
+    preprocessing = keras.Model(model.input, boundary, name="preprocessing")
+    network = keras.Model(boundary, model.output, name="network")
+    config = model.get_compile_config() if model.compiled else None
+    if config is not None:
+        network.compile_from_config(config)
+    return preprocessing, network
+
+
+def predict_rows(model: keras.Model, raw: Mapping[str, np.ndarray], batch_size: int = 4096) -> np.ndarray:
+    """A raw-rows model's predictions for raw columns, on any backend.
+
+    Equal to `model.predict(raw)` on TensorFlow; on JAX and torch, whose
+    tensors cannot hold strings, the only way to feed text columns.
+
+    Args:
+        model: A model from `raw_model`, e.g. `keras.saving.load_model("runs/wine/model.keras")`.
+        raw: The raw input dict: one 1-D array per feature column, float32 with
+            NaN for missing, or strings (dtype object) with `""` for missing.
+        batch_size: Integer. Rows per batch.
+
+    Returns:
+        The predictions as a NumPy array, one row per input row.
+
+    Example:
+
+    ```python
+    import kerasforge, keras, numpy as np
+    from kerasforge.recipes import predict_rows
+
+    model = keras.saving.load_model("runs/wine/model.keras")
+    predict_rows(model, {"alcohol": np.array([12.1], "float32"), "region": np.array(["north"], object)})
+    ```
+    """
+    return predict_parts(split_raw_model(model), raw, batch_size)
+
+
+def predict_parts(
+    parts: tuple[keras.Model, keras.Model], raw: Mapping[str, np.ndarray], batch_size: int = 4096
+) -> np.ndarray:
+    """`predict_rows` with the model already split (`split_raw_model`), for many calls on one model."""
+    preprocessing, network = parts
+    predictions = network.predict(encoded_dataset(preprocessing, raw, batch_size), verbose=0)
+    return np.asarray(keras.ops.convert_to_numpy(predictions))
 
 
 def raw_model(preprocessing: keras.Model, network: keras.Model, class_names: list | None) -> keras.Model:

@@ -25,6 +25,7 @@ from kerasforge.data.read_chunks import CHUNK_ROWS, read_chunks
 from kerasforge.errors import DataError, KerasforgeError
 from kerasforge.layers import class_names_of
 from kerasforge.recipes.engine.json_file import write_json
+from kerasforge.recipes.engine.raw_model import encoded_dataset, predict_parts, split_raw_model
 from kerasforge.recipes.engine.run_model_files import (
     COLUMNS_FILE,
     PREDICTION_SUFFIXES,
@@ -55,6 +56,13 @@ class RunModel:
     statistics: ColumnStatistics
     class_names: list | None
     na_values: list[str]
+
+    @property
+    def parts(self) -> tuple[keras.Model, keras.Model]:
+        """The model's preprocessing and network (`split_raw_model`), split once."""
+        if "_parts" not in self.__dict__:
+            self.__dict__["_parts"] = split_raw_model(self.model)
+        return self.__dict__["_parts"]
 
     @property
     def text_columns(self) -> list[str]:
@@ -142,9 +150,7 @@ def predict_file(
         with open(partial, "w", encoding="utf-8", newline="") as handle:
             for chunk in run.chunks(data, rows):
                 inputs = new_row_inputs(chunk, run.statistics)
-                predictions = keras.ops.convert_to_numpy(
-                    run.model.predict(inputs, batch_size=BATCH_ROWS, verbose=0)
-                )
+                predictions = predict_parts(run.parts, inputs, BATCH_ROWS)
                 prediction_frame(predictions, run.class_names).to_csv(handle, header=count == 0, index=False)
                 count += len(chunk)
         os.replace(partial, target)
@@ -275,10 +281,19 @@ def evaluate_file(
 
     # Keras's own generator adapter refuses string arrays; a tf.data generator with a declared
     # signature takes them, and one `evaluate` over it accumulates every metric over every row.
+    # The preprocessing runs inside it (TensorFlow ops, so text works on JAX and torch too).
+    preprocessing, network = run.parts
     with warnings.catch_warnings():
         # A generator's length is unknown to Keras, so its end is "running out of data".
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        results = run.model.evaluate(_dataset(batches, run.statistics), verbose=0, return_dict=True)
+        dataset = encoded_dataset(preprocessing, _dataset(batches, run.statistics))
+        try:
+            results = network.evaluate(dataset, verbose=0, return_dict=True)
+        except Exception:
+            # A batch that failed our checks ends the data early; on JAX and torch Keras then
+            # fails on the empty input: the user's mistake is the error to report.
+            if not failures:
+                raise
     if failures:
         raise failures[0]
     metrics = {key: float(value) for key, value in results.items()}
