@@ -130,6 +130,10 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     `jit_compile="auto"`: a model trained on JAX at 32 steps per call would
     otherwise fail to load on torch, and one trained on torch (eager) would be
     fitted further without XLA on JAX. Whoever trains it further picks their own.
+    The optimizer is recorded by its public name (`keras.optimizers.Adam`), not
+    by the backend's own class: a torch-trained file that names
+    `keras.src.backend.torch.optimizers` makes a TensorFlow process import torch
+    after TensorFlow, which crashes it.
 
     Args:
         model: A `keras.Model`, compiled or not.
@@ -141,5 +145,15 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     save_model(model, "run/model.keras")
     ```
     """
-    with compile_config_written_as(model, steps_per_execution=1, jit_compile="auto"):
+    neutral: dict = {"steps_per_execution": 1, "jit_compile": "auto"}
+    optimizer = getattr(model, "optimizer", None)
+    public_name = type(optimizer).__name__
+    if isinstance(optimizer, keras.optimizers.Optimizer) and hasattr(keras.optimizers, public_name):
+        neutral["optimizer"] = {
+            "module": "keras.optimizers",
+            "class_name": public_name,
+            "config": optimizer.get_config(),
+            "registered_name": None,
+        }
+    with compile_config_written_as(model, **neutral):
         model.save(path)

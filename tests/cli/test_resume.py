@@ -248,7 +248,7 @@ def test_resuming_with_another_recipe_is_one_line_naming_the_key(
         f"checkpoint {saved}, given {given}; leave out RECIPE and --set to resume the run as it was, "
         "or start afresh with --fresh\n"
     )
-    assert result.stdout.splitlines()[-1] == "imported tensorflow: False"
+    assert result.stdout.splitlines()[-1] == "imported the backend: False"
 
 
 @pytest.mark.parametrize(
