@@ -171,15 +171,25 @@ def _command_tune(args):
     from kerasforge.tuning.search_arguments import check_search_arguments, search_folder_path
 
     recipe = _load_recipe(args)
-    check_search_arguments(
+    space = check_search_arguments(
         recipe, args.tuner, args.max_trials, args.workers, args.role, args.oracle, prune=args.prune
     )
     folder = search_folder_path(recipe, args.run_dir)
     check_writable(folder)
     args.when_stopped = f"run the same command again to resume the search in {str(folder)!r}"
     _import_recipes()
-    from kerasforge.tuning import run_search
+    from kerasforge.tuning import SearchPlan, run_search
+    from kerasforge.tuning.search_files import interrupted_message
 
+    total = SearchPlan.build(args.tuner, space, args.max_trials).trials
+    try:
+        _run_search(run_search, recipe, folder, args)
+    except KeyboardInterrupt as error:
+        error.when_stopped = interrupted_message(folder, total)
+        raise
+
+
+def _run_search(run_search, recipe, folder, args):
     run_search(
         recipe,
         tuner=args.tuner,

@@ -10,7 +10,7 @@ import keras_tuner as kt
 from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes.engine.json_file import write_json
-from kerasforge.tuning._keras_tuner_compat import quiet_keras_tuner
+from kerasforge.tuning._keras_tuner_compat import build_without_parent_weights, quiet_keras_tuner
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.search_arguments import TUNER_NAMES
 from kerasforge.tuning.trial_pruning import TrialPruning
@@ -66,6 +66,10 @@ class RecipeTuner:
             elapsed time; set when the search continues in another process.
         prune: One of `PRUNE_MODES`. Defaults to `"none"` here; `run_search`
             sets the search's mode.
+        after_trial: A function of no arguments called after each trial
+            has ended and been saved, before its line is printed, or None.
+            `run_search` sets `write_after_trial`, so the result files hold
+            every finished trial.
     """
 
     total_trials = None
@@ -73,6 +77,7 @@ class RecipeTuner:
     trial_limit = None
     search_started = None
     prune = "none"
+    after_trial = None
     _trials_here = 0
 
     def on_search_begin(self):
@@ -93,6 +98,10 @@ class RecipeTuner:
             )
         )
         self.hypermodel.pruned_ = None
+        if self.hypermodel.keep_checkpoints:
+            parent = trial.hyperparameters.values.get("tuner/trial_id")
+            self.hypermodel.trial_dir = self.get_trial_dir(trial.trial_id)
+            self.hypermodel.parent_dir = self.get_trial_dir(parent) if parent else None
         try:
             return super().run_trial(trial, *args, **kwargs)
         except Exception as error:
@@ -111,6 +120,11 @@ class RecipeTuner:
             path = Path(self.get_trial_dir(trial.trial_id)) / TRIAL_RECORD
             write_json(path, record, indent=None)
 
+    def _build_hypermodel(self, hp):
+        # A promoted Hyperband trial gets its parent's whole training state in the fit (see
+        # `trial_state`), not KerasTuner's best-epoch weights without the optimizer's.
+        return build_without_parent_weights(self, hp)
+
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         # KerasTuner imports tensorboard here for every trial, even with no
         # TensorBoard callback; tensorboard is not a dependency of kerasforge.
@@ -119,6 +133,8 @@ class RecipeTuner:
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
+        if self.after_trial is not None:
+            self.after_trial()
         if self.verbose:
             self._report(trial)
         self._trials_here += 1

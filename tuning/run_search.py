@@ -2,6 +2,7 @@
 
 import contextlib
 import enum
+import functools
 import multiprocessing
 import os
 import signal
@@ -26,6 +27,7 @@ from kerasforge.tuning.search_cluster import (
     SearchCluster,
     oracle_environment,
 )
+from kerasforge.tuning.search_files import write_after_trial
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
 from kerasforge.tuning.search_result import SearchResult
@@ -123,6 +125,7 @@ def run_trials(
     instance.total_trials, instance.verbose = job.total_trials, job.verbose
     instance.trial_limit, instance.search_started = trial_limit, search_started
     instance.prune = job.prune
+    instance.after_trial = functools.partial(write_after_trial, job.folder, job.space)
     try:
         instance.search()
     except TrialLimitReached:

@@ -71,6 +71,7 @@ class SearchPlan:
         if "units" in section.tuned and section.units_per_layer:
             description.append("units are tuned per layer: units_k exists only when layers >= k")
         if name != "hyperband":
+            max_trials = section.max_trials if max_trials is None else max_trials
             epochs = space.recipe.training.epochs
             if section.epochs is not None:
                 epochs = section.epochs.max if isinstance(section.epochs, IntRange) else max(section.epochs)
