@@ -1,5 +1,7 @@
 """`RecipeTuner`: what every kerasforge tuner adds to KerasTuner's, and the tuner factory."""
 
+import functools
+import gc
 import json
 import os
 import time
@@ -32,6 +34,22 @@ def resident_memory_mb() -> float | None:
     except OSError:
         pass
     return None
+
+
+@functools.cache
+def _freeze_long_lived_objects() -> None:
+    """Moves every object alive now out of the garbage collector's reach, once per process.
+
+    KerasTuner runs two full garbage collections before each trial
+    (`clear_session` and its own `gc.collect`), and each one walks every
+    object of TensorFlow, Keras and pandas: about 0.3 s apiece here, which
+    made a search trial slower than the same fit run directly. What is alive
+    when the search begins (the imports, the prepared data) lives as long as
+    the process, so it is frozen (`gc.freeze`); objects of later trials are
+    collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class TrialLimitReached(Exception):
@@ -81,6 +99,7 @@ class RecipeTuner:
     _trials_here = 0
 
     def on_search_begin(self):
+        _freeze_long_lived_objects()
         if self.search_started is None:
             self.search_started = time.time()
         super().on_search_begin()
