@@ -123,11 +123,8 @@ def _resolve_strategy(training: TrainingSection, cluster: Cluster | None, backen
                 f"distribution spans processes (TensorFlow's MultiWorkerMirroredStrategy fails inside "
                 f"Keras 3's fit, keras-team/keras#20585). Received: KERAS_BACKEND={backend}"
             )
-        if strategy not in ("auto", "data_parallel"):
-            raise RecipeError(
-                "`training.distribute.strategy`: a multi-process run (--coordinator) trains with "
-                f"'data_parallel' (or 'auto'). Received: {strategy!r}"
-            )
+        if strategy == "mirrored":  # `none`, the default, is taken as the flags' `data_parallel`
+            raise _backend_mismatch(strategy, backend)
         return "data_parallel"
     if strategy == "none":
         return strategy

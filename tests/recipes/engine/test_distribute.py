@@ -118,9 +118,13 @@ def test_multi_process_needs_jax_and_data_parallel():
     training = load_recipe("digits_mlp").training
     with pytest.raises(ArgumentError, match="needs KERAS_BACKEND=jax.*Received: KERAS_BACKEND=tensorflow"):
         _resolve_strategy(training, cluster, "tensorflow")
-    mirrored = load_recipe("digits_mlp", ["training.distribute.strategy=none"]).training
-    with pytest.raises(RecipeError, match="trains with 'data_parallel'.*Received: 'none'"):
+    mirrored = load_recipe("digits_mlp", ["training.distribute.strategy=mirrored"]).training
+    with pytest.raises(
+        RecipeError, match="'mirrored' runs on KERAS_BACKEND=tensorflow.*Received: 'mirrored'"
+    ):
         _resolve_strategy(mirrored, cluster, "jax")
+    # The flags alone make a data-parallel run: the recipe's default `none` needs no edit.
+    assert _resolve_strategy(training, cluster, "jax") == "data_parallel"
 
 
 def test_distribute_on_this_backend_starts_or_says_why_not():
