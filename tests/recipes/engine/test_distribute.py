@@ -250,7 +250,7 @@ if BACKEND == "jax":
         )
         assert metrics_two["epochs_run"] == metrics_one["epochs_run"]
         # Each process trained on its half of every global batch: the same updates as one process.
-        for column in ("loss", "val_loss"):
+        for column in ["loss", "val_loss", *[c for c in history_one.columns if c.startswith("grad_norm/")]]:
             assert list(history_two[column]) == pytest.approx(list(history_one[column]), rel=SAME_RUN), column
         assert metrics_two["test"]["loss"] == pytest.approx(metrics_one["test"]["loss"], rel=SAME_RUN)
 
