@@ -92,7 +92,7 @@ def resolve_steps_per_execution(recipe: Recipe, updates: int, backend: str | Non
     backend = backend or keras.backend.backend()
     most = backend_facts(backend).max_steps_per_execution
     why = f"the {backend} backend runs"
-    if backend == "tensorflow" and _in_mirrored_scope():
+    if backend == keras.backend.backend() == "tensorflow" and _in_mirrored_scope():
         # Keras 3.15's multi-step loop fails under MirroredStrategy on TF 2.21 ("You must feed a
         # value for placeholder tensor ... while/cond"), in plain Keras too: one step per call.
         most, why = 1, "under training.distribute (MirroredStrategy), TensorFlow runs"
