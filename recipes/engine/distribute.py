@@ -33,6 +33,8 @@ from kerasforge.recipes.schema.training import TrainingSection
 
 # The backend each strategy runs on.
 STRATEGY_BACKENDS = {"mirrored": "tensorflow", "data_parallel": "jax"}
+# What `auto` picks on each backend that has a strategy.
+BACKEND_STRATEGIES = {backend: strategy for strategy, backend in STRATEGY_BACKENDS.items()}
 # Seconds process 0 waits for every process to join, and without a heartbeat before it declares a
 # process dead. A dead peer is usually found sooner: its collectives fail at once (connection reset).
 INITIALIZATION_TIMEOUT = 120
@@ -106,7 +108,7 @@ class Distribution:
 
 
 def _backend_mismatch(strategy: str, backend: str) -> RecipeError:
-    other = {"tensorflow": "mirrored", "jax": "data_parallel"}.get(backend)
+    other = BACKEND_STRATEGIES.get(backend)
     hint = f"use {other!r} or 'auto'" if other else "use 'none'"
     return RecipeError(
         f"`training.distribute.strategy`: {strategy!r} runs on KERAS_BACKEND={STRATEGY_BACKENDS[strategy]}, "
@@ -135,7 +137,7 @@ def _resolve_strategy(training: TrainingSection, cluster: Cluster | None, backen
             f"Received: {strategy!r}"
         )
     if strategy == "auto":
-        return {"tensorflow": "mirrored", "jax": "data_parallel"}[backend]
+        return BACKEND_STRATEGIES[backend]
     if STRATEGY_BACKENDS[strategy] != backend:
         raise _backend_mismatch(strategy, backend)
     return strategy
