@@ -231,7 +231,8 @@ def _train(recipe, run_dir, runs_root, verbose, write, data, resume, fresh, dist
             if distribution.strategy != "none":
                 print_msg(f"distributed: {distribution.describe()}; batch {training.batch_size} is global")
         fitting, resuming = callbacks, {}
-        if folder is not None:
+        # A multi-process run cannot be resumed (`--resume` is for one process), so it keeps no checkpoint.
+        if folder is not None and distribution.num_processes == 1:
             checkpoint = open_checkpoint(
                 recipe_to_yaml(recipe), folder.staging, folder.path, callbacks, resume, verbose
             )

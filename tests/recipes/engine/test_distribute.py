@@ -243,6 +243,8 @@ if BACKEND == "jax":
             _stop(processes)
         assert processes[0].returncode == 0, errors[-3000:]
         assert processes[1].returncode == 0, (tmp_path / "process-1.log").read_text()[-3000:]
+        # No checkpoint, since a multi-process run cannot be resumed; nor an offer to resume.
+        assert "--resume" not in (tmp_path / "process-0.log").read_text()
         # Only process 0 wrote a run folder; process 1's private one is gone.
         assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["one", "run"]
         (history_one, metrics_one), (history_two, metrics_two) = map(
