@@ -5,6 +5,7 @@ import os
 import time
 from pathlib import Path
 
+import keras
 import keras_tuner as kt
 
 from kerasforge._keras_compat import print_msg
@@ -110,6 +111,15 @@ class RecipeTuner:
                 record["reason"] = f"{record['pruned']['kind']}: {record['pruned']['evidence']}"
             path = Path(self.get_trial_dir(trial.trial_id)) / TRIAL_RECORD
             write_json(path, record, indent=None)
+
+    def _try_build(self, hp):
+        # KerasTuner's own clears the session, which already collects garbage, and then collects
+        # it again: a second full pass over TensorFlow's objects that frees nothing and costs
+        # about 0.3 s of CPU per trial (an eighth of a short trial's on the bundled data).
+        if self.max_model_size:
+            return super()._try_build(hp)
+        keras.backend.clear_session()
+        return self._build_hypermodel(hp)
 
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         # KerasTuner imports tensorboard here for every trial, even with no
