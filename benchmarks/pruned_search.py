@@ -17,12 +17,19 @@ Per dataset and repeat, for each pruned mode against `none`:
   their end within half the unpruned search's training time;
 - false positives: pruned trials that, run to their end, ranked in the
   unpruned search's top 25%, as a share of the pruned trials;
+- epochs to best: the same, counting epochs trained instead of seconds (what
+  the time would be on data whose epochs dominate a trial's fixed costs, and
+  free of the machine's load);
 - best ratio: the best val_loss the search found over the unpruned search's;
-- time: the whole search's wall time over the unpruned search's.
+- time: the whole search's wall time, CPU time (`process_time`) and epochs
+  trained over the unpruned search's; each search prints the load average.
+
+The defaults (24 epochs, patience 8) keep the bundled recipes' ratio of
+patience to epochs (50 and 15) at a length three repeats can afford.
 
 Usage:
-    python benchmarks/pruned_search.py [--repeats 3] [--trials 20] [--epochs 16]
-    python benchmarks/pruned_search.py --repeats 1 --trials 6 --epochs 6   # a smoke run
+    python benchmarks/pruned_search.py [--repeats 3] [--trials 15] [--epochs 24] [--patience 8]
+    python benchmarks/pruned_search.py --repeats 1 --trials 6 --epochs 6 --narrow-epochs 6   # a smoke run
 """
 
 import argparse
@@ -41,7 +48,7 @@ TOP_SHARE = 0.25
 BUDGET_SHARE = 0.5
 
 
-def _wide(base: str, seed: int, trials: int, epochs: int) -> dict:
+def _wide(base: str, seed: int, trials: int, epochs: int, patience: int) -> dict:
     return {
         "seed": seed,
         "model.hidden": [32],
@@ -49,7 +56,7 @@ def _wide(base: str, seed: int, trials: int, epochs: int) -> dict:
         "model.l2": 0.0,
         "training.epochs": epochs,
         "training.batch_size": 32,
-        "callbacks.early_stopping.patience": 5,
+        "callbacks.early_stopping.patience": patience,
         "search": {
             "max_trials": trials,
             "layers": {"min": 1, "max": 10},
@@ -64,12 +71,12 @@ def _wide(base: str, seed: int, trials: int, epochs: int) -> dict:
     }
 
 
-def _narrow(seed: int, trials: int, epochs: int) -> dict:
+def _narrow(seed: int, trials: int, epochs: int, patience: int) -> dict:
     # digits_mlp's own space (the default one: it has no `search:`), shortened to fit the benchmark.
     return {
         "seed": seed,
         "training.epochs": epochs,
-        "callbacks.early_stopping.patience": 5,
+        "callbacks.early_stopping.patience": patience,
         "search": {
             "max_trials": trials,
             "layers": {"min": 1, "max": 3},
@@ -89,7 +96,7 @@ SPACES = {
 }
 
 
-def _search(space: str, mode: str, seed: int, trials: int, epochs: int) -> dict:
+def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience: int) -> dict:
     """One search in this (fresh) process; returns its trial table as plain records."""
     import logging
     import warnings
@@ -103,12 +110,14 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int) -> dict:
     warnings.simplefilter("ignore")  # the monitors warn about every sick trial of a wide space
     logging.getLogger("kerasforge.callbacks").setLevel(logging.ERROR)
     name, make = SPACES[space]
-    overrides = make(name, seed, trials, epochs) if make else _narrow(seed, trials, epochs)
+    overrides = (
+        make(name, seed, trials, epochs, patience) if make else _narrow(seed, trials, epochs, patience)
+    )
     recipe = load_recipe(name, overrides)
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = run_search(recipe, max_trials=trials, run_dir=folder, verbose=0, prune=mode)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     table = result.trials
     hp = [c for c in table.columns[2 : table.columns.get_loc("val_loss")] if not c.startswith("tuner/")]
     rows = []
@@ -120,10 +129,11 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int) -> dict:
                 "status": row["status"],
                 "val_loss": row["val_loss"],
                 "seconds": row["seconds"],
+                "epochs": row["epochs_run"] if row["epochs_run"] == row["epochs_run"] else 0,
                 "kind": row.get("prune_kind"),
             }
         )
-    return {"wall": wall, "rows": rows}
+    return {"wall": wall, "cpu": cpu, "load": os.getloadavg()[0], "rows": rows}
 
 
 def _run(arguments) -> dict:
@@ -143,10 +153,10 @@ def _compare(none: dict, other: dict) -> dict:
     total_none = sum(row["seconds"] for row in none["rows"])
     budget = BUDGET_SHARE * total_none
 
-    def time_to_best(search):
+    def time_to_best(search, cost="seconds"):
         elapsed = 0.0
         for row in search["rows"]:
-            elapsed += row["seconds"]
+            elapsed += row[cost]
             if _score(row["val_loss"]) <= best * (1 + TOLERANCE):
                 return elapsed
         return math.inf
@@ -165,6 +175,10 @@ def _compare(none: dict, other: dict) -> dict:
     found = min(_score(row["val_loss"]) for row in other["rows"] if row["status"] in ("COMPLETED", "PRUNED"))
     return {
         "time_to_best": time_to_best(other) / time_to_best(none),
+        "epochs_to_best": time_to_best(other, "epochs") / time_to_best(none, "epochs"),
+        "epochs_ratio": sum(row["epochs"] for row in other["rows"])
+        / sum(row["epochs"] for row in none["rows"]),
+        "cpu_ratio": other["cpu"] / none["cpu"],
         "top10": top_in_budget(other),
         "top10_none": top_in_budget(none),
         "pruned": len(pruned),
@@ -189,10 +203,11 @@ def _span(values, percent=False) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--trials", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--patience", type=int, default=8)
     parser.add_argument("--narrow-trials", type=int, default=5)
-    parser.add_argument("--narrow-epochs", type=int, default=10)
+    parser.add_argument("--narrow-epochs", type=int, default=20)
     parser.add_argument("--spaces", nargs="*", default=list(SPACES))
     args = parser.parse_args()
     results = {}
@@ -206,8 +221,12 @@ def main():
             shift = repeat % len(modes)
             runs = {}
             for mode in modes[shift:] + modes[:shift]:
-                runs[mode] = _run((space, mode, 100 + repeat, trials, epochs))
-                print(f"repeat {repeat + 1} {space} {mode}: {runs[mode]['wall']:.0f} s", flush=True)
+                runs[mode] = _run((space, mode, 100 + repeat, trials, epochs, args.patience))
+                print(
+                    f"repeat {repeat + 1} {space} {mode}: {runs[mode]['wall']:.0f} s wall, "
+                    f"{runs[mode]['cpu']:.0f} s cpu, load average {runs[mode]['load']:.1f}",
+                    flush=True,
+                )
             for mode in modes[1:]:
                 row = _compare(runs["none"], runs[mode])
                 results.setdefault((space, mode), []).append(row)
@@ -217,11 +236,14 @@ def main():
         "space",
         "mode",
         "time to unpruned best",
+        "epochs to unpruned best",
         "top-10 in budget (none)",
         "FP rate",
         "pruned/FP",
         "best ratio",
         "wall time ratio",
+        "cpu time ratio",
+        "epochs trained ratio",
     )
     print(" | ".join(header))
     print(" | ".join("---" for _ in header))
@@ -232,11 +254,14 @@ def main():
                     space,
                     mode,
                     _span([row["time_to_best"] for row in rows], percent=True),
+                    _span([row["epochs_to_best"] for row in rows], percent=True),
                     f"{_span([row['top10'] for row in rows])} ({_span([row['top10_none'] for row in rows])})",
                     _span([row["fp_rate"] for row in rows], percent=True),
                     f"{sum(row['pruned'] for row in rows)}/{sum(row['false_positives'] for row in rows)}",
                     _span([row["best_ratio"] for row in rows]),
                     _span([row["wall_ratio"] for row in rows]),
+                    _span([row["cpu_ratio"] for row in rows]),
+                    _span([row["epochs_ratio"] for row in rows]),
                 ]
             )
         )

@@ -23,6 +23,9 @@ Verdict = tuple[str, str]
 OnlineRule = Callable[[Mapping[str, Sequence[float]], int, int], "Verdict | None"]
 """`rule(history, epoch, epochs)`: the epoch logs so far (key -> one value per epoch of this
 fit), the 1-based epoch just finished and the epochs planned; a `Verdict` to stop, else None."""
+BatchRule = Callable[[Sequence[float], int], "Verdict | None"]
+"""`rule(windows, epoch)`: the mean training loss of each window of `check_every` batches since the
+fit began (oldest first) and the 1-based epoch running; a `Verdict` to stop at once, else None."""
 
 
 def non_finite(history: Mapping[str, Sequence[float]], epoch: int, epochs: int) -> Verdict | None:
@@ -58,15 +61,29 @@ class TrialPruner(ConfigFromInit, keras.callbacks.Callback):
     logs are in. Backend-neutral: it reads only the logs. State is reset at
     each `fit`.
 
+    With `check_every`, it also looks inside each epoch: every
+    `check_every` batches (or at the next batch end Keras reports, when one
+    call runs several steps) it takes the mean training loss of the batches
+    since its last look (from Keras's running mean of the epoch) and stops at
+    once on a non-finite one (`check_finite`) or when a `batch_rules` rule
+    answers. A run that turns NaN in its first steps then costs those steps,
+    not a whole epoch. Looking makes Keras wait for that batch's logs, so a
+    look every few dozen steps costs next to nothing.
+
     Args:
         rules: Sequence of `OnlineRule` callables `rule(history, epoch,
             epochs) -> (kind, evidence) | None`. Defaults to `()`.
         check_finite: Boolean. Also stop on a non-finite loss or gradient.
             Defaults to `True`.
         verbose: Integer. 1 prints the verdict. Defaults to `0`.
+        check_every: Integer or None. Batches between looks inside an epoch;
+            None looks only at epochs' ends. Defaults to `None`.
+        batch_rules: Sequence of `BatchRule` callables `rule(windows, epoch)
+            -> (kind, evidence) | None`, asked at each look. Defaults to `()`.
 
     Raises:
-        ValueError: If a rule is not callable or `verbose` is negative.
+        ValueError: If a rule is not callable, `verbose` is negative or
+            `check_every` is below 1.
 
     Example:
 
@@ -80,24 +97,79 @@ class TrialPruner(ConfigFromInit, keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, rules: Sequence[OnlineRule] = (), check_finite: bool = True, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        rules: Sequence[OnlineRule] = (),
+        check_finite: bool = True,
+        verbose: int = 0,
+        check_every: int | None = None,
+        batch_rules: Sequence[BatchRule] = (),
+    ) -> None:
         super().__init__()
-        rules = tuple(rules)
-        for index, rule in enumerate(rules):
-            if not callable(rule):
-                raise ValueError(
-                    f"Argument `rules` must hold callables rule(history, epoch, epochs). "
-                    f"Received: rules[{index}]={rule!r}"
-                )
+        rules, batch_rules = tuple(rules), tuple(batch_rules)
+        for name, given, signature in (
+            ("rules", rules, "rule(history, epoch, epochs)"),
+            ("batch_rules", batch_rules, "rule(windows, epoch)"),
+        ):
+            for index, rule in enumerate(given):
+                if not callable(rule):
+                    raise ValueError(
+                        f"Argument `{name}` must hold callables {signature}. "
+                        f"Received: {name}[{index}]={rule!r}"
+                    )
         check_integer("verbose", verbose, minimum=0)
+        check_integer("check_every", check_every, minimum=1, allow_none=True)
         self.rules = rules
         self.check_finite = bool(check_finite)
         self.verbose = verbose
+        self.check_every = check_every
+        self.batch_rules = batch_rules
         self._reset()
 
     def _reset(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.verdict: dict[str, Any] | None = None
+        self.windows: list[float] = []
+        self._seen = (0, 0.0)  # batches of this epoch looked at, and their mean loss
+
+    @property
+    def async_safe(self) -> bool:
+        """Whether Keras may run `on_train_batch_end` in the background: only when it does not look
+        inside epochs (a look reads the batch's loss)."""
+        return self.check_every is None
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+        self._seen = (0, 0.0)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.check_every is None or self.verdict is not None or not logs or "loss" not in logs:
+            return
+        done, mean_before = self._seen
+        if (batch + 1) // self.check_every <= done // self.check_every:
+            return
+        mean = float(np.asarray(logs["loss"], dtype="float64").reshape(()))
+        # Keras logs the epoch's running mean: the window's own mean is what it added.
+        window = (mean * (batch + 1) - mean_before * done) / (batch + 1 - done) if done else mean
+        self._seen = (batch + 1, mean)
+        self.windows.append(window if math.isfinite(mean) else mean)
+        epoch = getattr(self, "_epoch", 0) + 1
+        found = None
+        if self.check_finite and not math.isfinite(mean):
+            found = HealthKind.NON_FINITE.value, f"loss became {mean} at step {batch + 1} of epoch {epoch}"
+        for rule in self.batch_rules:
+            found = found or rule(self.windows, epoch)
+        if found is not None:
+            self._stop(found, epoch)
+
+    def _stop(self, found: Verdict, epoch: int) -> None:
+        kind, evidence = found
+        self.verdict = {"kind": str(kind), "evidence": str(evidence), "epoch": epoch}
+        self.model.stop_training = True
+        message = f"TrialPruner stopped training at epoch {epoch}: {kind}: {evidence}"
+        logger.info(message)
+        if self.verbose:
+            print_message(message)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._reset()
@@ -123,13 +195,8 @@ class TrialPruner(ConfigFromInit, keras.callbacks.Callback):
             found = rule(self.history, epoch + 1, planned)
             if found is not None:
                 break
-        logs[log_keys.PRUNED] = 0.0 if found is None else 1.0
+        stopped_inside = self.verdict is not None and self.verdict["epoch"] == epoch + 1
+        logs[log_keys.PRUNED] = 0.0 if found is None and not stopped_inside else 1.0
         if found is None or self.verdict is not None:
             return
-        kind, evidence = found
-        self.verdict = {"kind": str(kind), "evidence": str(evidence), "epoch": epoch + 1}
-        self.model.stop_training = True
-        message = f"TrialPruner stopped training at epoch {epoch + 1}: {kind}: {evidence}"
-        logger.info(message)
-        if self.verbose:
-            print_message(message)
+        self._stop(found, epoch + 1)

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import keras
 import keras_tuner as kt
 
 from kerasforge._keras_compat import print_msg
@@ -143,6 +144,15 @@ class RecipeTuner:
         # A promoted Hyperband trial gets its parent's whole training state in the fit (see
         # `trial_state`), not KerasTuner's best-epoch weights without the optimizer's.
         return build_without_parent_weights(self, hp)
+
+    def _try_build(self, hp):
+        # KerasTuner's own clears the session, which already collects garbage, and then collects
+        # it again: a second full pass over the objects made since the search froze the older ones
+        # (see `on_search_begin`), which frees nothing.
+        if self.max_model_size:
+            return super()._try_build(hp)
+        keras.backend.clear_session()
+        return self._build_hypermodel(hp)
 
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         # KerasTuner imports tensorboard here for every trial, even with no

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from kerasforge.callbacks.trial_pruner import TrialPruner
-from kerasforge.recipes.diagnosis.online_rules import online_rules
+from kerasforge.recipes.diagnosis.online_rules import CHECK_EVERY, batch_rules, online_rules
 from kerasforge.tuning.search_arguments import PRUNE_MODES
 
 MEDIAN = "median"
@@ -153,11 +153,32 @@ class TrialPruning:
         finals = finals if self.direction == "min" else finals[::-1]
         return finals[math.ceil(TOP_SHARE * len(finals)) - 1]
 
+    @property
+    def reference(self) -> list[float] | None:
+        """Epoch by epoch, the objective a trial must have reached to rank in the `TOP_SHARE` of the
+        finished trials at the same epoch, or None (as `target`).
+
+        Each finished trial counts with its best by that epoch; one that stopped sooner (early
+        stopping, pruning) keeps its last best, as a trial's final score does.
+        """
+        curves = [running_best(curve, self.direction) for curve in self.completed + self.pruned]
+        curves = [curve for curve in curves if len(curve) and math.isfinite(curve[-1])]
+        if len(curves) < TOO_SLOW_WARMUP:
+            return None
+        length = max(len(curve) for curve in curves)
+        table = np.array([np.pad(curve, (0, length - len(curve)), mode="edge") for curve in curves])
+        signed = np.where(np.isfinite(table), table if self.direction == "min" else -table, np.inf)
+        rank = math.ceil(TOP_SHARE * len(curves)) - 1
+        value = np.sort(signed, axis=0)[rank]
+        return [float(v if self.direction == "min" else -v) for v in value]
+
     def pruner(self, recipe, data_info: dict) -> TrialPruner | None:
         """The `TrialPruner` of one trial, or None with `mode="none"`."""
         if self.mode == "diagnosis":
-            rules = online_rules(recipe, data_info, self.objective, self.direction, self.target)
-            return TrialPruner(rules=rules)
+            rules = online_rules(
+                recipe, data_info, self.objective, self.direction, self.target, self.reference
+            )
+            return TrialPruner(rules=rules, check_every=CHECK_EVERY, batch_rules=batch_rules(data_info))
         if self.mode == MEDIAN:
             return TrialPruner(rules=[median_rule(self.objective, self.direction, self.completed)])
         return None

@@ -46,10 +46,13 @@ ONLINE_KINDS = (
 )
 """Every kind a `diagnosis` pruner reports (`non_finite` is `TrialPruner`'s own rule)."""
 
-STUCK_EPOCHS = 3
+STUCK_EPOCHS = 2
 """Epochs in a row the loss must sit at `NO_PROGRESS_SHARE` of a constant prediction's or above,
-hardly falling, before the run counts as stuck there (so the first epoch, which starts from the
-initial weights, is never judged alone)."""
+falling by less than `STILL_IMPROVING_RATE` of it from the epoch before, before the run counts as
+stuck there: judged from epoch 3, so the first epoch, which starts from the initial weights, is
+never judged alone. A run that learns takes several percent of a constant's loss off per epoch
+(one epoch is hundreds of steps on the smallest bundled data); two epochs under 1 % each are
+two independent looks that agree."""
 
 DIVERGING_EPOCHS = 2
 """Epochs in a row the validation loss must stay `DIVERGED_FACTOR` times above its first epoch's:
@@ -58,7 +61,28 @@ one epoch's spike of a noisy, high-rate run comes back down."""
 SLOW_MIN_EPOCHS = 3
 """Epochs before the pace is judged: two epoch-to-epoch gains, so a curve that is speeding up (a
 run leaving a plateau) can be told from one that flattens. Judged from one gain, 2 of 20 pruned
-trials on the wide digits space would have finished in the top quarter."""
+trials on the wide digits space would have finished in the top quarter. A run already
+`BEHIND_FACTOR` times behind the top trials at the same epoch is judged from `BEHIND_MIN_EPOCHS`."""
+
+BEHIND_MIN_EPOCHS = 2
+"""The earliest epoch `too_slow` judges a run: one epoch-to-epoch gain, the least a pace needs."""
+
+BEHIND_FACTOR = 2.0
+"""How far behind the search's top quarter at the same epoch (its loss over theirs) a run must
+be to be judged on one gain. Learning curves of one task fall roughly in parallel on a log scale
+(a power law of the epochs), so a run at twice the top trials' loss at epoch 2 must halve its
+loss more than they will over the same epochs; with its pace also too slow to reach them on a
+straight line (an optimistic bound: curves flatten), it does not catch up."""
+
+CHECK_EVERY = 32
+"""Batches between the pruner's looks inside an epoch (`TrialPruner(check_every=...)`): the mean
+loss of 32 batches varies a sixth (1/sqrt(32)) as much as one batch's, so a rise of
+`DIVERGED_FACTOR` is no noise; and on TensorFlow and JAX one call runs up to 32 steps
+(`MAX_STEPS_PER_EXECUTION`), so a look per call makes no step wait for another."""
+
+EXPLODING_WINDOWS = 2
+"""Windows of `CHECK_EVERY` batches in a row the training loss must stay exploded: one window's
+spike of a high-rate run can come back down, two in a row have left its start behind."""
 
 
 def _evidence(history: Mapping[str, Sequence[float]], recipe: Recipe | None, data_info: dict) -> RunEvidence:
@@ -167,7 +191,43 @@ def diverging_rule(key: str = "val_loss"):
     return rule
 
 
-def too_slow_rule(objective: str, direction: str, target: float | None):
+def exploding_loss_rule(baseline: float | None):
+    """A `BatchRule`: the training loss explodes within an epoch, before it turns NaN.
+
+    Fires when the mean training loss of each of the last `EXPLODING_WINDOWS`
+    windows of `CHECK_EVERY` batches is `DIVERGED_FACTOR` times the lowest
+    window's so far and above a constant prediction's (`baseline`; without it
+    the rule never fires). A loss that was falling and now rises half again
+    above its best, past what predicting the prior gives, is taking steps too
+    large for the curvature it reached: at the same rate the steps grow the
+    weights until the loss is NaN. A falling loss, however high (a regression
+    whose targets start far from the initial outputs), never fires it.
+    """
+
+    def rule(windows, epoch):
+        if not baseline or len(windows) <= EXPLODING_WINDOWS:
+            return None
+        earlier = np.asarray(windows[:-EXPLODING_WINDOWS], dtype=float)
+        recent = np.asarray(windows[-EXPLODING_WINDOWS:], dtype=float)
+        if not np.any(np.isfinite(earlier)):
+            return None
+        lowest = float(np.nanmin(earlier))
+        if lowest <= 0 or not np.all(
+            np.isfinite(recent) & (recent > DIVERGED_FACTOR * lowest) & (recent > baseline)
+        ):
+            return None
+        return HealthKind.EXPLODING.value, (
+            f"the training loss rose to {recent[-1]:.4g} in epoch {epoch}, above {DIVERGED_FACTOR:g}x "
+            f"its lowest ({lowest:.4g}) and above a constant prediction's ({baseline:.4g}) for "
+            f"{EXPLODING_WINDOWS} windows of {CHECK_EVERY} steps"
+        )
+
+    return rule
+
+
+def too_slow_rule(
+    objective: str, direction: str, target: float | None, reference: Sequence[float] | None = None
+):
     """Still improving, but too slowly to reach the search's top trials in the epochs left.
 
     Extrapolates the objective in a straight line from its best value so far,
@@ -178,14 +238,25 @@ def too_slow_rule(objective: str, direction: str, target: float | None):
     optimistic there. Fires, from epoch `SLOW_MIN_EPOCHS` on, when even that
     line does not reach `target`, the objective a trial must reach to rank
     among the search's top completed trials. Never fires without a `target`.
+    From `BEHIND_MIN_EPOCHS` already when the objective (a loss, minimised) is
+    `BEHIND_FACTOR` times `reference` at the same epoch: `reference[i]` is the
+    top quarter's best by epoch i + 1 (see `TrialPruning.reference`).
     """
     sign = 1.0 if direction == "min" else -1.0
 
+    def behind(values, epoch):
+        if reference is None or direction != "min" or len(reference) == 0:
+            return False
+        ahead = reference[min(epoch, len(reference)) - 1]
+        return math.isfinite(ahead) and ahead > 0 and float(values.min()) > BEHIND_FACTOR * ahead
+
     def rule(history, epoch, epochs):
-        if target is None or not math.isfinite(target) or epoch < SLOW_MIN_EPOCHS:
+        if target is None or not math.isfinite(target) or epoch < BEHIND_MIN_EPOCHS:
             return None
         values = sign * np.asarray(history.get(objective) or [], dtype=float)
-        if len(values) < SLOW_MIN_EPOCHS or not np.all(np.isfinite(values)):
+        if len(values) < BEHIND_MIN_EPOCHS or not np.all(np.isfinite(values)):
+            return None
+        if epoch < SLOW_MIN_EPOCHS and not behind(values, epoch):
             return None
         gains = -np.diff(values[-(RECENT_EPOCHS + 1) :])
         if len(gains) > 1 and gains[-1] > gains[:-1].max():
@@ -210,6 +281,7 @@ def online_rules(
     objective: str = "val_loss",
     direction: str = "min",
     target: float | None = None,
+    reference: Sequence[float] | None = None,
 ) -> list:
     """The `diagnosis` pruner's rules for one trial, in the order they are asked.
 
@@ -220,6 +292,8 @@ def online_rules(
         direction: `min` or `max`.
         target: The objective a trial must be able to reach to stay: that of the
             search's top completed trials (see `TrialPruning.target`), or None.
+        reference: The top quarter's best objective by each epoch (see
+            `TrialPruning.reference`), or None.
 
     Returns:
         A list of `OnlineRule` callables for `TrialPruner(rules=...)`.
@@ -234,5 +308,17 @@ def online_rules(
         symptom_rule(recipe, data_info),
         constant_prediction_rule((data_info or {}).get("baseline_loss")),
         diverging_rule(),
-        too_slow_rule(objective, direction, target),
+        too_slow_rule(objective, direction, target, reference),
     ]
+
+
+def batch_rules(data_info: dict) -> list:
+    """The `diagnosis` pruner's rules inside an epoch (`TrialPruner(batch_rules=...)`).
+
+    Args:
+        data_info: `describe_data`'s description (`baseline_loss`).
+
+    Returns:
+        A list of `BatchRule` callables, for a `TrialPruner` with `check_every=CHECK_EVERY`.
+    """
+    return [exploding_loss_rule((data_info or {}).get("baseline_loss"))]

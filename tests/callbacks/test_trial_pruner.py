@@ -18,13 +18,19 @@ def _model(seed, optimizer):
     return model
 
 
+def _linear(seed, rate):
+    """A linear regression net with plain SGD at `rate` (10 and above turn its loss NaN)."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(rate), loss="mse")
+    return model
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_non_finite_loss_stops_training_at_once_with_its_reason(seed, regression):
     x, y = regression
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(10.0), loss="mse")
+    model = _linear(seed, 10.0)
     pruner = TrialPruner()
     history = model.fit(x, y, epochs=5, verbose=0, callbacks=[GradientNormMonitor(), pruner])
     assert pruner.verdict["kind"] == "non_finite"
@@ -81,9 +87,29 @@ def test_config_round_trips_and_rules_must_be_callable():
 
 def test_without_check_finite_a_nan_loss_is_left_to_other_callbacks(regression):
     x, y = regression
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(10.0), loss="mse")
+    model = _linear(0, 10.0)
     pruner = TrialPruner(check_finite=False)
     history = model.fit(x, y, epochs=2, verbose=0, callbacks=[pruner])
     assert not np.isfinite(history.history["loss"][-1])
     assert pruner.verdict is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_with_check_every_a_nan_loss_stops_training_inside_its_first_epoch(seed, regression):
+    x, y = regression
+    model = _linear(seed, 1e6)
+    pruner = TrialPruner(check_every=2)
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[pruner])
+    steps = math.ceil(len(x) / 8)
+    assert pruner.verdict["kind"] == "non_finite" and pruner.verdict["epoch"] == 1, pruner.verdict
+    stopped_at = int(pruner.verdict["evidence"].split("at step ")[1].split()[0])
+    assert stopped_at < steps, (stopped_at, steps)  # it did not wait for the epoch's end
+    assert history.history[log_keys.PRUNED] == [1.0]
+
+
+def test_check_every_must_be_positive_and_batch_rules_callable():
+    with pytest.raises(ValueError, match="check_every"):
+        TrialPruner(check_every=0)
+    with pytest.raises(ValueError, match=r"batch_rules\[0\]='no'"):
+        TrialPruner(batch_rules=["no"])
+    assert TrialPruner(check_every=4).async_safe is False and TrialPruner().async_safe is True

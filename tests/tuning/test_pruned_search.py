@@ -143,3 +143,13 @@ def test_an_unknown_prune_mode_is_one_clear_error(tiny_recipe):
     ):
         check_search_arguments(tiny_recipe(), prune="x")
     assert PRUNE_MODES == ("diagnosis", "median", "none")
+
+
+def test_the_reference_is_the_top_quarters_best_by_each_epoch():
+    completed = [[1.0, 0.5, 0.4], [2.0, 1.0], [0.9, 0.8, 0.7, 0.6], [3.0, 2.0, 1.0, 0.9]]
+    pruning = TrialPruning("diagnosis", "val_loss", "min", completed, pruned=[[1.5, math.nan]])
+    # Five trials: the top quarter is the 2nd best; a shorter curve keeps its last best.
+    assert pruning.reference == [1.0, 0.8, 0.7, 0.6]
+    assert TrialPruning("diagnosis", "val_loss", "min", completed[:3]).reference is None
+    maximised = TrialPruning("diagnosis", "acc", "max", [[0.1, 0.5], [0.2, 0.3], [0.3], [0.0, 0.9]])
+    assert maximised.reference == [0.3, 0.9]
