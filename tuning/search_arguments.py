@@ -62,7 +62,8 @@ def check_search_arguments(
             below 1, `role` without `oracle` (or the reverse), `workers` with
             `role`, a bad `HOST:PORT`, a `verbose` other than 0 or 1, or
             `search.epochs` tuned by Hyperband (which allots epochs itself),
-            or a `prune` mode other than `PRUNE_MODES`.
+            or a `prune` mode other than `PRUNE_MODES`, or a recipe whose
+            `training.distribute.strategy` names a strategy (trials run on one device).
         RecipeError, TuningError: if the search space can make an invalid recipe.
     """
     if tuner not in TUNER_NAMES:
@@ -93,6 +94,14 @@ def check_search_arguments(
         parse_address(oracle)
     if verbose not in (0, 1):
         raise TuningError(f"Argument `verbose` must be 0 or 1. Received: verbose={verbose!r}")
+    strategy = recipe.training.distribute.strategy
+    if strategy not in ("none", "auto"):
+        # A search spreads over the cores with --workers, one trial per worker; a silently
+        # undistributed trial would make the recipe's own timings and batch split wrong.
+        raise TuningError(
+            f"training.distribute.strategy: a search trains each trial on one device "
+            f"(use --workers to run trials side by side). Received: {strategy!r}; use 'none' or 'auto'"
+        )
     from kerasforge.tuning.search_space import SearchSpace
 
     space = SearchSpace(recipe)

@@ -1,8 +1,9 @@
 import pytest
 
-from kerasforge.errors import RecipeError
+from kerasforge.errors import RecipeError, TuningError
 from kerasforge.recipes import load_recipe
 from kerasforge.recipes.schema.search import PowersOfTwo, SearchSection
+from kerasforge.tuning.search_arguments import check_search_arguments
 
 
 def _search(section):
@@ -48,3 +49,15 @@ def test_default_space_tunes_layers_units_dropout_optimizer_rate_and_batch():
 def test_invalid_sections_are_rejected(section, match):
     with pytest.raises(RecipeError, match=match):
         _search(section)
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "data_parallel"])
+def test_a_search_of_a_distributed_recipe_is_one_clear_error(strategy, tiny_recipe):
+    recipe = tiny_recipe(training={"epochs": 2, "distribute": {"strategy": strategy}})
+    with pytest.raises(TuningError, match=rf"training.distribute.strategy: .*Received: '{strategy}'"):
+        check_search_arguments(recipe)
+
+
+def test_a_search_accepts_the_strategies_that_leave_a_trial_on_one_device(tiny_recipe):
+    for strategy in ("none", "auto"):
+        check_search_arguments(tiny_recipe(training={"epochs": 2, "distribute": {"strategy": strategy}}))
