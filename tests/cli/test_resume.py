@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from kerasforge.recipes import load_recipe
+from kerasforge.recipes.engine.backend_settings import backend_facts
 from kerasforge.recipes.engine.checkpoint_files import (
     CHECKPOINT_FOLDER,
     RECIPE_FILE,
@@ -31,14 +32,16 @@ from kerasforge.recipes.engine.checkpoint_files import (
 from kerasforge.recipes.engine.run_folder import LOCK_NAME, RunFolder
 from kerasforge.recipes.schema.loading import recipe_to_yaml
 
+# torch's trainer runs one update per call; the others several, as below.
+_MOST_PER_CALL = backend_facts().max_steps_per_execution
 # Small, with everything that holds state: Dropout (a SeedGenerator), Adam's slots, a
-# learning-rate schedule, both monitors and EarlyStopping. 3 updates per graph call: an
-# epoch has several calls to be killed between, and its 10 updates end in a short call.
+# learning-rate schedule, both monitors and EarlyStopping. 3 updates per graph call (1 on
+# torch): an epoch has several calls to be killed between, and its 10 updates end in a short call.
 SMALL = [
     "--set=training.epochs=6",
     "--set=data.max_train_rows=300",
     "--set=model.hidden=[16]",
-    "--set=training.steps_per_execution=3",
+    f"--set=training.steps_per_execution={min(3, _MOST_PER_CALL)}",
     "--set=training.learning_rate={schedule: cosine, peak: 3.0e-3, warmup_epochs: 1}",
     "--set=callbacks.early_stopping.patience=50",
     "--quiet",
@@ -48,7 +51,7 @@ STOPPING = [
     "--set=training.epochs=20",
     "--set=data.max_train_rows=300",
     "--set=model.hidden=[16]",
-    "--set=training.steps_per_execution=2",
+    f"--set=training.steps_per_execution={min(2, _MOST_PER_CALL)}",
     "--set=callbacks.early_stopping.patience=2",
     "--set=callbacks.early_stopping.min_delta=0.2",
     "--quiet",
