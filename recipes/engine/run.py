@@ -193,6 +193,10 @@ def train(
                 f"{data.rows['train']} training rows at batch {training.batch_size}: "
                 f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
             )
+            if training.mixed_precision is not False:
+                policy = model.dtype_policy.name
+                head = ", output layer float32" if policy != "float32" else ""
+                print_msg(f"training.mixed_precision: dtype policy {policy}{head}")
         fitting, resuming = callbacks, {}
         if folder is not None:
             checkpoint = open_checkpoint(
@@ -224,6 +228,7 @@ def train(
                 "updates_per_epoch": updates,
                 "steps_per_execution": int(model.steps_per_execution),
                 "fit_seconds": round(seconds, 3),
+                "dtype_policy": model.dtype_policy.name,
             }
             _write_run(run, folder.staging, extra)
             run.run_dir = folder.commit()
