@@ -65,8 +65,8 @@ def resolve_dtype_policy(setting: bool | str, on_gpu: bool | None = None) -> str
         return GPU_POLICY
     warnings.warn(
         f"`training.mixed_precision: true`: no GPU visible to the {keras.backend.backend()} backend, "
-        f"so the model is built in {CPU_POLICY} (16-bit matrix products are no faster on CPU); "
-        "set `training.mixed_precision: mixed_bfloat16` to force mixed precision on CPU",
+        f"so the model is built in {CPU_POLICY}: float16 is slow on CPU, and bfloat16 pays only on "
+        "some CPUs and backends; set `training.mixed_precision: mixed_bfloat16` to use it anyway",
         stacklevel=2,
     )
     return CPU_POLICY
