@@ -86,6 +86,15 @@ def untrack_optimizer_variable(optimizer: Any, variable: Any) -> None:
                 del optimizer.__dict__[name]
 
 
+def optimizer_own_variables(optimizer: Any) -> list[Any]:
+    """`optimizer.variables` without those `track_optimizer_variable` added: the
+    optimizer's own state (iterations, slots), whether or not a callback's
+    variables are tracked at the moment, as its own save holds them.
+    """
+    hidden = optimizer.__dict__.get(_HIDDEN, [])
+    return [variable for variable in optimizer.variables if all(variable is not h for h in hidden)]
+
+
 def _without_hidden(optimizer: Any, method: Any) -> Any:
     """`method` (an optimizer's `save_own_variables` or `load_own_variables`), run
     with the hidden variables out of `optimizer.variables`; they come back last,

@@ -142,7 +142,8 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     otherwise fail to load on torch, and one trained on torch (eager) would be
     fitted further without XLA on JAX. Whoever trains it further picks their own.
     The optimizer is recorded by its public name (`keras.optimizers.Adam`), not
-    by the backend's own class: a torch-trained file that names
+    by the backend's own class (and so is a `LossScaleOptimizer`'s inner one): a
+    torch-trained file that names
     `keras.src.backend.torch.optimizers` makes a TensorFlow process import torch
     after TensorFlow, which crashes it.
 
@@ -157,14 +158,56 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     ```
     """
     neutral: dict = {"steps_per_execution": 1, "jit_compile": "auto"}
-    optimizer = getattr(model, "optimizer", None)
-    public_name = type(optimizer).__name__
-    if isinstance(optimizer, keras.optimizers.Optimizer) and hasattr(keras.optimizers, public_name):
-        neutral["optimizer"] = {
-            "module": "keras.optimizers",
-            "class_name": public_name,
-            "config": optimizer.get_config(),
-            "registered_name": None,
-        }
+    optimizer = _public_optimizer_config(getattr(model, "optimizer", None))
+    if optimizer is not None:
+        neutral["optimizer"] = optimizer
     with compile_config_written_as(model, **neutral):
         model.save(path)
+
+
+def _public_optimizer_config(optimizer) -> dict | None:
+    """An optimizer serialized under its public `keras.optimizers` name, or None if it has none.
+
+    A `LossScaleOptimizer` (`mixed_float16`) holds its inner optimizer's config,
+    which names the backend's own class too: that one is made public as well.
+    """
+    public_name = type(optimizer).__name__
+    if not (isinstance(optimizer, keras.optimizers.Optimizer) and hasattr(keras.optimizers, public_name)):
+        return None
+    config = optimizer.get_config()
+    inner = _public_optimizer_config(getattr(optimizer, "inner_optimizer", None))
+    if inner is not None:
+        config["inner_optimizer"] = inner
+    return {
+        "module": "keras.optimizers",
+        "class_name": public_name,
+        "config": config,
+        "registered_name": None,
+    }
+
+
+def gpu_available(backend: str | None = None) -> bool:
+    """Whether the backend this process runs sees a GPU (for `training.mixed_precision: true`).
+
+    Args:
+        backend: String. Defaults to the backend this process runs; it must be the one loaded,
+            since each is asked through its own API (torch has no `keras.distribution`).
+
+    Returns:
+        True when TensorFlow lists a physical GPU, JAX's default platform is a GPU, or
+        `torch.cuda.is_available()`.
+    """
+    backend = backend or keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() in ("gpu", "cuda", "rocm")
+    if backend == "torch":
+        import torch
+
+        return bool(torch.cuda.is_available())
+    return False

@@ -8,6 +8,7 @@ from kerasforge.errors import RecipeError
 from kerasforge.recipes.engine.backend_settings import compile_options
 from kerasforge.recipes.engine.build_network import build_network
 from kerasforge.recipes.engine.build_optimizer import build_optimizer
+from kerasforge.recipes.engine.mixed_precision import dtype_policy, resolve_dtype_policy
 from kerasforge.recipes.engine.model_memory import check_model_memory
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
@@ -59,6 +60,11 @@ def _start_output_at_prior(model: keras.Model, data: PreparedData) -> None:
 def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     """Builds the network, optimizer, loss and metrics, and compiles them.
 
+    The network is built under the dtype policy of `training.mixed_precision`
+    (see `mixed_precision`); the model keeps it (`model.dtype_policy`) and Keras's
+    global policy is left as it was. Under `mixed_float16`, `compile` wraps the
+    optimizer in a `LossScaleOptimizer`.
+
     Args:
         recipe: A validated recipe.
         data: The `PreparedData` the model will be trained on; it fixes the
@@ -84,7 +90,8 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     updates = updates_per_epoch(
         data.rows["train"], recipe.training.batch_size, recipe.training.drop_remainder
     )
-    model = build_network(recipe.model, data.input_dim, data.output_units)
+    with dtype_policy(resolve_dtype_policy(recipe.training.mixed_precision)):
+        model = build_network(recipe.model, data.input_dim, data.output_units)
     if len(data.y_train):
         _start_output_at_prior(model, data)
     model.compile(

@@ -51,7 +51,8 @@ def build_network(section: ModelSection, input_dim: int, output_units: int) -> k
     """Builds the uncompiled functional model of a `model:` section.
 
     Hidden layers are named `hidden_1`, `hidden_2`, ... (input side first) and
-    the head `output`, so per-layer logs read `grad_norm/hidden_1`.
+    the head `output`, so per-layer logs read `grad_norm/hidden_1`. The layers take
+    Keras's global dtype policy, except the head, which is float32 under a mixed one.
 
     Args:
         section: The recipe's `model` section.
@@ -75,6 +76,9 @@ def build_network(section: ModelSection, input_dim: int, output_units: int) -> k
         activation=head_activation,
         kernel_initializer=_initializer(section.kernel_initializer, "kernel_initializer"),
         kernel_regularizer=_regularizer(section),
+        # Under a mixed precision policy the head and its softmax/sigmoid stay float32, so the
+        # loss and the probabilities are computed in full precision.
+        dtype="float32" if keras.config.dtype_policy().compute_dtype != "float32" else None,
         name="output",
     )(outputs)
     model = keras.Model(inputs, outputs, name="recipe_model")

@@ -85,3 +85,36 @@ def limit_threads(threads: int) -> None:
         flags = os.environ.get("XLA_FLAGS", "")
         if "intra_op_parallelism_threads" not in flags:
             os.environ["XLA_FLAGS"] = f"{flags} {_JAX_THREADS_FLAG.format(threads=threads)}".strip()
+
+
+def backend_random_state() -> dict:
+    """The backend's own global random state, which a checkpoint saves beside Python's and NumPy's.
+
+    Only torch has one that training draws from: Keras's torch backend runs a
+    `Dropout` without an explicit seed through `torch.nn.functional.dropout`,
+    on torch's global generator, not through the layer's `SeedGenerator`
+    variable. TensorFlow and JAX draw only from `SeedGenerator` variables
+    (saved with the model's variables): an empty dict.
+
+    Returns:
+        A picklable dict for `set_backend_random_state`.
+    """
+    if keras.backend.backend() != "torch":
+        return {}
+    import torch
+
+    state = {"torch": torch.get_rng_state().numpy()}
+    if torch.cuda.is_available():
+        state["torch_cuda"] = [generator.numpy() for generator in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_backend_random_state(state: dict) -> None:
+    """Restores what `backend_random_state` returned (in a process of the same backend)."""
+    if "torch" not in state:
+        return
+    import torch
+
+    torch.set_rng_state(torch.from_numpy(state["torch"]))
+    if "torch_cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([torch.from_numpy(generator) for generator in state["torch_cuda"]])

@@ -230,6 +230,10 @@ def _train(recipe, run_dir, runs_root, verbose, write, data, resume, fresh, dist
             )
             if distribution.strategy != "none":
                 print_msg(f"distributed: {distribution.describe()}; batch {training.batch_size} is global")
+            if training.mixed_precision is not False:
+                policy = model.dtype_policy.name
+                head = ", output layer float32" if policy != "float32" else ""
+                print_msg(f"training.mixed_precision: dtype policy {policy}{head}")
         fitting, resuming = callbacks, {}
         # A multi-process run cannot be resumed (`--resume` is for one process), so it keeps no checkpoint.
         if folder is not None and distribution.num_processes == 1:
@@ -270,6 +274,7 @@ def _train(recipe, run_dir, runs_root, verbose, write, data, resume, fresh, dist
                 "updates_per_epoch": updates,
                 "steps_per_execution": int(model.steps_per_execution),
                 "fit_seconds": round(seconds, 3),
+                "dtype_policy": model.dtype_policy.name,
             }
             _write_run(run, folder.staging, extra)
             run.run_dir = folder.commit()

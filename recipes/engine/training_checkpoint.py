@@ -5,11 +5,14 @@ What a checkpoint holds, after each complete epoch:
 - every model variable (weights, BatchNormalization statistics, and the
   `SeedGenerator` states that Dropout and noise layers draw from);
 - every optimizer variable (the iteration count, which also drives a
-  learning-rate schedule, and the slots, e.g. Adam's moments);
+  learning-rate schedule, and the slots, e.g. Adam's moments), but not the
+  accumulators a gradient monitor tracks on the optimizer while it runs (on
+  JAX), which it resets every epoch;
 - the state of the recipe's callbacks (`CALLBACK_STATE`): EarlyStopping's
   best value, wait and best weights, the monitors' events, history and rules;
 - the epoch logs so far (the `History`), whether a callback stopped
-  training, and Python's and NumPy's random states.
+  training, and Python's, NumPy's and the backend's random states (torch's
+  global generator, which an unseeded `Dropout` draws from on torch).
 
 The data order needs no state: `make_epoch_dataset` draws every epoch's
 order from (seed, epoch). Variables are read and assigned through Keras's
@@ -43,6 +46,7 @@ from kerasforge.callbacks import ActivationMonitor, EarlyStopping, GradientNormM
 from kerasforge.errors import RunDirError
 from kerasforge.recipes.engine import checkpoint_files
 from kerasforge.recipes.engine.checkpoint_files import CHECKPOINT_FOLDER, RECIPE_FILE, checkpoint_file_name
+from kerasforge.recipes.engine.reproducibility import backend_random_state, set_backend_random_state
 
 # The attributes that make up each callback's training state. A callback resets them in
 # on_train_begin; a resumed run sets them back right after.
@@ -128,15 +132,16 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 for callback in self.watched
             ],
             "model_variables": _signature(self.model.variables),
-            "optimizer_variables": _signature(optimizer.variables),
+            "optimizer_variables": _signature(_keras_compat.optimizer_own_variables(optimizer)),
             "python_random": random.getstate(),
             "numpy_random": np.random.get_state(),
+            "backend_random": backend_random_state(),
         }
         arrays = {
             f"model/{index}": keras.ops.convert_to_numpy(variable)
             for index, variable in enumerate(self.model.variables)
         }
-        for index, variable in enumerate(optimizer.variables):
+        for index, variable in enumerate(_keras_compat.optimizer_own_variables(optimizer)):
             arrays[f"optimizer/{index}"] = keras.ops.convert_to_numpy(variable)
         arrays["record"] = np.frombuffer(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL), np.uint8)
         buffer = io.BytesIO()
@@ -155,7 +160,8 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         optimizer = self.model.optimizer
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
-        for kind, variables in (("model", self.model.variables), ("optimizer", optimizer.variables)):
+        own = _keras_compat.optimizer_own_variables(optimizer)
+        for kind, variables in (("model", self.model.variables), ("optimizer", own)):
             if record[f"{kind}_variables"] != _signature(variables):
                 raise RunDirError(
                     f"the checkpoint in {str(self.folder)!r} does not fit this model: its {kind} variables "
@@ -168,6 +174,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 setattr(callback, name, value)
         random.setstate(record["python_random"])
         np.random.set_state(record["numpy_random"])
+        set_backend_random_state(record.get("backend_random", {}))
         self.model.stop_training = record["stopped"]
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:

@@ -33,6 +33,8 @@ OPTIMIZER_FACTS = {
     "lamb": OptimizerFacts("Lamb", 2),
 }
 OPTIMIZERS = tuple(OPTIMIZER_FACTS)
+# The Keras dtype policies `training.mixed_precision` may name; `true` picks one for the device.
+MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16", "float32")
 
 
 class ScheduleSection(StrictModel):
@@ -93,6 +95,11 @@ class TrainingSection(StrictModel):
     clipvalue: PositiveFloat | None = Field(None, description="Clip each gradient element to +/- this.")
     global_clipnorm: PositiveFloat | None = Field(
         None, description="Clip all gradients together to this global L2 norm."
+    )
+    mixed_precision: bool | Literal[MIXED_PRECISION_POLICIES] = Field(
+        False,
+        description="Compute in 16 bits, keep the weights and the output layer in float32. `true`: "
+        "`mixed_float16` on a GPU, float32 with a warning on CPU; or a Keras dtype policy name.",
     )
     batch_size: Int32 = Field(32, ge=1, description="Rows per update (mini-batch size).")
     epochs: Int32 = Field(30, ge=1, description="Passes over the training data.")
