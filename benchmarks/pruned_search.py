@@ -92,14 +92,14 @@ def _narrow(seed: int, trials: int, epochs: int, patience: int) -> dict:
 def _wide_synthetic(base: str, seed: int, trials: int, epochs: int, patience: int) -> dict:
     # The same wide space on generated data large enough that a trial's epochs, not its fixed
     # costs (building and tracing the model, about 0.8 s), take most of its time, as on real data.
-    data = {"data.source": "synthetic", "data.synthetic": {"rows": 12000, "features": 40, "informative": 12}}
+    data = {"data.source": "synthetic", "data.synthetic": {"rows": 60000, "features": 40, "informative": 12}}
     return {**_wide(base, seed, trials, epochs, patience), **data}
 
 
 SPACES = {
     "digits (wide)": ("digits_mlp", _wide),
     "breast_cancer (wide)": ("breast_cancer_mlp", _wide),
-    "synthetic 12k rows (wide)": ("digits_mlp", _wide_synthetic),
+    "synthetic 60k rows (wide)": ("digits_mlp", _wide_synthetic),
     "digits_mlp (narrow)": ("digits_mlp", None),
 }
 
