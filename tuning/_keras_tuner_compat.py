@@ -76,8 +76,17 @@ def serve_oracle(oracle: kt.Oracle, host: str, threads: int = 1) -> tuple[Any, i
     from keras_tuner.src import protos
     from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
+    class Servicer(OracleServicer):
+        def EndTrial(self, request, context):
+            try:
+                return super().EndTrial(request, context)
+            except RuntimeError as error:
+                # The oracle stops the search ("Number of consecutive failures exceeded ..."): the
+                # worker gets the message; aborting keeps gRPC from logging a traceback here.
+                context.abort(grpc.StatusCode.ABORTED, str(error))
+
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads))
-    protos.get_service_grpc().add_OracleServicer_to_server(OracleServicer(oracle), server)
+    protos.get_service_grpc().add_OracleServicer_to_server(Servicer(oracle), server)
     port = server.add_insecure_port(f"{host}:0")
     server.start()
     return server, port

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 
-from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.tuning.search_cluster import STOP_SECONDS
 from kerasforge.tuning.search_process import EXIT_FAILED_IN_A_ROW, EXIT_FINISHED, EXIT_PAUSED
@@ -144,16 +143,20 @@ class WorkerPool:
 
     def run(self) -> str | None:
         """Runs the search to its end; returns why it stopped early, or None."""
-        processes = {f"worker{index}": self._process() for index in range(self.workers)}
+        from kerasforge._keras_compat import print_msg  # imports keras: not before the workers start
         from kerasforge.tuning._keras_tuner_compat import serve_oracle
 
-        started = time.time()
-        tuner = _oracle_tuner(self.job)
-        oracle = tuner.oracle
-        server, port = serve_oracle(oracle, ORACLE_HOST, threads=self.workers)
-        address = f"{ORACLE_HOST}:{port}"
+        processes, server, oracle = {}, None, None
         failures, failed_in_a_row = [], False
         try:
+            # First, so their imports overlap the oracle's preparation.
+            for index in range(self.workers):
+                processes[f"worker{index}"] = self._process()
+            started = time.time()
+            tuner = _oracle_tuner(self.job)
+            oracle = tuner.oracle
+            server, port = serve_oracle(oracle, ORACLE_HOST, threads=self.workers)
+            address = f"{ORACLE_HOST}:{port}"
             for tuner_id, process in processes.items():
                 self._assign(process, tuner_id, address, started)
             if self.job.verbose:
@@ -161,17 +164,18 @@ class WorkerPool:
                     f"{self.workers} workers with {self.threads} thread(s) each, "
                     f"oracle in this process on {address}"
                 )
-            running = dict(processes)
+            running = set(processes)
             while running and not failed_in_a_row:
                 time.sleep(_POLL_SECONDS)
-                for tuner_id, process in list(running.items()):
-                    code = process.poll()
+                for tuner_id in sorted(running):
+                    code = processes[tuner_id].poll()
                     if code is None:
                         continue
-                    del running[tuner_id]
+                    running.discard(tuner_id)
                     if code == EXIT_PAUSED and _trials_left(oracle):
-                        running[tuner_id] = replacement = _start_process(quiet=not self.job.verbose)
-                        self._assign(replacement, tuner_id, address, started)
+                        processes[tuner_id] = _start_process(quiet=not self.job.verbose)
+                        self._assign(processes[tuner_id], tuner_id, address, started)
+                        running.add(tuner_id)
                     elif code == EXIT_FAILED_IN_A_ROW:
                         failed_in_a_row = True
                     elif code not in (EXIT_FINISHED, EXIT_PAUSED):
@@ -179,9 +183,10 @@ class WorkerPool:
         finally:
             # Normally every worker has ended here; when this process is
             # interrupted they are stopped, so none runs on without it.
-            _stop(running.values() if "running" in locals() else processes.values())
-            server.stop(None)
-            oracle.save()
+            _stop(processes.values())
+            if server is not None:
+                server.stop(None)
+                oracle.save()
         if failed_in_a_row:
             from kerasforge.tuning.run_search import save_trials
 

@@ -3,13 +3,16 @@
 import collections
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from kerasforge.tuning import run_search
+from kerasforge.errors import TuningError
+from kerasforge.tuning import load_trials, run_search
 
 SPACE = {"layers": [1, 2], "units": [4, 8], "batch_size": [16, 32]}
 
@@ -77,3 +80,30 @@ def test_workers_move_to_fresh_processes_after_trials_per_process(tiny_recipe, t
     trials_per_pid = collections.Counter(record["pid"] for record in records)
     assert max(trials_per_pid.values()) <= 2 and len(trials_per_pid) >= 3, trials_per_pid
     assert {record["tuner_id"] for record in records} <= {"worker0", "worker1"}
+
+
+@pytest.mark.slow
+def test_failures_in_a_row_stop_a_two_worker_search_quietly_with_the_failed_trials_recorded(
+    tiny_recipe, tmp_path, caplog
+):
+    recipe = tiny_recipe(
+        training={"epochs": 2, "optimizer": "sgd"},
+        callbacks={"gradient_monitor": {"enabled": False}, "early_stopping": {"enabled": False}},
+        search={"max_trials": 6, "learning_rate": [1e12, 1e13, 1e14], "max_consecutive_failures": 2},
+    )
+    with pytest.raises(TuningError, match="search stopped: 2 trials failed in a row"):
+        run_search(recipe, workers=2, run_dir=tmp_path / "s", verbose=0, prune="none")
+    assert not [record for record in caplog.records if record.levelname == "ERROR"], caplog.text
+    trials = load_trials(tmp_path / "s")
+    # The other worker's trial, stopped with the search, runs again if the search is resumed.
+    assert (trials["status"] == "FAILED").sum() >= 2, trials
+    assert set(trials["status"]) <= {"FAILED", "RUNNING"}, trials
+
+
+def test_starting_workers_early_imports_no_backend():
+    # The command line starts the workers before its own imports, so theirs overlap.
+    code = (
+        "import sys, kerasforge.tuning.worker_pool; print(sorted({'keras', 'tensorflow'} & set(sys.modules)))"
+    )
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert finished.stdout == "[]\n"
