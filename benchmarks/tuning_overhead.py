@@ -24,6 +24,7 @@ import argparse
 import multiprocessing
 import os
 import tempfile
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -41,6 +42,7 @@ from kerasforge.recipes import (
     set_global_seed,
 )
 from kerasforge.tuning import RecipeHyperModel, SearchSpace, make_tuner, run_search
+from kerasforge.tuning import recipe_hyper_model as trial_module
 
 tf.get_logger().setLevel("ERROR")  # every trial is a new model: retracing is expected
 
@@ -74,11 +76,11 @@ def _one_more_trial(tuner):
     tuner.search()
 
 
-def _direct_fit(recipe, data):
+def _direct_fit(recipe, data, fit=fit_model):
     keras.backend.clear_session()
     set_global_seed(recipe.seed)
     model = build_model(recipe, data)
-    fit_model(recipe, model, data, build_callbacks(recipe, data, verbose=0), verbose=0)
+    fit(recipe, model, data, build_callbacks(recipe, data, verbose=0), verbose=0)
 
 
 def _plain_keras(recipe, data):
@@ -128,18 +130,37 @@ def _memory(folder, trials_per_process: int) -> None:
     )
 
 
+_fit_seconds: dict[str, list[float]] = {}
+
+
+def _timed_fit(name: str):
+    """`fit_model`, timed into `_fit_seconds[name]`: the rest of a contender's time is outside the fit."""
+
+    def fit(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return fit_model(*args, **kwargs)
+        finally:
+            _fit_seconds.setdefault(name, []).append(time.perf_counter() - started)
+
+    return fit
+
+
 def _timing(repeats: int, epochs: int) -> None:
     recipe = _recipe(epochs)
     with tempfile.TemporaryDirectory() as folder:
         tuner = _tuner(recipe, folder)
         data = tuner.hypermodel.data
+        direct_fit = _timed_fit("direct fit")
         runners = {
             "search trial": lambda: _one_more_trial(tuner),
-            "direct fit": lambda: _direct_fit(recipe, data),
+            "direct fit": lambda: _direct_fit(recipe, data, direct_fit),
             "plain keras": lambda: _plain_keras(recipe, data),
         }
+        trial_module.fit_model = _timed_fit("search trial")  # the fit inside a search trial
         for runner in runners.values():
             runner()  # warm-up: first traces and file creation
+        _fit_seconds.clear()
         times = interleaved(runners, repeats)
     rows = [
         {
@@ -155,6 +176,14 @@ def _timing(repeats: int, epochs: int) -> None:
         f"ratio search trial / direct fit: {trial / median(times['direct fit']):.2f}; "
         f"search trial / plain keras: {trial / median(times['plain keras']):.2f} "
         f"({epochs} epochs of digits, batch {recipe.training.batch_size}, {repeats} rounds)"
+    )
+    outside = {
+        name: median([total - fit for total, fit in zip(times[name], _fit_seconds[name], strict=True)])
+        for name in ("search trial", "direct fit")
+    }
+    print(
+        f"outside fit_model (build, callbacks, garbage collection, tuner bookkeeping): search trial "
+        f"{outside['search trial']:.2f} s, direct fit {outside['direct fit']:.2f} s (medians)"
     )
 
 

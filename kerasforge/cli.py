@@ -27,7 +27,7 @@ from kerasforge import __version__
 from kerasforge._backend_environment import set_backend_environment
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
 from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
-from kerasforge.errors import ArgumentError, BackendMissingError, KerasforgeError, RunDirError
+from kerasforge.errors import ArgumentError, BackendMissingError, ClusterError, KerasforgeError, RunDirError
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, PRUNE_MODES, TUNER_NAMES
 
 EXIT_USER_ERROR = 2
@@ -115,9 +115,24 @@ def _resumed_recipe(args):
     return recipe
 
 
+def _cluster(args):
+    """The `Cluster` of `--coordinator/--num-processes/--process-id`, or None; checked before the backend."""
+    from kerasforge.recipes.engine.run_arguments import check_cluster_arguments
+
+    check_cluster_arguments(args.coordinator, args.num_processes, args.process_id)
+    if args.coordinator is None:
+        return None
+    if args.resume is not None:
+        raise ArgumentError("--resume continues a one-process run; leave out --coordinator")
+    from kerasforge.recipes.engine.distribute import Cluster
+
+    return Cluster(args.coordinator, args.num_processes, args.process_id)
+
+
 def _command_train(args):
     from kerasforge.recipes.engine.run_folder import ResumableRunError
 
+    cluster = _cluster(args)
     if args.resume is not None:
         recipe = _resumed_recipe(args)
     elif args.recipe is None:
@@ -136,6 +151,7 @@ def _command_train(args):
         verbose=2 if args.quiet else 1,
         resume=args.resume is not None,
         fresh=args.fresh,
+        cluster=cluster,
     )
 
 
@@ -171,7 +187,7 @@ def _command_tune(args):
     from kerasforge.tuning.search_arguments import check_search_arguments, search_folder_path
 
     recipe = _load_recipe(args)
-    check_search_arguments(
+    space = check_search_arguments(
         recipe, args.tuner, args.max_trials, args.workers, args.role, args.oracle, prune=args.prune
     )
     folder = search_folder_path(recipe, args.run_dir)
@@ -182,8 +198,18 @@ def _command_tune(args):
 
         start_workers_early(args.workers)  # their backend imports overlap this process's
     _import_recipes()
-    from kerasforge.tuning import run_search
+    from kerasforge.tuning import SearchPlan, run_search
+    from kerasforge.tuning.search_files import interrupted_message
 
+    total = SearchPlan.build(args.tuner, space, args.max_trials).trials
+    try:
+        _run_search(run_search, recipe, folder, args)
+    except KeyboardInterrupt as error:
+        error.when_stopped = interrupted_message(folder, total)
+        raise
+
+
+def _run_search(run_search, recipe, folder, args):
     run_search(
         recipe,
         tuner=args.tuner,
@@ -322,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="discard the checkpoint of a killed run in --run-dir; start afresh",
     )
     train.add_argument("--quiet", action="store_true", help="one line per epoch instead of a progress bar")
+    cluster = train.add_argument_group("multi-process training (JAX; run the same command on every process)")
+    cluster.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address, reachable by all")
+    cluster.add_argument("--num-processes", type=_positive_int, metavar="N", help="processes in the run")
+    cluster.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1; 0 writes the run")
     train.set_defaults(handler=_command_train)
 
     validate = commands.add_parser(
@@ -427,6 +457,12 @@ def main(argv=None) -> int:
             args.handler(args)
         except KerasforgeError as error:
             print(f"kerasforge: error: {error}", file=sys.stderr)
+            if isinstance(error, ClusterError):
+                # A dead peer leaves JAX's exit-time shutdown barrier waiting for it, then aborting
+                # with pages of logs: this process has said what happened, so it leaves at once.
+                sys.stderr.flush()
+                sys.stdout.flush()
+                os._exit(EXIT_USER_ERROR)
             return EXIT_USER_ERROR
         except KeyboardInterrupt as error:
             signum = getattr(error, "signum", signal.SIGINT)

@@ -44,3 +44,7 @@ class BackendMissingError(KerasforgeError, ImportError):
 
 class TrainingStoppedError(KerasforgeError, RuntimeError):
     """A health monitor with `on_detect: raise` stopped training; nothing was written."""
+
+
+class ClusterError(KerasforgeError, RuntimeError):
+    """A multi-process run cannot go on: a process could not join, or another one died."""

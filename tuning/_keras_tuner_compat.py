@@ -21,6 +21,7 @@ from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
 
 __all__ = [
     "SaveBestEpoch",
+    "build_without_parent_weights",
     "hyperband_brackets",
     "quiet_keras_tuner",
     "serve_oracle",
@@ -39,6 +40,16 @@ def hyperband_brackets(max_epochs: int, factor: int) -> list[list[tuple[int, int
         ]
         for bracket in reversed(range(oracle._get_num_brackets()))
     ]
+
+
+def build_without_parent_weights(tuner: kt.Tuner, hp: kt.HyperParameters) -> Any:
+    """Builds a trial's model as `Tuner._build_hypermodel` does, without Hyperband's weight loading.
+
+    KerasTuner's Hyperband loads a promoted trial's parent's best-epoch
+    weights here, without the optimizer state; kerasforge restores the
+    parent's whole training state in the fit instead (see `trial_state`).
+    """
+    return kt.Tuner._build_hypermodel(tuner, hp)
 
 
 def _discard(*args: Any, **kwargs: Any) -> None:

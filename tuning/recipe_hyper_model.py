@@ -17,6 +17,7 @@ from kerasforge.recipes import (
 )
 from kerasforge.tuning._keras_tuner_compat import SaveBestEpoch
 from kerasforge.tuning.search_space import SearchSpace
+from kerasforge.tuning.trial_state import trial_checkpoint
 
 
 class _StopOnNaN(keras.callbacks.Callback):
@@ -67,9 +68,11 @@ class RecipeHyperModel(kt.HyperModel):
         space: The `SearchSpace` (it holds the base recipe).
         data: The `PreparedData` every trial trains on; prepared once so all
             trials see the same split.
-        keep_checkpoints: Boolean. Keep KerasTuner's best-epoch weight files.
-            Hyperband needs them to continue a trial in its next round; other
-            tuners skip the writes. Defaults to `False`.
+        keep_checkpoints: Boolean. Write each trial's whole training state
+            after every epoch (see `trial_state`), so a promoted Hyperband
+            trial continues from its parent's exactly; other tuners skip the
+            writes. KerasTuner's best-epoch weight files are never written.
+            Defaults to `False`.
 
     Attributes:
         history_: Metric name -> per-epoch values of the last fit (also set
@@ -78,6 +81,9 @@ class RecipeHyperModel(kt.HyperModel):
             (no pruning).
         pruned_: The last fit's `TrialPruner.verdict` (`kind`, `evidence`,
             `epoch`), or None when it was not pruned.
+        trial_dir, parent_dir: The folders of the trial about to run and of
+            the trial it continues (or None); the tuner sets them before each
+            trial when `keep_checkpoints` is on.
 
     Example:
 
@@ -99,6 +105,8 @@ class RecipeHyperModel(kt.HyperModel):
         self.history_ = None
         self.pruning = None
         self.pruned_ = None
+        self.trial_dir = None
+        self.parent_dir = None
 
     def _trial_recipe(self, hp):
         try:
@@ -147,17 +155,21 @@ class RecipeHyperModel(kt.HyperModel):
         self.pruned_ = None
         data_info = describe_data(recipe, self.data) if self.pruning is not None else {}
         pruner = None if self.pruning is None else self.pruning.pruner(recipe, data_info)
-        tuner_callbacks = [
-            callback
-            for callback in callbacks
-            if self.keep_checkpoints or not isinstance(callback, SaveBestEpoch)
-        ]
-        # The pruner comes after the monitors, whose logs it reads, and before KerasTuner's own
-        # callbacks, which report each epoch to the oracle.
+        tuner_callbacks = [callback for callback in callbacks if not isinstance(callback, SaveBestEpoch)]
+        recipe_callbacks = build_callbacks(recipe, self.data, verbose=0)
+        state = []
+        if self.keep_checkpoints and self.trial_dir is not None:
+            state = [trial_checkpoint(self.trial_dir, self.parent_dir, recipe_callbacks)]
+            # The epochs the parent really trained (fewer if it stopped early, and then none more).
+            continued = state[0].fit_arguments()
+            initial_epoch, epochs = continued["initial_epoch"], continued.get("epochs", epochs)
+        # The pruner comes after the monitors, whose logs it reads; the state is saved after every
+        # callback that may stop training; KerasTuner's own callbacks report each epoch to the oracle.
         trial_callbacks = (
-            build_callbacks(recipe, self.data, verbose=0)
+            recipe_callbacks
             + [_StopOnNaN()]
             + ([pruner] if pruner is not None else [])
+            + state
             + tuner_callbacks
         )
         history = fit_model(
@@ -170,7 +182,13 @@ class RecipeHyperModel(kt.HyperModel):
             epochs=epochs,
             initial_epoch=initial_epoch,
         )
-        self.history_ = {key: [float(value) for value in values] for key, values in history.history.items()}
+        # A continued trial's History starts at epoch 1 (its parent's epochs first), so its score,
+        # the best epoch of it, is what training its recipe from scratch reaches; its record keeps
+        # its own epochs.
+        restored = state[0].initial_epoch if state else 0
+        self.history_ = {
+            key: [float(value) for value in values[restored:]] for key, values in history.history.items()
+        }
         if pruner is not None and pruner.verdict is not None:
             self.pruned_ = dict(pruner.verdict)
             _finite_objective(

@@ -2,6 +2,7 @@
 
 import contextlib
 import enum
+import functools
 import multiprocessing
 import os
 import signal
@@ -21,6 +22,7 @@ from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, check_search_arguments, search_folder_path
 from kerasforge.tuning.search_cluster import STOP_SECONDS, THREADS_VARIABLE, oracle_environment
+from kerasforge.tuning.search_files import write_after_trial
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
 from kerasforge.tuning.search_result import SearchResult
@@ -124,7 +126,7 @@ def run_trials(
         The `SearchStatus` this process's part ended with.
 
     A chief serves the oracle until the search ends or it is interrupted
-    (which is how `SearchCluster` ends it); either way it saves the oracle
+    (Ctrl-C, SIGTERM); either way it saves the oracle
     last, since KerasTuner's chief saves before it marks the last trial done.
     """
     hypermodel = RecipeHyperModel(
@@ -134,6 +136,7 @@ def run_trials(
     instance.total_trials, instance.verbose = job.total_trials, job.verbose
     instance.trial_limit, instance.search_started = trial_limit, search_started
     instance.prune = job.prune
+    instance.after_trial = functools.partial(write_after_trial, job.folder, job.space)
     try:
         instance.search()
     except TrialLimitReached:

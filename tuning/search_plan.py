@@ -39,6 +39,8 @@ class SearchPlan:
         space: Lines describing each tuned field.
         full_trials: Hyperband only: the trials of its full plan, when no
             `max_trials` cuts it short.
+        promoting_trials: Hyperband only: the smallest `max_trials` whose
+            search promotes a trial (its first bracket's first round, plus one).
 
     Example:
 
@@ -55,6 +57,7 @@ class SearchPlan:
     brackets: list = field(default_factory=list)
     space: list = field(default_factory=list)
     full_trials: int | None = None
+    promoting_trials: int | None = None
 
     @classmethod
     def build(cls, name: str, space: SearchSpace, max_trials: int | None) -> "SearchPlan":
@@ -71,6 +74,7 @@ class SearchPlan:
         if "units" in section.tuned and section.units_per_layer:
             description.append("units are tuned per layer: units_k exists only when layers >= k")
         if name != "hyperband":
+            max_trials = section.max_trials if max_trials is None else max_trials
             epochs = space.recipe.training.epochs
             if section.epochs is not None:
                 epochs = section.epochs.max if isinstance(section.epochs, IntRange) else max(section.epochs)
@@ -95,7 +99,8 @@ class SearchPlan:
             if rounds:
                 brackets.append(rounds)
         full_trials = sum(size for rounds in full for size, _ in rounds)
-        return cls(name, trials, total, largest, brackets, description, full_trials)
+        promoting = next((rounds[0][0] + 1 for rounds in full if len(rounds) > 1), None)
+        return cls(name, trials, total, largest, brackets, description, full_trials, promoting)
 
     def lines(self) -> list[str]:
         """The plan as printable lines."""
@@ -119,4 +124,12 @@ class SearchPlan:
         for number, rounds in enumerate(self.brackets, start=1):
             shown = ", ".join(f"{size} trials to epoch {epochs}" for size, epochs in rounds)
             lines.append(f"  bracket {number}: {shown}")
+        if capped and self.brackets and all(len(rounds) == 1 for rounds in self.brackets):
+            first_round = self.brackets[0][0]
+            lines.append(
+                f"  no trial is promoted: --max-trials {self.trials} ends the search within the first "
+                f"round of bracket 1, so every trial trains {first_round[1]} epochs and the best "
+                f"recipe has epochs: {first_round[1]}; --max-trials {self.promoting_trials} or more "
+                "promotes the best trials to more epochs"
+            )
         return lines

@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kerasforge.recipes import Recipe, apply_overrides, recipe_to_yaml
+from kerasforge.recipes import Recipe
 from kerasforge.recipes.reports.plots import save_figure
+from kerasforge.tuning.search_files import write_result_files
 from kerasforge.tuning.search_space import SearchSpace
-from kerasforge.tuning.trial_table import load_histories, load_trials, search_objective, trial_values
 
 
 def _plot(
@@ -49,9 +49,9 @@ class SearchResult:
     """What a search found, read back from its folder.
 
     `SearchResult.from_folder` writes `trials.csv`, `histories.csv`,
-    `best_recipe.yaml` and `plots/*.png` and returns the result, so the
-    same files come out of a fresh search, a resumed one and a distributed
-    one.
+    `best_recipe.yaml` (see `write_result_files`, which also runs after
+    every trial) and `plots/*.png` and returns the result, so the same files
+    come out of a fresh search, a resumed one and a distributed one.
 
     Attributes:
         run_dir: The search folder.
@@ -85,38 +85,18 @@ class SearchResult:
     def from_folder(cls, run_dir, space: SearchSpace, seconds: float = 0.0) -> "SearchResult":
         """Reads a search folder, writes its result files and returns the result."""
         run_dir = Path(run_dir)
-        objective, direction = search_objective(run_dir)
-        trials = load_trials(run_dir)
-        trials.to_csv(run_dir / "trials.csv", index=False)
-        load_histories(run_dir).to_csv(run_dir / "histories.csv", index=False)
-        result = cls(run_dir, objective, direction, trials, seconds=seconds)
-        done = trials[trials["status"] == "COMPLETED"].dropna(subset=[objective])
-        if not done.empty:
-            best = done.loc[done[objective].idxmin() if direction == "min" else done[objective].idxmax()]
-            result.best_trial_id, result.best_score = best["trial_id"], float(best[objective])
-            values = trial_values(run_dir, best["trial_id"])
-            result.best_recipe = cls._best_recipe(
-                space, values, best["trial_id"], f"{objective}={result.best_score:.4f}"
-            )
-            (run_dir / "best_recipe.yaml").write_text(recipe_to_yaml(result.best_recipe), encoding="utf-8")
+        files = write_result_files(run_dir, space)
+        objective, trials = files.objective, files.trials
+        result = cls(run_dir, objective, files.direction, trials, seconds=seconds)
+        result.best_trial_id, result.best_score = files.best_trial_id, files.best_score
+        result.best_recipe = files.best_recipe
         hp_names = [
             name
             for name in trials.columns[2 : trials.columns.get_loc(objective)]
             if not name.startswith("tuner/")
         ]
-        result.plots = _plot(trials, objective, direction, hp_names, run_dir / "plots")
+        result.plots = _plot(trials, objective, files.direction, hp_names, run_dir / "plots")
         return result
-
-    @staticmethod
-    def _best_recipe(space: SearchSpace, values: dict, trial_id: str, score: str) -> Recipe:
-        overrides = space.overrides(values)
-        if "tuner/epochs" in values:
-            overrides["training.epochs"] = int(values["tuner/epochs"])
-        overrides["search"] = None
-        overrides["description"] = (
-            f"Best trial {trial_id} of a search: {score}. " + space.recipe.description
-        ).strip()
-        return apply_overrides(space.recipe, overrides, origin="best trial")
 
     def top(self, k: int = 5) -> pd.DataFrame:
         """The `k` best completed trials, best first."""

@@ -66,6 +66,12 @@ def backend_facts(backend: str | None = None) -> BackendFacts:
     return BACKEND_FACTS[backend]
 
 
+def _in_mirrored_scope() -> bool:
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy()
+
+
 def resolve_steps_per_execution(recipe: Recipe, updates: int, backend: str | None = None) -> int:
     """Returns the recipe's `steps_per_execution` for this backend, picking one for `auto`.
 
@@ -85,11 +91,16 @@ def resolve_steps_per_execution(recipe: Recipe, updates: int, backend: str | Non
     setting = recipe.training.steps_per_execution
     backend = backend or keras.backend.backend()
     most = backend_facts(backend).max_steps_per_execution
+    why = f"the {backend} backend runs"
+    if backend == keras.backend.backend() == "tensorflow" and _in_mirrored_scope():
+        # Keras 3.15's multi-step loop fails under MirroredStrategy on TF 2.21 ("You must feed a
+        # value for placeholder tensor ... while/cond"), in plain Keras too: one step per call.
+        most, why = 1, "under training.distribute (MirroredStrategy), TensorFlow runs"
     if setting == "auto":
         return max(1, min(most, updates))
     if setting > most:
         raise RecipeError(
-            f"`training.steps_per_execution`: the {backend} backend runs at most "
+            f"`training.steps_per_execution`: {why} at most "
             f"{most} step(s) per call. Received: {setting}; use `auto` or a value <= {most}"
         )
     return setting

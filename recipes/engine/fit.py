@@ -45,6 +45,7 @@ def fit_model(
     batch_size: int | None = None,
     epochs: int | None = None,
     initial_epoch: int = 0,
+    shard: tuple[int, int, int] = (1, 0, 1),
 ) -> keras.callbacks.History:
     """Trains `model` with the recipe's batch loop settings.
 
@@ -64,6 +65,10 @@ def fit_model(
         epochs: Integer overriding `training.epochs`: the epoch to stop at.
         initial_epoch: Integer. Epoch to resume from (Hyperband continues
             trials this way), so epoch numbers and schedules carry on.
+        shard: (processes, this process, its devices) of a JAX data-parallel
+            run: this process trains on its share of every global batch (see
+            `PreparedData.dataset`). Validation batches are fed whole by every
+            process, which leaves their mean metrics as one process's.
 
     Returns:
         The `keras.callbacks.History` of the fit.
@@ -79,8 +84,9 @@ def fit_model(
         shuffle=training.shuffle,
         drop_remainder=training.drop_remainder,
         seed=recipe.seed,
+        shard=shard,
     )
-    validation = data.dataset("val", max(batch_size, 256))
+    validation = data.dataset("val", max(batch_size, 256), shard=shard)
     callbacks = [clock, *(callbacks or [])]
     if verbose:
         # Last, so the bar is drawn after every callback has written its logs. Only when

@@ -100,6 +100,7 @@ class PreparedData:
         drop_remainder: bool = False,
         seed: int = 0,
         epoch_of_pass: Callable[[], int] | None = None,
+        shard: tuple[int, int, int] = (1, 0, 1),
     ) -> Any:
         """One split's batches for `fit`/`evaluate`, or None when the split has no rows.
 
@@ -107,8 +108,20 @@ class PreparedData:
         cached, prefetched `tf.data` pipeline (`make_dataset`). With `epoch_of_pass`,
         arrays give a pipeline whose every epoch's order is drawn from (seed, epoch)
         alone (`make_epoch_dataset`), so a resumed run sees the batches it would have.
+        `shard` is (processes, this process, its devices) of a data-parallel run: with
+        `epoch_of_pass` each process takes its share of every batch, else every process
+        feeds each whole batch, repeated to split evenly over its devices (see `batch_share`).
+
+        Raises:
+            DataError: `shard` splits a streamed source, which each process would read whole.
         """
         if self.stream is not None:
+            if shard[0] > 1 or shard[2] > 1:
+                raise DataError(
+                    "`training.distribute` on JAX cannot feed a streamed source yet: every process "
+                    "would read all of it, and a short batch cannot be split over the devices. Set "
+                    "data.stream: false for a file that fits in memory."
+                )
             return self.stream.dataset(split, batch_size, shuffle=shuffle, drop_remainder=drop_remainder)
         x, y = {"train": (self.x_train, self.y_train), "val": (self.x_val, self.y_val)}.get(
             split, (self.x_test, self.y_test)
@@ -124,10 +137,23 @@ class PreparedData:
                 shuffle=shuffle,
                 drop_remainder=drop_remainder,
                 seed=seed,
+                num_shards=shard[0],
+                shard_index=shard[1],
+                local_replicas=shard[2],
             )
-        return make_dataset(
+        dataset = make_dataset(
             x, y, batch_size=batch_size, shuffle=shuffle, drop_remainder=drop_remainder, seed=seed
         )
+        if shard[2] > 1:
+            import tensorflow as tf
+
+            def repeated(*arrays):
+                return tuple(tf.tile(a, [shard[2]] + [1] * (a.shape.rank - 1)) for a in arrays)
+
+            # Whole batches in every process, repeated to split evenly over its devices: mean losses
+            # and metrics are unchanged.
+            dataset = dataset.map(repeated)
+        return dataset
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """`train`: from a recipe to a trained, evaluated model and a run folder."""
 
 import contextlib
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +12,13 @@ import pandas as pd
 from kerasforge._keras_compat import print_msg
 from kerasforge.callbacks import TrainingHealthError
 from kerasforge.data import updates_per_epoch
-from kerasforge.errors import ArgumentError, TrainingStoppedError
+from kerasforge.errors import ArgumentError, KerasforgeError, TrainingStoppedError
 from kerasforge.recipes.diagnosis.registry import diagnose, diagnosis_record
 from kerasforge.recipes.engine.backend_settings import save_model
 from kerasforge.recipes.engine.build_callbacks import build_callbacks
 from kerasforge.recipes.engine.build_model import build_model, compile_like
 from kerasforge.recipes.engine.describe_data import describe_data
+from kerasforge.recipes.engine.distribute import Cluster, Distribution, peer_failure, start_distribution
 from kerasforge.recipes.engine.fit import fit_model
 from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
@@ -101,6 +103,20 @@ def _write_run(run: TrainingRun, folder: Path, extra: dict) -> None:
     write_report(folder)
 
 
+@contextlib.contextmanager
+def _peer_failures(distribution: Distribution):
+    """Turns a collective that failed because another process died into one `ClusterError` line."""
+    try:
+        yield
+    except KerasforgeError:
+        raise
+    except Exception as error:
+        failure = peer_failure(error, distribution)
+        if failure is None:
+            raise
+        raise failure from None
+
+
 # The recipe section of each health monitor, for messages.
 _MONITOR_SECTIONS = {"GradientNormMonitor": "gradient_monitor", "ActivationMonitor": "activation_monitor"}
 
@@ -128,6 +144,7 @@ def train(
     data: PreparedData | None = None,
     resume: bool = False,
     fresh: bool = False,
+    cluster: Cluster | None = None,
 ) -> TrainingRun:
     """Trains and evaluates a recipe, and writes its run folder.
 
@@ -154,6 +171,9 @@ def train(
             Defaults to `False`.
         fresh: Boolean. Discard the checkpoint of a killed run in `run_dir`
             and start afresh. Defaults to `False`.
+        cluster: A `Cluster` to train as one process of a multi-process run
+            (JAX; see `recipes.engine.distribute`). Every process calls
+            `train`; only process 0 writes `run_dir`. Defaults to None.
 
     Returns:
         A `TrainingRun`.
@@ -166,6 +186,8 @@ def train(
             another recipe.
         TrainingStoppedError: when a health monitor with `on_detect: raise`
             fires; the partial run folder is removed.
+        ClusterError: in a multi-process run, when a process cannot join or
+            another one dies.
 
     Example:
 
@@ -174,15 +196,28 @@ def train(
     run.test_metrics["accuracy"]
     ```
     """
+    distribution = start_distribution(recipe.training, cluster)
+    if distribution.process_id:
+        # Every process saves (saving gathers the weights, a collective), but only process 0 keeps it.
+        with tempfile.TemporaryDirectory(prefix=f"kerasforge-process-{distribution.process_id}-") as private:
+            run = _train(recipe, Path(private) / "run", runs_root, 0, write, data, False, False, distribution)
+        run.run_dir = None
+        return run
+    return _train(recipe, run_dir, runs_root, verbose, write, data, resume, fresh, distribution)
+
+
+def _train(recipe, run_dir, runs_root, verbose, write, data, resume, fresh, distribution) -> TrainingRun:
     folder = RunFolder(recipe.name, run_dir, runs_root, resume=resume, fresh=fresh) if write else None
     if resume:
         if not write:
             raise ArgumentError("Argument `resume=True` continues a run folder: it needs `write=True`")
         check_same_recipe(recipe, run_dir)
     # The folder is reserved before the data is read, so a folder that cannot be made fails at once.
-    with folder or contextlib.nullcontext():
+    with folder or contextlib.nullcontext(), _peer_failures(distribution), contextlib.ExitStack() as stack:
         set_global_seed(recipe.seed)
         data = data if data is not None else prepare_data(recipe)
+        # The model is built, fitted, evaluated and saved in the distribution's scope; the data not.
+        stack.enter_context(distribution.scope())
         model = build_model(recipe, data)
         callbacks = build_callbacks(recipe, data, verbose=1 if verbose else 0)
         training = recipe.training
@@ -193,20 +228,31 @@ def train(
                 f"{data.rows['train']} training rows at batch {training.batch_size}: "
                 f"{updates} updates per epoch, {model.steps_per_execution} per graph call"
             )
+            if distribution.strategy != "none":
+                print_msg(f"distributed: {distribution.describe()}; batch {training.batch_size} is global")
         fitting, resuming = callbacks, {}
-        if folder is not None:
+        # A multi-process run cannot be resumed (`--resume` is for one process), so it keeps no checkpoint.
+        if folder is not None and distribution.num_processes == 1:
             checkpoint = open_checkpoint(
                 recipe_to_yaml(recipe), folder.staging, folder.path, callbacks, resume, verbose
             )
             fitting, resuming = [*callbacks, checkpoint], checkpoint.fit_arguments()
         started = time.perf_counter()
         try:
-            history = fit_model(recipe, model, data, fitting, verbose=verbose, **resuming)
+            history = fit_model(
+                recipe,
+                model,
+                data,
+                fitting,
+                verbose=verbose,
+                shard=distribution.shard,
+                **resuming,
+            )
         except TrainingHealthError as error:
             raise TrainingStoppedError(_stopped_message(error)) from None
         seconds = time.perf_counter() - started
         test_metrics = {}
-        test_set = data.dataset("test", 256)
+        test_set = data.dataset("test", 256, shard=distribution.shard)
         if test_set is not None:
             test_metrics = model.evaluate(test_set, verbose=0, return_dict=True)
         run = TrainingRun(

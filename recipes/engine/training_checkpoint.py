@@ -222,6 +222,18 @@ def _read(staging: Path) -> tuple[dict | None, Any]:
     return record, arrays
 
 
+def read_checkpoint(staging: Path) -> tuple[dict | None, Any]:
+    """The newest checkpoint of `staging` that reads back whole, as `(record, arrays)`.
+
+    Returns `(None, None)` when `staging` holds none. A search's promoted
+    Hyperband trial continues from its parent trial's checkpoint this way.
+
+    Raises:
+        RunDirError: if every checkpoint file is damaged or unreadable.
+    """
+    return _read(Path(staging))
+
+
 def open_checkpoint(
     recipe_yaml: str, staging: Path, run_dir: Path, callbacks: list, resume: bool, verbose: int = 0
 ) -> TrainingCheckpoint:

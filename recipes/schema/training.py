@@ -57,6 +57,27 @@ class ScheduleSection(StrictModel):
     )
 
 
+# `training.distribute.strategy` values. `mirrored` is TensorFlow's `tf.distribute.MirroredStrategy`,
+# `data_parallel` JAX's `keras.distribution.DataParallel` (also across processes); `auto` picks the
+# backend's when there is more than one device, and torch has neither.
+DISTRIBUTE_STRATEGIES = ("none", "auto", "mirrored", "data_parallel")
+
+
+class DistributeSection(StrictModel):
+    """Data-parallel training over several devices, and over several processes on JAX."""
+
+    strategy: Literal[DISTRIBUTE_STRATEGIES] = Field(
+        "none",
+        description="`none`, `mirrored` (TensorFlow), `data_parallel` (JAX, also across processes), "
+        "or `auto`: the backend's own when there are several devices.",
+    )
+    devices: Annotated[Int32, Field(ge=1)] | Literal["all"] = Field(
+        "all",
+        description="Devices of this host to train on: GPUs when present, else CPUs; a number N > 1 "
+        "without GPUs splits the CPU into N logical devices. `batch_size` stays the global batch.",
+    )
+
+
 class TrainingSection(StrictModel):
     """How the model is fitted: optimizer, learning rate, clipping and the batch loop."""
 
@@ -88,6 +109,11 @@ class TrainingSection(StrictModel):
         "auto",
         description="Compile the train step with XLA (TensorFlow, JAX) or torch.compile (torch). "
         "`auto` takes the backend's measured default (see the README's Backends section).",
+    )
+
+    distribute: DistributeSection = Field(
+        default_factory=DistributeSection,
+        description="Train on several devices or processes; `batch_size` is the global batch.",
     )
 
     @field_validator("optimizer_args")

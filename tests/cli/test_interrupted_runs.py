@@ -212,7 +212,9 @@ def test_an_interrupted_search_stops_its_trial_process_and_says_how_to_resume(
     run.wait_for(lambda: len(descendants(run.process.pid)) >= 1)
     code, stderr, left_running = run.stop(signal.SIGINT, group=group)
     assert code == 130
-    assert stderr.splitlines() == [f"kerasforge: tune interrupted (SIGINT); {RESUME} in 's'"]
+    assert re.fullmatch(
+        rf"kerasforge: tune interrupted \(SIGINT\); \d of 8 trials finished.*; {RESUME} in 's'\n", stderr
+    )
     assert left_running == []
 
 
@@ -223,7 +225,9 @@ def test_an_interrupted_search_stops_its_workers(fresh_env, tmp_path, search_rec
     run.wait_for(run.printed(r"^\[worker\d\] trial \d of 8"))
     code, stderr, left_running = run.stop(signal.SIGINT, group=group)
     assert code == 130
-    assert stderr.splitlines() == [f"kerasforge: tune interrupted (SIGINT); {RESUME} in 's'"]
+    assert re.fullmatch(
+        rf"kerasforge: tune interrupted \(SIGINT\); \d of 8 trials finished.*; {RESUME} in 's'\n", stderr
+    )
     assert left_running == []
 
 
@@ -237,7 +241,9 @@ def test_an_interrupted_two_worker_search_resumes_keeping_its_finished_trials(
     run.wait_for(run.printed(r"^\[worker\d\] trial \d of 4"))
     code, stderr, left_running = run.stop(signal.SIGTERM)
     assert code == 143 and left_running == []
-    assert stderr.splitlines() == [f"kerasforge: tune interrupted (SIGTERM); {RESUME} in 's'"]
+    assert re.fullmatch(
+        rf"kerasforge: tune interrupted \(SIGTERM\); \d of 4 trials finished.*; {RESUME} in 's'\n", stderr
+    )
     project = tmp_path / "s" / "keras_tuner"
     finished = {
         path.parent.name: path.read_text()
@@ -253,3 +259,97 @@ def test_an_interrupted_two_worker_search_resumes_keeping_its_finished_trials(
     # The trials finished before the stop kept their records; the others ran in the second search.
     for name, record in finished.items():
         assert (project / name / "kerasforge_trial.json").read_text() == record
+
+
+# Six trials of a few seconds each, all in the process that the command started.
+SIX_TRIALS = """
+name: six_trials
+seed: 3
+data: {source: synthetic, synthetic: {rows: 300, features: 6, classes: 3}}
+model: {hidden: [8]}
+training: {epochs: 30, batch_size: 16}
+callbacks: {early_stopping: {enabled: false}, activation_monitor: {enabled: false}}
+search: {max_trials: 6, units: [4, 8, 16], learning_rate: {min: 1.0e-4, max: 1.0e-2}}
+"""
+
+
+def _finished_rows(folder: Path):
+    import pandas as pd
+
+    trials = pd.read_csv(folder / "trials.csv", dtype={"trial_id": str})
+    return trials[trials["status"] == "COMPLETED"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_stopped_search_keeps_its_finished_trials_and_says_how_to_resume(fresh_env, tmp_path, signum):
+    from kerasforge.recipes import load_recipe
+
+    (tmp_path / "six.yaml").write_text(SIX_TRIALS)
+    run = Running(fresh_env, tmp_path, "tune", "six.yaml", "--run-dir", "s", "--prune", "none")
+    run.wait_for(run.printed(r"^trial 2 of 6"))
+    code, stderr, left_running = run.stop(signum)
+    finished = sum(1 for line in run.lines if re.match(r"trial \d of 6", line))
+    name = signal.Signals(signum).name
+    assert (code, left_running) == (128 + signum, [])
+    assert stderr == (
+        f"kerasforge: tune interrupted ({name}); {finished} of 6 trials finished, kept in 's/trials.csv'; "
+        f"{RESUME} in 's'\n"
+    )
+    assert len(_finished_rows(tmp_path / "s")) == finished >= 2
+    assert load_recipe(tmp_path / "s" / "best_recipe.yaml").search is None
+
+
+def _killed_search(fresh_env, tmp_path, hook):
+    """Runs `tune --max-trials 6`, SIGKILLed by the test hook `hook`; returns the search folder."""
+    from kerasforge.recipes.engine.checkpoint_files import TEST_KILL_VARIABLE
+
+    (tmp_path / "six.yaml").write_text(SIX_TRIALS.replace("epochs: 30", "epochs: 3"))
+    command = [sys.executable, "-m", "kerasforge", "tune", "six.yaml", "--run-dir", "s", "--prune", "none"]
+    result = subprocess.run(
+        command, cwd=tmp_path, env={**fresh_env, TEST_KILL_VARIABLE: hook}, capture_output=True, timeout=600
+    )
+    assert result.returncode == -signal.SIGKILL
+    return tmp_path / "s"
+
+
+@pytest.mark.slow
+def test_a_search_killed_after_three_trials_keeps_them_and_resumes(fresh_env, tmp_path, kerasforge):
+    from kerasforge.recipes import load_recipe
+
+    folder = _killed_search(fresh_env, tmp_path, "after_results:3")
+    assert list(_finished_rows(folder)["trial_id"]) == ["0", "1", "2"]
+    histories = (folder / "histories.csv").read_text().splitlines()
+    assert {line.split(",")[0] for line in histories[1:]} == {"0", "1", "2"}
+    assert load_recipe(folder / "best_recipe.yaml").training.epochs == 3
+    resumed = kerasforge("tune", "six.yaml", "--run-dir", "s", "--prune", "none", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "(resuming)" in resumed.stdout
+    assert list(_finished_rows(folder)["trial_id"]) == [str(trial) for trial in range(6)]
+
+
+@pytest.mark.slow
+def test_a_search_killed_while_writing_its_results_leaves_the_previous_whole_files(fresh_env, tmp_path):
+    from kerasforge.recipes import load_recipe
+
+    folder = _killed_search(fresh_env, tmp_path, "results_write:3")
+    # Killed halfway through writing trials.csv after trial 3: the file of trial 2 is whole.
+    assert list(_finished_rows(folder)["trial_id"]) == ["0", "1"]
+    assert (folder / "trials.csv").read_text().count("\n") == 3
+    assert any(folder.glob(".trials.csv.*.tmp"))  # the half-written file never took the name
+    assert load_recipe(folder / "best_recipe.yaml").search is None
+
+
+@pytest.mark.slow
+def test_a_search_killed_from_outside_keeps_every_finished_trial(fresh_env, tmp_path):
+    from kerasforge.recipes import load_recipe
+
+    (tmp_path / "six.yaml").write_text(SIX_TRIALS)
+    run = Running(fresh_env, tmp_path, "tune", "six.yaml", "--run-dir", "s", "--prune", "none")
+    run.wait_for(run.printed(r"^trial 2 of 6"))
+    code, _, _ = run.stop(signal.SIGKILL)
+    printed = sum(1 for line in run.lines if re.match(r"trial \d of 6", line))
+    assert code == -signal.SIGKILL
+    # The files are written before a trial's line is printed: every printed trial is in them.
+    assert len(_finished_rows(tmp_path / "s")) >= printed >= 2
+    assert load_recipe(tmp_path / "s" / "best_recipe.yaml").search is None

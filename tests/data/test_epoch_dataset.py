@@ -53,3 +53,39 @@ def test_without_shuffle_every_pass_is_in_row_order_and_inputs_alone_work():
 def test_a_batch_size_of_zero_is_a_data_error():
     with pytest.raises(DataError, match=r"Argument `batch_size` must be >= 1. Received: batch_size=0"):
         make_epoch_dataset(X, Y, batch_size=0, epoch_of_pass=lambda: 0)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_distributed_shards_are_disjoint_halves_of_each_batch_and_cover_the_split(seed):
+    # 23 rows at batch 6: 3 batches of 6 split in halves of 3; the last batch of 5 is odd, so both take it.
+    whole, halves = (
+        [
+            batch[1].numpy()
+            for batch in make_epoch_dataset(X, Y, batch_size=6, epoch_of_pass=lambda: 2, seed=seed)
+        ],
+        [
+            [
+                batch[1].numpy()
+                for batch in make_epoch_dataset(
+                    X, Y, batch_size=6, epoch_of_pass=lambda: 2, seed=seed, num_shards=2, shard_index=index
+                )
+            ]
+            for index in range(2)
+        ],
+    )
+    for full, first, second in zip(whole[:-1], *halves, strict=False):
+        assert len(first) == len(second) == 3
+        assert not set(first) & set(second)
+        assert sorted([*first, *second]) == sorted(full)
+    assert list(halves[0][-1]) == list(halves[1][-1]) == list(whole[-1])
+
+
+def test_a_short_batch_is_repeated_to_split_over_local_devices():
+    batches = list(make_epoch_dataset(X, Y, batch_size=6, epoch_of_pass=lambda: 0, local_replicas=2))
+    assert [len(batch[1]) for batch in batches] == [6, 6, 6, 10]
+    assert list(batches[-1][1][:5]) == list(batches[-1][1][5:])
+
+
+def test_shard_index_out_of_range_is_a_data_error():
+    with pytest.raises(DataError, match="`shard_index` must be < num_shards=2. Received: shard_index=2"):
+        make_epoch_dataset(X, Y, batch_size=6, epoch_of_pass=lambda: 0, num_shards=2, shard_index=2)

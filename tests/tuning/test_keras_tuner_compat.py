@@ -32,3 +32,17 @@ def test_quiet_keras_tuner_turns_off_debug_and_the_stray_print(capsys):
         hp.Int("units_2", 4, 8)
     conditions.Parent("layers", [2, 3]).to_proto()
     assert capsys.readouterr().out == ""
+
+
+def test_build_without_parent_weights_builds_a_promoted_trial_without_loading_a_file(tmp_path):
+    def build(hp):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Int("units", 1, 2))])
+        model.compile("adam", "mse")
+        return model
+
+    tuner = kt.Hyperband(build, objective="val_loss", max_epochs=2, directory=tmp_path, project_name="p")
+    hp = kt.HyperParameters()
+    hp.Fixed("units", 2)
+    hp.Fixed("tuner/trial_id", "0000")  # a parent trial that left no weight file
+    model = _keras_tuner_compat.build_without_parent_weights(tuner, hp)
+    assert model.layers[-1].units == 2
