@@ -1,15 +1,17 @@
 """The same search with 1 worker and with 2 workers on this machine: trials per hour and speed-up.
 
-- 1 worker: `run_search(workers=1)`, the whole search in this process.
-- 1 worker, cluster: a chief and one worker process (KerasTuner's gRPC
-  oracle on 127.0.0.1), to show what the processes alone cost.
-- 2 workers: a chief and two worker processes, each limited to its share of
-  TensorFlow threads.
+Both run `kerasforge tune` as a user does, in a fresh process, so each wall
+time includes importing the backend, and for 2 workers starting the worker
+processes:
+
+- 1 worker: the whole search in the `kerasforge tune` process.
+- 2 workers: two long-lived worker processes, each limited to its share of
+  the backend's threads, asking the `tune` process's oracle for trials.
 
 Every search runs the same trials (same recipe, same oracle seed) for a fixed
-number of epochs (no early stopping). Wall times include the worker processes
-starting up, as a user sees them. The contenders are interleaved, rotating
-the order every round.
+number of epochs (no early stopping, no pruning). The contenders are
+interleaved, rotating the order every round. The last line gives the speed-up
+of 2 workers over 1 as `N.NNx` (the ratio of the median wall times).
 
 Usage:
     python benchmarks/tuning_parallel.py [--trials 8] [--epochs 10] [--repeats 2]
@@ -17,15 +19,14 @@ Usage:
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pathlib import Path
 
 from _timing import interleaved, median, print_table
 
-from kerasforge.recipes import load_recipe
-from kerasforge.tuning import SearchCluster, run_search
-from kerasforge.tuning.search_folder import SearchFolder
+from kerasforge.recipes.schema.loading import load_recipe, recipe_to_yaml
 
 
 def main():
@@ -47,27 +48,23 @@ def main():
             },
         },
     )
-    root = tempfile.mkdtemp(prefix="tuning-parallel-")
+    root = Path(tempfile.mkdtemp(prefix="tuning-parallel-"))
+    recipe_path = root / "search.yaml"
+    recipe_path.write_text(recipe_to_yaml(recipe), encoding="utf-8")
     counter = iter(range(10**6))
 
-    def local():
-        run_search(recipe, run_dir=os.path.join(root, f"run{next(counter)}"), verbose=0)
-
-    def cluster(workers):
+    def search(workers):
         def run():
-            folder = SearchFolder(os.path.join(root, f"run{next(counter)}"), recipe, "random", "val_loss")
-            folder.prepare()
-            stopped = SearchCluster(
-                recipe, "random", folder.path, args.trials, workers, "val_loss", verbose=0
-            ).run()
-            if stopped:
-                raise RuntimeError(stopped)
+            run_dir = root / f"run{next(counter)}"
+            command = [sys.executable, "-m", "kerasforge", "tune", str(recipe_path), "--prune", "none"]
+            command += ["--workers", str(workers), "--run-dir", str(run_dir)]
+            finished = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+            if finished.returncode:
+                raise RuntimeError(finished.stderr)
 
         return run
 
-    times = interleaved(
-        {"1 worker": local, "1 worker, cluster": cluster(1), "2 workers": cluster(2)}, args.repeats
-    )
+    times = interleaved({"1 worker": search(1), "2 workers": search(2)}, args.repeats)
     rows = [
         {
             "contender": name,
@@ -79,9 +76,9 @@ def main():
     ]
     print_table(rows, ["contender", "median s", "trials/hour", "runs s"])
     print(
-        f"speed-up 2 workers vs 1 worker: {median(times['1 worker']) / median(times['2 workers']):.2f}x; "
-        f"vs 1-worker cluster: {median(times['1 worker, cluster']) / median(times['2 workers']):.2f}x "
-        f"({args.trials} trials x {args.epochs} epochs of digits, {os.cpu_count()} cores)"
+        f"2 workers vs 1: {median(times['1 worker']) / median(times['2 workers']):.2f}x "
+        f"({args.trials} trials x {args.epochs} epochs of digits, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end)"
     )
 
 

@@ -193,6 +193,10 @@ def _command_tune(args):
     folder = search_folder_path(recipe, args.run_dir)
     check_writable(folder)
     args.when_stopped = f"run the same command again to resume the search in {str(folder)!r}"
+    if args.workers > 1 and args.role is None:
+        from kerasforge.tuning.worker_pool import start_workers_early
+
+        start_workers_early(args.workers)  # their backend imports overlap this process's
     _import_recipes()
     from kerasforge.tuning import SearchPlan, run_search
     from kerasforge.tuning.search_files import interrupted_message

@@ -14,11 +14,11 @@ from kerasforge._lazy_exports import lazy_exports
 _PUBLIC = {
     "RecipeHyperModel": "recipe_hyper_model",
     "RecipeTuner": "recipe_tuner",
-    "SearchCluster": "search_cluster",
     "SearchFolder": "search_folder",
     "SearchPlan": "search_plan",
     "SearchResult": "search_result",
     "SearchSpace": "search_space",
+    "WorkerPool": "worker_pool",
     "load_histories": "trial_table",
     "load_trials": "trial_table",
     "make_tuner": "recipe_tuner",

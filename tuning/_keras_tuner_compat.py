@@ -2,7 +2,8 @@
 
 KerasTuner 1.4 keeps some things a search needs outside its public API: the
 callback that saves a trial's best epoch, the Hyperband oracle's bracket sizes,
-its debug switch and a stray debug `print`. Each is reached through this module
+its debug switch, a stray debug `print`, the gRPC servicer that serves an
+oracle to other processes and the oracle's queue of trials to run again. Each is reached through this module
 only, so a KerasTuner release that changes one breaks one function here, and
 `tests/tuning/test_keras_tuner_compat.py` fails on it by name. `setup.cfg` caps
 keras-tuner below 1.5 until those tests pass on a new release.
@@ -10,6 +11,7 @@ keras-tuner below 1.5 until those tests pass on a new release.
 
 from __future__ import annotations
 
+from concurrent import futures
 from typing import Any
 
 import keras_tuner as kt
@@ -22,6 +24,8 @@ __all__ = [
     "build_without_parent_weights",
     "hyperband_brackets",
     "quiet_keras_tuner",
+    "serve_oracle",
+    "trials_to_retry",
 ]
 
 
@@ -63,3 +67,42 @@ def quiet_keras_tuner() -> None:
     """
     _config.DEBUG = False
     _conditions.print = _discard
+
+
+def serve_oracle(oracle: kt.Oracle, host: str, threads: int = 1) -> tuple[Any, int]:
+    """Serves `oracle` to worker tuners over KerasTuner's gRPC protocol, from threads of this process.
+
+    KerasTuner's own chief (`oracle_chief.start_server`) blocks its process
+    until the search ends; this starts the same servicer and returns.
+
+    Args:
+        oracle: The `keras_tuner.Oracle` to serve.
+        host: The address to listen on, e.g. `127.0.0.1`.
+        threads: Integer. Requests served at once (the oracle takes them one at a time).
+
+    Returns:
+        The started `grpc.Server` (stop it with `server.stop(None)`) and the free port it chose.
+    """
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    class Servicer(OracleServicer):
+        def EndTrial(self, request, context):
+            try:
+                return super().EndTrial(request, context)
+            except RuntimeError as error:
+                # The oracle stops the search ("Number of consecutive failures exceeded ..."): the
+                # worker gets the message; aborting keeps gRPC from logging a traceback here.
+                context.abort(grpc.StatusCode.ABORTED, str(error))
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads))
+    protos.get_service_grpc().add_OracleServicer_to_server(Servicer(oracle), server)
+    port = server.add_insecure_port(f"{host}:0")
+    server.start()
+    return server, port
+
+
+def trials_to_retry(oracle: kt.Oracle) -> int:
+    """Trials the oracle will hand out again: those running when the search was last stopped."""
+    return len(oracle._retry_queue)

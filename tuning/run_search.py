@@ -21,17 +21,13 @@ from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, check_search_arguments, search_folder_path
-from kerasforge.tuning.search_cluster import (
-    STOP_SECONDS,
-    THREADS_VARIABLE,
-    SearchCluster,
-    oracle_environment,
-)
+from kerasforge.tuning.search_cluster import STOP_SECONDS, THREADS_VARIABLE, oracle_environment
 from kerasforge.tuning.search_files import write_after_trial
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
 from kerasforge.tuning.search_result import SearchResult
 from kerasforge.tuning.search_space import SearchSpace
+from kerasforge.tuning.worker_pool import WorkerPool
 from kerasforge.vocabulary import metric_direction
 
 
@@ -85,6 +81,33 @@ def _objective(recipe: Recipe, name: str) -> kt.Objective:
     return kt.Objective(name, metric_direction(name) or "min")
 
 
+def job_tuner(job: SearchJob, hypermodel: kt.HyperModel) -> kt.Tuner:
+    """The tuner of `job`'s search over `hypermodel`; it reloads the search's oracle when resuming."""
+    section = job.space.section
+    return make_tuner(
+        job.tuner,
+        hypermodel,
+        job.objective,
+        job.max_trials,
+        directory=job.folder,
+        project_name=PROJECT_NAME,
+        seed=job.recipe.seed + 1,
+        max_consecutive_failures=section.max_consecutive_failures,
+        hyperband_factor=section.hyperband_factor,
+        max_epochs=job.recipe.training.epochs,
+    )
+
+
+def save_trials(instance: kt.Tuner) -> None:
+    """Saves every trial of the tuner's oracle to its folder.
+
+    KerasTuner stops a search for failures in a row before it saves the last
+    failed trial; this saves it, so `trials.csv` shows it.
+    """
+    for trial in instance.oracle.trials.values():
+        trial.save(os.path.join(instance.get_trial_dir(trial.trial_id), "trial.json"))
+
+
 def run_trials(
     job: SearchJob,
     chief: bool = False,
@@ -103,25 +126,13 @@ def run_trials(
         The `SearchStatus` this process's part ended with.
 
     A chief serves the oracle until the search ends or it is interrupted
-    (which is how `SearchCluster` ends it); either way it saves the oracle
+    (Ctrl-C, SIGTERM); either way it saves the oracle
     last, since KerasTuner's chief saves before it marks the last trial done.
     """
-    section = job.space.section
     hypermodel = RecipeHyperModel(
         job.space, prepare_data(job.recipe), keep_checkpoints=job.tuner == "hyperband"
     )
-    instance = make_tuner(
-        job.tuner,
-        hypermodel,
-        job.objective,
-        job.max_trials,
-        directory=job.folder,
-        project_name=PROJECT_NAME,
-        seed=job.recipe.seed + 1,
-        max_consecutive_failures=section.max_consecutive_failures,
-        hyperband_factor=section.hyperband_factor,
-        max_epochs=job.recipe.training.epochs,
-    )
+    instance = job_tuner(job, hypermodel)
     instance.total_trials, instance.verbose = job.total_trials, job.verbose
     instance.trial_limit, instance.search_started = trial_limit, search_started
     instance.prune = job.prune
@@ -129,7 +140,9 @@ def run_trials(
     try:
         instance.search()
     except TrialLimitReached:
-        if job.max_trials is not None and len(instance.oracle.trials) >= job.max_trials:
+        # A worker's oracle is a client, without `trials`: its pool decides whether more remain.
+        trials = getattr(instance.oracle, "trials", None)
+        if job.max_trials is not None and trials is not None and len(trials) >= job.max_trials:
             return SearchStatus.FINISHED
         return SearchStatus.PAUSED
     except KeyboardInterrupt:
@@ -138,9 +151,7 @@ def run_trials(
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
-        # KerasTuner stops before saving the last failed trial; save it so trials.csv shows it.
-        for trial in instance.oracle.trials.values():
-            trial.save(os.path.join(instance.get_trial_dir(trial.trial_id), "trial.json"))
+        save_trials(instance)
         return SearchStatus.FAILED_IN_A_ROW
     finally:
         if chief:
@@ -249,8 +260,8 @@ def run_search(
         objective: Metric to optimise, e.g. `val_accuracy`. Defaults to `val_loss`.
         run_dir: The search folder. Defaults to `runs/NAME-search`.
         overwrite: Boolean. Delete an earlier search in `run_dir` first.
-        workers: Integer. Parallel workers on this machine (a chief and N
-            workers over KerasTuner's gRPC oracle on 127.0.0.1). Defaults to `1`.
+        workers: Integer. Parallel worker processes on this machine, asking
+            this process's oracle for trials (see `WorkerPool`). Defaults to `1`.
         role: None, `chief` or `worker`: join a multi-host search.
         oracle: `HOST:PORT` of the chief, with `role`.
         verbose: Integer. 0 prints nothing, 1 the plan, progress and table.
@@ -306,9 +317,7 @@ def run_search(
                 else None
             )
     elif workers > 1:
-        stopped = SearchCluster(
-            recipe, tuner, folder.path, max_trials, workers, goal.name, verbose, prune
-        ).run()
+        stopped = WorkerPool(job, workers).run()
     else:
         options = {"trial_limit": space.section.trials_per_process, "search_started": time.time()}
         done = len(list(folder.project_dir.glob("trial_*/trial.json")))

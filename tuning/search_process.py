@@ -1,60 +1,79 @@
-"""A search's chief or worker process: `python -m kerasforge.tuning.search_process SPEC.json`.
+"""A search worker: `python -m kerasforge.tuning.search_process`, started by `WorkerPool`.
 
-`SearchCluster` starts the chief and the workers of a search on this machine
-with this entry point. The spec holds `run_search`'s own keyword arguments
-(and the path of the resolved recipe), so a process gets exactly the search
-its parent runs, and an argument renamed in `run_search` fails loudly here
-instead of being dropped by a command line that no longer knows the flag.
+A worker imports the backend, KerasTuner and the recipe engine first, and only
+then reads its assignment (a pickled dict: the `SearchJob`, its tuner id, the
+oracle's address, its threads, its trial limit) from stdin. So `WorkerPool`
+can start it before the search is even prepared, and the few seconds its
+imports take overlap the parent's own preparation. It then asks the parent's
+oracle for trials over KerasTuner's gRPC protocol until the search ends or it
+has run `trial_limit` trials, and says which with its exit status.
 
-A chief turns SIGINT and SIGTERM into `KeyboardInterrupt`, so it saves the
-oracle before it ends. A worker keeps SIGTERM's default action: it has nothing
-to clean up, since the trial it was running runs again when the search
-resumes. Both end quietly when stopped: the process that started them says so.
+A worker keeps SIGTERM's default action: it has nothing to clean up, since the
+trial it was running runs again when the search resumes. It runs in a session
+of its own, so a Ctrl-C at the terminal reaches only the parent, which stops
+it: an interrupted search prints one line, not a traceback per worker.
+
+Imports nothing heavy at module level: `WorkerPool` reads the exit statuses.
 """
 
-import json
-import signal
+import os
+import pickle
 import sys
-from pathlib import Path
 
-from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
 from kerasforge.errors import KerasforgeError
 
+EXIT_FINISHED = 0
 EXIT_USER_ERROR = 2
+EXIT_PAUSED = 3
+"""The worker ran its `trial_limit` trials: the pool goes on in a fresh process."""
+EXIT_FAILED_IN_A_ROW = 4
+"""The oracle stopped the search: `search.max_consecutive_failures` trials failed one after another."""
 
 
-def write_spec(path: Path, recipe_path: Path, **run_search_arguments) -> Path:
-    """Writes the spec of a chief or worker process and returns its path.
+def main(stdin=None) -> int:
+    """Runs the worker whose assignment comes on `stdin` (bytes); returns the exit status.
 
     Args:
-        path: Where to write the spec.
-        recipe_path: The resolved recipe the process loads.
-        **run_search_arguments: Keyword arguments of `run_search` (`role`,
-            `oracle`, `tuner`, ...).
+        stdin: A binary file holding the pickled assignment. Defaults to
+            `sys.stdin.buffer`.
     """
-    spec = {"recipe": str(recipe_path), **run_search_arguments}
-    path.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
-    return path
+    from kerasforge.recipes.engine.reproducibility import limit_threads
+    from kerasforge.tuning.run_search import SearchStatus, run_trials
+    from kerasforge.tuning.search_arguments import parse_address
+    from kerasforge.tuning.search_cluster import oracle_environment
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Runs the chief or worker described by the spec file in `argv[0]`; returns the exit status."""
-    (spec_path,) = sys.argv[1:] if argv is None else argv
-    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    signals = STOP_SIGNALS if spec.get("role") == "chief" else ()
-    with stop_signals_as_interrupts(signals):
-        try:
-            from kerasforge.recipes.schema.loading import load_recipe
-            from kerasforge.tuning.run_search import run_search
-
-            run_search(load_recipe(spec.pop("recipe")), **spec)
-        except KerasforgeError as error:
-            print(f"kerasforge: error: {error}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        except KeyboardInterrupt as error:
-            return 128 + getattr(error, "signum", signal.SIGINT)
-    return 0
+    try:
+        assignment = pickle.load(stdin or sys.stdin.buffer)
+    except EOFError:
+        return EXIT_FINISHED  # the parent ended before it needed this worker
+    try:
+        parse_address(assignment["oracle"])
+        # Before the backend's first op, so the pools are made at this size.
+        limit_threads(assignment["threads"])
+        os.environ["KERASTUNER_TUNER_ID"] = assignment["tuner_id"]
+        with oracle_environment("worker", assignment["oracle"]):
+            status = run_trials(
+                assignment["job"],
+                trial_limit=assignment["trial_limit"],
+                search_started=assignment["search_started"],
+            )
+    except KerasforgeError as error:
+        print(f"kerasforge: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as error:
+        # The oracle raises this in the parent, which answers the worker's request with it.
+        if "consecutive failures" in str(error):
+            return EXIT_FAILED_IN_A_ROW
+        raise
+    return {SearchStatus.PAUSED: EXIT_PAUSED, SearchStatus.FAILED_IN_A_ROW: EXIT_FAILED_IN_A_ROW}.get(
+        status, EXIT_FINISHED
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Every file is closed by now: skip the interpreter's and the backend's teardown (seconds,
+    # on a busy machine), which the parent would otherwise wait for at the end of the search.
+    os._exit(status)

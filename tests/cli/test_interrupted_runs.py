@@ -220,7 +220,7 @@ def test_an_interrupted_search_stops_its_trial_process_and_says_how_to_resume(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("group", [True, False], ids=["ctrl-c", "kill-int-to-the-parent"])
-def test_an_interrupted_search_stops_its_chief_and_workers(fresh_env, tmp_path, search_recipe, group):
+def test_an_interrupted_search_stops_its_workers(fresh_env, tmp_path, search_recipe, group):
     run = Running(fresh_env, tmp_path, "tune", search_recipe, "--workers", "2", "--run-dir", "s")
     run.wait_for(run.printed(r"^\[worker\d\] trial \d of 8"))
     code, stderr, left_running = run.stop(signal.SIGINT, group=group)
@@ -229,6 +229,36 @@ def test_an_interrupted_search_stops_its_chief_and_workers(fresh_env, tmp_path, 
         rf"kerasforge: tune interrupted \(SIGINT\); \d of 8 trials finished.*; {RESUME} in 's'\n", stderr
     )
     assert left_running == []
+
+
+@pytest.mark.slow
+def test_an_interrupted_two_worker_search_resumes_keeping_its_finished_trials(
+    fresh_env, tmp_path, kerasforge
+):
+    (tmp_path / "search.yaml").write_text(SEARCH_RECIPE.replace("max_trials: 8", "max_trials: 4"))
+    command = ("tune", "search.yaml", "--workers", "2", "--run-dir", "s", "--prune", "none")
+    run = Running(fresh_env, tmp_path, *command)
+    run.wait_for(run.printed(r"^\[worker\d\] trial \d of 4"))
+    code, stderr, left_running = run.stop(signal.SIGTERM)
+    assert code == 143 and left_running == []
+    assert re.fullmatch(
+        rf"kerasforge: tune interrupted \(SIGTERM\); \d of 4 trials finished.*; {RESUME} in 's'\n", stderr
+    )
+    project = tmp_path / "s" / "keras_tuner"
+    finished = {
+        path.parent.name: path.read_text()
+        for path in project.glob("trial_*/kerasforge_trial.json")
+        if '"reason": null' in path.read_text()
+    }
+    assert 1 <= len(finished) < 4
+    result = kerasforge(*command, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(resuming)" in result.stdout
+    rows = (tmp_path / "s" / "trials.csv").read_text().splitlines()
+    assert len(rows) == 5 and all(",COMPLETED," in row for row in rows[1:]), rows
+    # The trials finished before the stop kept their records; the others ran in the second search.
+    for name, record in finished.items():
+        assert (project / name / "kerasforge_trial.json").read_text() == record
 
 
 # Six trials of a few seconds each, all in the process that the command started.

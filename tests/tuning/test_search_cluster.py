@@ -5,12 +5,12 @@ import re
 import pytest
 
 from kerasforge.errors import TuningError
-from kerasforge.tuning import SearchCluster, run_search
+from kerasforge.tuning import WorkerPool, run_search
 from kerasforge.tuning.search_cluster import oracle_environment, parse_address
 
 
 @pytest.mark.slow
-def test_chief_and_two_workers_on_loopback_record_every_trial_once(tiny_recipe, tmp_path, capfd):
+def test_two_workers_on_loopback_record_every_trial_once(tiny_recipe, tmp_path, capfd):
     recipe = tiny_recipe(search={"max_trials": 4, "layers": [1, 2], "units": [4, 8], "batch_size": [16, 32]})
     result = run_search(recipe, workers=2, run_dir=tmp_path / "s", verbose=1, prune="none")
     # The workers print to this process's stdout. `units_2` exists only when `layers >= 2`:
@@ -55,6 +55,6 @@ def test_worker_id_must_not_look_like_the_chief(monkeypatch):
             pass
 
 
-def test_cluster_needs_a_worker(tiny_recipe, tmp_path):
+def test_pool_needs_a_worker():
     with pytest.raises(TuningError, match="`workers` must be >= 1. Received: workers=0"):
-        SearchCluster(tiny_recipe(), "random", tmp_path, 2, 0, "val_loss")
+        WorkerPool(job=None, workers=0)

@@ -1,28 +1,26 @@
-"""A search's chief and workers start through a Python entry point fed with run_search's own arguments."""
+"""A search worker reads its assignment from stdin after its imports; its exit status says how it ended."""
 
-import json
+import io
+import pickle
 
-import pytest
-
-from kerasforge.tuning.search_process import main, write_spec
+from kerasforge.tuning.search_process import EXIT_FINISHED, EXIT_USER_ERROR, main
 
 
-def test_spec_holds_the_recipe_and_run_search_arguments(tmp_path):
-    path = write_spec(tmp_path / "worker.json", tmp_path / "recipe.yaml", tuner="random", role="worker")
-    assert json.loads(path.read_text()) == {
-        "recipe": str(tmp_path / "recipe.yaml"),
-        "tuner": "random",
-        "role": "worker",
+def test_a_worker_whose_parent_ended_before_assigning_it_ends_quietly(capsys):
+    assert main(io.BytesIO(b"")) == EXIT_FINISHED
+    assert capsys.readouterr().err == ""
+
+
+def test_a_user_mistake_in_the_assignment_is_one_line_and_exit_2(capsys):
+    assignment = {
+        "job": None,
+        "tuner_id": "worker0",
+        "oracle": "no-port",
+        "threads": 1,
+        "trial_limit": None,
+        "search_started": 0.0,
     }
-
-
-def test_an_argument_run_search_does_not_take_fails_loudly(tmp_path):
-    spec = write_spec(tmp_path / "chief.json", "digits_mlp", tunr="random", role="chief")
-    with pytest.raises(TypeError, match="unexpected keyword argument 'tunr'"):
-        main([str(spec)])
-
-
-def test_a_user_mistake_in_the_spec_is_one_line_and_exit_2(tmp_path, capsys):
-    spec = write_spec(tmp_path / "worker.json", "digits_mlp", tuner="annealing", role="worker")
-    assert main([str(spec)]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    assert main(io.BytesIO(pickle.dumps(assignment))) == EXIT_USER_ERROR
+    assert capsys.readouterr().err == (
+        "kerasforge: error: --oracle must be HOST:PORT, e.g. 127.0.0.1:8000. Received: 'no-port'\n"
+    )
