@@ -16,12 +16,11 @@ import keras_tuner as kt
 from kerasforge._keras_compat import print_msg
 from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, prepare_data
-from kerasforge.recipes.engine.reproducibility import limit_threads
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
 from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, check_search_arguments, search_folder_path
-from kerasforge.tuning.search_cluster import STOP_SECONDS, THREADS_VARIABLE, oracle_environment
+from kerasforge.tuning.search_cluster import STOP_SECONDS, oracle_environment
 from kerasforge.tuning.search_files import write_after_trial
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
@@ -216,13 +215,6 @@ def _failed_in_a_row(space: SearchSpace) -> str:
     return f"{space.section.max_consecutive_failures} trials failed in a row"
 
 
-def _limit_threads() -> None:
-    # A cluster process gets its share of the cores from the process that started it.
-    threads = os.environ.get(THREADS_VARIABLE)
-    if threads:
-        limit_threads(int(threads))
-
-
 def run_search(
     recipe: Recipe,
     tuner: str = "random",
@@ -295,7 +287,6 @@ def run_search(
     )
     job = SearchJob(recipe, space, tuner, goal, max_trials, folder.path, plan.trials, verbose, prune)
     if role == "worker":
-        _limit_threads()
         with oracle_environment("worker", oracle):
             status = run_trials(job)
         if status is SearchStatus.FAILED_IN_A_ROW:
@@ -309,7 +300,6 @@ def run_search(
         print_msg(f"search folder: {folder.path}" + (" (resuming)" if resumed else ""))
     started = time.perf_counter()
     if role == "chief":
-        _limit_threads()
         with oracle_environment("chief", oracle):
             stopped = (
                 _failed_in_a_row(space)

@@ -1,4 +1,4 @@
-"""What a search's processes share: KerasTuner's oracle variables, the thread-share variable, the stop delay.
+"""What a search's processes share: KerasTuner's oracle variables and the stop delay.
 
 Imports nothing heavy: the command line reads it before it imports the backend.
 """
@@ -10,7 +10,6 @@ import socket
 from kerasforge.errors import TuningError
 from kerasforge.tuning.search_arguments import parse_address
 
-THREADS_VARIABLE = "KERASFORGE_TF_THREADS"
 # Seconds a stopped worker gets to end before it is killed.
 STOP_SECONDS = 10
 
