@@ -51,6 +51,9 @@ class StreamDataset(keras.utils.PyDataset):
             features, so `fit` sees only numbers on any backend); run in the
             reading thread once per chunk (see `stream_batches`). Defaults to
             `None`: batches hold the raw input dict.
+        first_epoch: Integer >= 0. The epoch whose order the first pass draws;
+            a resumed fit passes its `initial_epoch`, so its epochs see the
+            batches the uninterrupted fit saw. Defaults to `0`.
 
     Raises:
         DataError: A bad argument; when read, what `stream_batches` raises,
@@ -79,6 +82,7 @@ class StreamDataset(keras.utils.PyDataset):
         drop_remainder: bool = False,
         prefetch_batches: int = DEFAULT_PREFETCH,
         transform: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+        first_epoch: int = 0,
     ) -> None:
         # Keras' own workers would ask for batches out of order; the reading thread prefetches instead.
         super().__init__(workers=1, use_multiprocessing=False)
@@ -93,7 +97,7 @@ class StreamDataset(keras.utils.PyDataset):
         self.prefetch_batches = check_integer("prefetch_batches", prefetch_batches, 1, error=DataError)
         self.transform = transform
         self._batches = updates_per_epoch(self.rows, self.batch_size, drop_remainder)
-        self.epoch = 0
+        self.epoch = check_integer("first_epoch", first_epoch, 0, error=DataError)
         self._reader: Iterator[Batch] | None = None
         self._next = 0
 

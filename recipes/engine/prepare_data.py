@@ -122,7 +122,11 @@ class PreparedData:
                     "would read all of it, and a short batch cannot be split over the devices. Set "
                     "data.stream: false for a file that fits in memory."
                 )
-            return self.stream.dataset(split, batch_size, shuffle=shuffle, drop_remainder=drop_remainder)
+            # A resumed fit starts at its `initial_epoch`, and its stream at that epoch's order.
+            first_epoch = epoch_of_pass() if epoch_of_pass is not None else 0
+            return self.stream.dataset(
+                split, batch_size, shuffle=shuffle, drop_remainder=drop_remainder, first_epoch=first_epoch
+            )
         x, y = {"train": (self.x_train, self.y_train), "val": (self.x_val, self.y_val)}.get(
             split, (self.x_test, self.y_test)
         )

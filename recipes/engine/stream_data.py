@@ -96,10 +96,12 @@ class StreamedSplits:
         shuffle: bool = False,
         drop_remainder: bool = False,
         raw: bool = False,
+        first_epoch: int = 0,
     ) -> Any:
         """A `StreamDataset` of one split's encoded rows, or None when the split is empty.
 
-        With `raw`, the split's raw input dicts instead, as a `tf.data.Dataset`
+        `first_epoch` is the epoch whose order the first pass draws (a resumed fit's
+        `initial_epoch`). With `raw`, the split's raw input dicts instead, as a `tf.data.Dataset`
         (for a saved `model.keras`, which takes raw columns; needs TensorFlow).
         """
         from kerasforge.data.stream_dataset import StreamDataset
@@ -118,6 +120,7 @@ class StreamedSplits:
             shuffle_buffer=self.shuffle_buffer,
             drop_remainder=drop_remainder,
             transform=None if raw else (lambda inputs: encode(preprocessing, inputs)),
+            first_epoch=first_epoch,
         )
         return dataset.to_tf_dataset() if raw else dataset
 

@@ -303,3 +303,31 @@ def test_fresh_discards_a_killed_runs_checkpoint(kerasforge, tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path)) == ["run"]
     assert not (tmp_path / "run" / CHECKPOINT_FOLDER).exists()
+
+
+@pytest.mark.slow
+def test_a_streamed_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(fresh_env, tmp_path):
+    # A streamed source orders each epoch from (seed, epoch) too: the resumed fit's stream must
+    # start at the epoch it resumes, not at epoch 0, or its batches differ from the uninterrupted run's.
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(as_frame=True).frame.sample(400, random_state=0)
+    digits.to_csv(tmp_path / "digits.csv", index=False)
+    streamed = [
+        f"--set=data.source={tmp_path / 'digits.csv'}",
+        "--set=data.stream=true",
+        "--set=data.shuffle_buffer=64",
+        *[flag for flag in SMALL if "max_train_rows" not in flag and "epochs=" not in flag],
+        "--set=training.epochs=4",
+    ]
+    uninterrupted = run_kerasforge(
+        fresh_env, tmp_path, "train", "digits_mlp", *streamed, "--run-dir", "whole"
+    )
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+    resumed = kill_and_resume(fresh_env, tmp_path, streamed, "mid_epoch:3")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming 'run' after epoch 2" in resumed.stdout
+    got, expected = published(tmp_path / "run"), published(tmp_path / "whole")
+    np.testing.assert_allclose(got["history"].to_numpy(), expected["history"].to_numpy(), atol=1e-6)
+    for got_weights, expected_weights in zip(got["weights"], expected["weights"], strict=True):
+        np.testing.assert_allclose(got_weights, expected_weights, atol=1e-6, rtol=0)
