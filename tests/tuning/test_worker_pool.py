@@ -42,10 +42,12 @@ def _command_line(pid: int) -> str:
 @pytest.mark.slow
 def test_two_workers_each_run_several_trials_and_the_oracle_stays_in_this_process(tiny_recipe, tmp_path):
     children, stop = {}, threading.Event()
+    # Children left by earlier tests (multiprocessing's resource tracker) are not the search's.
+    earlier = set(_children(os.getpid()))
 
     def watch():
         while not stop.is_set():
-            for child in _children(os.getpid()):
+            for child in set(_children(os.getpid())) - earlier:
                 children.setdefault(child, _command_line(child))
             time.sleep(0.05)
 
