@@ -10,6 +10,7 @@ this file on its JAX leg with the slow tests (see `.ci/run`).
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -184,9 +185,18 @@ def test_two_devices_train_as_one_device_at_the_same_global_batch(tmp_path):
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    # Below the ephemeral range: while process 0 is still starting, process 1's retried connects to
+    # an ephemeral-range port can take that very port as their own source port (a TCP self-connect),
+    # and process 0 then cannot bind it.
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.Random(os.getpid() + time.monotonic_ns()).sample(range(10_000, low), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port below the ephemeral range (from {low})")
 
 
 def _start_processes(tmp_path: Path, *arguments: str) -> list[subprocess.Popen]:
