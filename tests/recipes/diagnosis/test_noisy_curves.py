@@ -1,0 +1,76 @@
+"""The online rules on validation curves measured in wide searches: noise is not a verdict.
+
+Each curve is a trial's per-epoch val_loss from an unpruned wide search (seeds 200-204,
+30 trials each, 24 epochs): its final score is known, so each test says what stopping it
+at the rule's epoch would have cost.
+"""
+
+import numpy as np
+
+from kerasforge.recipes.diagnosis.online_rules import (
+    DIVERGING_EPOCHS,
+    SLOW_MIN_EPOCHS,
+    diverging_rule,
+    too_slow_rule,
+)
+
+EPOCHS = 24
+
+# breast_cancer, 85 validation rows: deep relu/Adam runs whose first epoch landed low, which then
+# fell to the best scores of their search (up to the epochs after their best).
+BOUNCED_THEN_FELL = [
+    [0.133, 0.334, 0.251, 0.0721, 0.0892, 0.0954, 0.0992, 0.106, 0.115, 0.112, 0.139, 0.15],
+    [0.0644, 0.158, 0.336, 0.0759, 0.107, 0.0335, 0.0336],
+    [0.138, 0.247, 0.369, 0.0564, 0.0946, 0.112, 0.101, 0.116, 0.121, 0.124, 0.149, 0.187],
+]
+# digits, a 10-layer tanh net at SGD 0.85: its loss bounced around 1.5 for 24 epochs (final 1.09,
+# rank 12 of 30; the top quarter was at 0.29).
+BOUNCING_NOWHERE = [
+    2.87, 3.09, 1.86, 2.08, 1.49, 2.14, 1.52, 1.91, 1.83, 1.54, 1.38, 2.21,
+    1.3, 1.71, 1.7, 2.26, 1.61, 1.53, 1.41, 1.11, 1.09, 1.58, 1.96, 1.38,
+]  # fmt: skip
+# breast_cancer, a 1-layer relu net at SGD 0.029: slow and smooth, ends at 0.0815 (rank 5 of 30).
+SLOW_AND_STEADY = [
+    0.289, 0.235, 0.2, 0.176, 0.16, 0.147, 0.137, 0.129, 0.122, 0.117, 0.112, 0.109,
+    0.105, 0.101, 0.0984, 0.0958, 0.0939, 0.0919, 0.0896, 0.0877, 0.0861, 0.0845, 0.0828, 0.0815,
+]  # fmt: skip
+
+
+def _first_verdict(rule, curve, epochs=EPOCHS):
+    for epoch in range(1, len(curve) + 1):
+        found = rule({"val_loss": curve[:epoch], "loss": curve[:epoch]}, epoch, epochs)
+        if found is not None:
+            return epoch, found
+    return None
+
+
+def test_a_validation_loss_that_bounces_for_two_epochs_is_not_diverging():
+    for curve in BOUNCED_THEN_FELL:
+        assert _first_verdict(diverging_rule(), curve) is None, curve
+
+
+def test_a_validation_loss_above_its_start_epoch_after_epoch_diverges():
+    start = 0.1
+    curve = [start] + [start * 2] * DIVERGING_EPOCHS + [start * 3]
+    epoch, (kind, evidence) = _first_verdict(diverging_rule(), curve)
+    assert (kind, epoch) == ("diverging", 1 + DIVERGING_EPOCHS)
+    assert "above 1.5x its first epoch's 0.1" in evidence
+
+
+def test_too_slow_waits_out_a_noisy_start():
+    # The top quarter of those searches (0.0721) is what each of these curves reached.
+    for curve in BOUNCED_THEN_FELL:
+        verdict = _first_verdict(too_slow_rule("val_loss", "min", target=0.0721), curve[:SLOW_MIN_EPOCHS])
+        assert verdict is None, curve
+
+
+def test_too_slow_paces_a_bouncing_run_by_its_best_so_far():
+    # Its bounces are epoch-to-epoch "gains" of up to 0.9, a straight line at which would reach any
+    # target; its best so far fell 0.11 in the 5 epochs before epoch 11.
+    epoch, (kind, evidence) = _first_verdict(too_slow_rule("val_loss", "min", target=0.29), BOUNCING_NOWHERE)
+    assert kind == "too_slow" and SLOW_MIN_EPOCHS <= epoch <= 12, (epoch, evidence)
+    assert np.min(BOUNCING_NOWHERE) > 0.29  # and run to its end it did not get there
+
+
+def test_too_slow_leaves_a_slow_steady_run_that_reaches_the_target():
+    assert _first_verdict(too_slow_rule("val_loss", "min", target=0.0815), SLOW_AND_STEADY) is None
