@@ -15,8 +15,9 @@ Per dataset and repeat, for each pruned mode against `none`:
   of the unpruned search's; of the trial that reaches it, the share of its
   time up to that epoch (its epochs taken as equally long); a search that never
   reaches it counts as infinite;
-- top-10 in budget: trials among the unpruned search's 10 best that ran to
-  their end within half the unpruned search's training time;
+- top-10 in budget: trials that ended within half the unpruned search's
+  training time with a score (what the oracle ranks: a pruned trial's best
+  epoch before it stopped) as good as the unpruned search's 10th best;
 - false positives: pruned trials that, run to their end, ranked in the
   unpruned search's top 25%, as a share of the pruned trials; and of those,
   the ones pruning *lost*: their score when pruned (the best epoch before it,
@@ -38,9 +39,12 @@ included).
 Usage:
     python benchmarks/pruned_search.py [--repeats 3] [--trials 30] [--epochs 24] [--patience 8]
     python benchmarks/pruned_search.py --repeats 1 --trials 6 --epochs 6 --narrow-epochs 6   # a smoke run
+    python benchmarks/pruned_search.py --save runs.json      # keep every search's trial table
+    python benchmarks/pruned_search.py --rescore runs.json   # score them again, training nothing
 """
 
 import argparse
+import json
 import math
 import multiprocessing
 import os
@@ -163,6 +167,22 @@ def _run(arguments) -> dict:
         return pool.apply(_search, arguments)
 
 
+def _save(path: str, runs: dict) -> None:
+    partial = f"{path}.partial"
+    with open(partial, "w", encoding="utf-8") as file:
+        json.dump(runs, file)
+    os.replace(partial, path)
+
+
+def _load(path: str) -> dict:
+    with open(path, encoding="utf-8") as file:
+        runs = json.load(file)
+    for run in runs.values():
+        for row in run["rows"]:
+            row["key"] = tuple(tuple(pair) for pair in row["key"])
+    return runs
+
+
 def _score(value) -> float:
     return float(value) if value is not None and math.isfinite(float(value)) else math.inf
 
@@ -171,7 +191,8 @@ def _compare(none: dict, other: dict) -> dict:
     full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
     ranked = sorted(full, key=full.get)
     best = full[ranked[0]]
-    top10, top25 = set(ranked[:10]), set(ranked[: max(1, math.ceil(TOP_SHARE * len(ranked)))])
+    top25 = set(ranked[: max(1, math.ceil(TOP_SHARE * len(ranked)))])
+    tenth = full[ranked[min(10, len(ranked)) - 1]]
     total_none = sum(row["seconds"] for row in none["rows"])
     budget = BUDGET_SHARE * total_none
 
@@ -191,7 +212,7 @@ def _compare(none: dict, other: dict) -> dict:
             elapsed += row["seconds"]
             if elapsed > budget:
                 break
-            found += row["status"] == "COMPLETED" and row["key"] in top10
+            found += row["status"] in ("COMPLETED", "PRUNED") and _score(row["val_loss"]) <= tenth
         return found
 
     pruned = [row for row in other["rows"] if row["status"] == "PRUNED"]
@@ -237,7 +258,10 @@ def main():
     parser.add_argument("--narrow-trials", type=int, default=10)
     parser.add_argument("--narrow-epochs", type=int, default=20)
     parser.add_argument("--spaces", nargs="*", default=list(SPACES))
+    parser.add_argument("--save", help="write every search's trial table to this JSON file as it ends")
+    parser.add_argument("--rescore", help="score the searches saved in this JSON file; train nothing")
     args = parser.parse_args()
+    saved = _load(args.rescore) if args.rescore else {}
     results = {}
     for repeat in range(args.repeats):
         for space in args.spaces:
@@ -249,13 +273,23 @@ def main():
             shift = repeat % len(modes)
             runs = {}
             for mode in modes[shift:] + modes[:shift]:
-                runs[mode] = _run((space, mode, 100 + repeat, trials, epochs, args.patience))
+                key = f"{repeat} {space} {mode}"
+                if args.rescore:
+                    if key not in saved:
+                        continue
+                    runs[mode] = saved[key]
+                else:
+                    runs[mode] = saved[key] = _run((space, mode, 100 + repeat, trials, epochs, args.patience))
+                    if args.save:
+                        _save(args.save, saved)
                 print(
                     f"repeat {repeat + 1} {space} {mode}: {runs[mode]['wall']:.0f} s wall, "
                     f"{runs[mode]['cpu']:.0f} s cpu, load average {runs[mode]['load']:.1f}",
                     flush=True,
                 )
             for mode in modes[1:]:
+                if "none" not in runs or mode not in runs:
+                    continue
                 row = _compare(runs["none"], runs[mode])
                 results.setdefault((space, mode), []).append(row)
                 print(f"  {mode}: {row}", flush=True)
