@@ -250,7 +250,10 @@ def too_slow_rule(
     left. A loss curve flattens (it is convex), so its mean recent gain is at
     least its gain now, which is at least any later one: the line
     overestimates how far the run gets. The best value so far, not the last,
-    carries the line, so a noisy validation loss sets no pace with its bounces.
+    carries the line, so a noisy validation loss sets no pace with its bounces;
+    and the line ends lower by the run's mean spread above its best over the
+    same epochs: a noisy run's best is one lucky draw, and every epoch left is
+    another (a smooth curve has no spread).
     A curve that is speeding up (its last gain its largest, as when a run
     leaves a plateau) is not judged at all, since a line is not optimistic
     there. Fires, from epoch `SLOW_MIN_EPOCHS` on, when even that line does
@@ -282,13 +285,17 @@ def too_slow_rule(
         if len(gains) > 1 and gains[-1] > gains[:-1].max():
             return None  # speeding up: no straight line bounds where it goes
         pace = float(recent[0] - recent[-1]) / len(gains)
+        # A noisy run's best so far is one lucky draw, and each epoch left is another: the lowest
+        # of them may land below it by about as much as its values lie above it.
+        spread = float(np.mean(values[-len(recent) :] - recent))
         left = max(epochs - epoch, 0)
-        reachable = float(best[-1]) - pace * left
+        reachable = float(best[-1]) - pace * left - spread
         if reachable <= sign * target:
             return None
+        noise = f", less its spread above its best ({spread:.3g})," if spread > 0 else ""
         return TOO_SLOW, (
             f"{objective} {sign * best[-1]:.4g} after {epoch} epochs; at its recent pace "
-            f"({pace:.3g} per epoch over {len(gains)} epochs) the {left} epochs left reach "
+            f"({pace:.3g} per epoch over {len(gains)} epochs){noise} the {left} epochs left reach "
             f"{sign * reachable:.4g} at best, short of {target:.4g}, the top completed trials'"
         )
 
