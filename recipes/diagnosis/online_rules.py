@@ -64,9 +64,9 @@ SLOW_MIN_EPOCHS = 4
 """Epochs before the pace is judged: three epoch-to-epoch gains, so a curve that is speeding up
 (a run leaving a plateau) can be told from one that flattens, and one noisy epoch does not set
 the pace. Judged from one gain, 2 of 20 pruned trials on the wide digits space would have
-finished in the top quarter; from two, replaying 10 unpruned wide searches (digits and
-breast_cancer, 30 trials each) still stopped runs whose validation loss bounced for two epochs
-before falling to the top quarter. A run already `BEHIND_FACTOR` times behind the top trials at
+finished in the top quarter; from two, replaying 9 unpruned wide searches (digits and
+breast_cancer, 30 trials each: `benchmarks/pruning_replay.py`) still stopped runs whose
+validation loss bounced for two epochs before falling to the top quarter. A run already `BEHIND_FACTOR` times behind the top trials at
 the same epoch is judged from `BEHIND_MIN_EPOCHS`."""
 
 BEHIND_MIN_EPOCHS = 3
@@ -76,8 +76,8 @@ sigmoid net still on its first plateau) went on to the top quarter."""
 
 BEHIND_FACTOR = 2.0
 """How far behind the search's top quarter at the same epoch (its loss over theirs) a run must
-be to be judged on one gain. Learning curves of one task fall roughly in parallel on a log scale
-(a power law of the epochs), so a run at twice the top trials' loss at epoch 2 must halve its
+be to be judged on two gains. Learning curves of one task fall roughly in parallel on a log scale
+(a power law of the epochs), so a run at twice the top trials' loss at epoch 3 must halve its
 loss more than they will over the same epochs; with its pace also too slow to reach them on a
 straight line (an optimistic bound: curves flatten), it does not catch up."""
 
