@@ -66,8 +66,9 @@ SLOW_MIN_EPOCHS = 4
 the pace. Judged from one gain, 2 of 20 pruned trials on the wide digits space would have
 finished in the top quarter; from two, replaying 9 unpruned wide searches (digits and
 breast_cancer, 30 trials each: `benchmarks/pruning_replay.py`) still stopped runs whose
-validation loss bounced for two epochs before falling to the top quarter. A run already `BEHIND_FACTOR` times behind the top trials at
-the same epoch is judged from `BEHIND_MIN_EPOCHS`."""
+validation loss bounced for two epochs before falling to the top quarter. A run already
+`BEHIND_FACTOR` times behind the top trials at the same epoch is judged from
+`BEHIND_MIN_EPOCHS`."""
 
 BEHIND_MIN_EPOCHS = 3
 """The earliest epoch `too_slow` judges a run: two epoch-to-epoch gains. One gain is one noisy
@@ -75,7 +76,7 @@ look: in the same replays, runs judged on it at epoch 2 (a validation loss that 
 sigmoid net still on its first plateau) went on to the top quarter."""
 
 BEHIND_FACTOR = 2.0
-"""How far behind the search's top quarter at the same epoch (its loss over theirs) a run must
+"""How far behind the search's top third at the same epoch (its loss over theirs) a run must
 be to be judged on two gains. Learning curves of one task fall roughly in parallel on a log scale
 (a power law of the epochs), so a run at twice the top trials' loss at epoch 3 must halve its
 loss more than they will over the same epochs; with its pace also too slow to reach them on a
@@ -261,7 +262,7 @@ def too_slow_rule(
     search's top completed trials. Never fires without a `target`. From
     `BEHIND_MIN_EPOCHS` already when the objective (a loss, minimised) is
     `BEHIND_FACTOR` times `reference` at the same epoch: `reference[i]` is the
-    top quarter's best by epoch i + 1 (see `TrialPruning.reference`).
+    top third's best by epoch i + 1 (see `TrialPruning.reference`).
     """
     sign = 1.0 if direction == "min" else -1.0
 
@@ -319,7 +320,7 @@ def online_rules(
         direction: `min` or `max`.
         target: The objective a trial must be able to reach to stay: that of the
             search's top completed trials (see `TrialPruning.target`), or None.
-        reference: The top quarter's best objective by each epoch (see
+        reference: The top third's best objective by each epoch (see
             `TrialPruning.reference`), or None.
 
     Returns:
