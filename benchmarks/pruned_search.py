@@ -19,7 +19,8 @@ Per dataset and repeat, for each pruned mode against `none`:
   training time with a score (what the oracle ranks: a pruned trial's best
   epoch before it stopped) as good as the unpruned search's 10th best;
 - false positives: pruned trials that, run to their end, ranked in the
-  unpruned search's top 25%, as a share of the pruned trials; and of those,
+  unpruned search's top 25% (a rank of at most a quarter of its completed
+  trials: the top 6 of 27), as a share of the pruned trials; and of those,
   the ones pruning *lost*: their score when pruned (the best epoch before it,
   which is what the oracle ranks) was outside that top 25%. A trial stopped
   after its best epoch (overfitting, or a noisy run that had its lucky epoch)
@@ -193,7 +194,7 @@ def _compare(none: dict, other: dict) -> dict:
     full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
     ranked = sorted(full, key=full.get)
     best = full[ranked[0]]
-    top25 = set(ranked[: max(1, math.ceil(TOP_SHARE * len(ranked)))])
+    top25 = set(ranked[: max(1, math.floor(TOP_SHARE * len(ranked)))])  # rank <= 25% of them
     tenth = full[ranked[min(10, len(ranked)) - 1]]
     total_none = sum(row["seconds"] for row in none["rows"])
     budget = BUDGET_SHARE * total_none

@@ -6,7 +6,8 @@ score. This feeds those logs, trial after trial in search order, to the
 `TrialPruner` a `diagnosis` search gives each trial (with the search's pruned
 and completed trials so far as its reference) and reports, per search and
 pooled: the trials it stops and why; the false positives (a stopped trial that
-finished in the unpruned search's top 25%) and of those the ones it *lost*
+finished in the unpruned search's top 25%: a rank of at most a quarter of its
+completed trials) and of those the ones it *lost*
 (its score when stopped, the best epoch before, outside that top 25%); the
 epochs trained; and the epochs to the unpruned search's best val_loss, each
 trial also costing `--fixed` epochs (building and tracing a model: about 10
@@ -115,7 +116,7 @@ def _best(curve) -> float:
 
 def _score(outcomes: list[dict], fixed: float) -> dict:
     finals = sorted(_best(each["curve"]) for each in outcomes if each["completed"])
-    best, line = finals[0], finals[max(1, math.ceil(TOP_SHARE * len(finals))) - 1]
+    best, line = finals[0], finals[max(1, math.floor(TOP_SHARE * len(finals))) - 1]  # rank <= 25% of them
 
     def epochs_to_best(pruned: bool) -> float:
         elapsed = 0.0

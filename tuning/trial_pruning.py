@@ -30,10 +30,10 @@ TOP_SHARE = 1 / 3
 """A `diagnosis` pruner stops a trial as too slow only when it cannot reach this top share of the
 finished trials (the 2nd best of 4 to 6, the 3rd of 7 to 9, ...): a trial that would rank there,
 even if not first, is worth finishing. A third, where a false positive is a stopped trial that
-would have finished in the top quarter: the ranks between are the margin for the pace's error.
-With a quarter, replaying 9 unpruned wide searches (`benchmarks/pruning_replay.py`), 12 of 186
-stopped trials would have finished in the top quarter, most of them at its very edge; with a
-third, 8 of 172, for 2 % more epochs to the best."""
+would have finished in the top quarter: the ranks between are a margin for the pace's error and
+for a target taken from the trials finished so far. Replaying 9 unpruned wide searches
+(`benchmarks/pruning_replay.py`), a quarter stopped 186 trials, 7 of them in the top 25 %, and a
+third 174, 6 of them, 3 lost either way, for 2 % more epochs to the best: a cheap margin."""
 
 TOO_SLOW_WARMUP = 4
 """Finished trials before a trial is judged too slow: a top third of fewer is just the best one."""
