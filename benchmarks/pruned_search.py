@@ -80,6 +80,8 @@ def _wide(base: str, seed: int, trials: int, epochs: int, patience: int) -> dict
             "learning_rate": {"min": 1e-6, "max": 10.0},
             # The whole search in its (fresh, pool worker) process, which may not start children.
             "trials_per_process": max(trials, 20),
+            # Unpruned, a wide space's NaN trials fail, and 3 in a row would end the search early.
+            "max_consecutive_failures": trials,
         },
     }
 
@@ -261,10 +263,14 @@ def main():
     parser.add_argument("--narrow-trials", type=int, default=10)
     parser.add_argument("--narrow-epochs", type=int, default=20)
     parser.add_argument("--spaces", nargs="*", default=list(SPACES))
-    parser.add_argument("--save", help="write every search's trial table to this JSON file as it ends")
+    parser.add_argument(
+        "--save", help="write every search's trial table to this JSON file as it ends (and resume from it)"
+    )
     parser.add_argument("--rescore", help="score the searches saved in this JSON file; train nothing")
     args = parser.parse_args()
-    saved = _load(args.rescore) if args.rescore else {}
+    # A saved run resumes: the searches already in the file are not run again.
+    source = args.rescore or (args.save if args.save and os.path.exists(args.save) else None)
+    saved = _load(source) if source else {}
     results = {}
     for repeat in range(args.repeats):
         for space in args.spaces:
@@ -277,7 +283,7 @@ def main():
             runs = {}
             for mode in modes[shift:] + modes[:shift]:
                 key = f"{repeat} {space} {mode}"
-                if args.rescore:
+                if key in saved or args.rescore:
                     if key not in saved:
                         continue
                     runs[mode] = saved[key]
