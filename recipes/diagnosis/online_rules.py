@@ -113,16 +113,20 @@ def symptom_rule(recipe: Recipe | None, data_info: dict):
 
     Calls the offline rules `exploding`, `vanishing` and `dead_units` on the
     epochs so far (the monitors' `grad_norm`, `update_ratio` and
-    `dead_fraction` logs). A symptom stops the trial only when the loss is
-    still at least `UNDERFIT_SHARE` of a constant prediction's (half of what
-    a constant cannot explain is still unexplained): a net whose layers
-    misbehave but which learns anyway is left to finish. Vanishing gradients
-    must have lasted `VANISHING_PATIENCE` epochs, as the monitor asks, and the
-    last epoch must have taken less than `STILL_IMPROVING_RATE` of a constant
-    prediction's loss off: Adam and RMSprop divide each step by the gradient's
-    own scale, so a layer with tiny gradients still moves, and a deep sigmoid
-    net on its first plateau often leaves it (on breast_cancer, one went from
-    97 % to 10 % of a constant's loss after the epoch vanishing was seen).
+    `dead_fraction` logs). A symptom stops the trial only when the loss keeps
+    it from learning: the loss is still at least `UNDERFIT_SHARE` of a
+    constant prediction's (half of what a constant cannot explain is still
+    unexplained), and the last epoch took less than `STILL_IMPROVING_RATE` of
+    that loss off; so no symptom is judged before epoch 2. A net whose layers
+    misbehave but which learns anyway is left to finish. Adam and RMSprop
+    divide each step by the gradient's own scale, so a layer with tiny
+    gradients still moves and one with huge gradients takes bounded steps:
+    a deep sigmoid net on its first plateau often leaves it (on breast_cancer,
+    one went from 97 % to 10 % of a constant's loss after the epoch vanishing
+    was seen), and a tanh net at Adam 1.4 on diabetes, its gradients exploding
+    in epoch 1 at 127 % of a constant's loss, ended in its search's top quarter.
+    Vanishing gradients must have lasted `VANISHING_PATIENCE` epochs, as the
+    monitor asks.
     """
     checks = (
         (layer_rules.exploding, 1),
@@ -130,16 +134,15 @@ def symptom_rule(recipe: Recipe | None, data_info: dict):
         (layer_rules.vanishing, VANISHING_PATIENCE),
     )
 
-    def still_falling(shares) -> bool:
-        return len(shares) > 1 and bool(shares[-2] - shares[-1] >= STILL_IMPROVING_RATE)
-
     def rule(history, epoch, epochs):
         shares = _shares(history, (data_info or {}).get("baseline_loss"))
-        if shares is None or not np.isfinite(shares[-1]) or shares[-1] < UNDERFIT_SHARE:
+        if shares is None or len(shares) < 2 or not np.all(np.isfinite(shares[-2:])):
+            return None
+        if shares[-1] < UNDERFIT_SHARE or shares[-2] - shares[-1] >= STILL_IMPROVING_RATE:
             return None
         run = _evidence(history, recipe, data_info)
         for detect, least in checks:
-            if run.epochs < least or (detect is layer_rules.vanishing and still_falling(shares)):
+            if run.epochs < least:
                 continue
             finding = detect(run)
             if finding is not None:
