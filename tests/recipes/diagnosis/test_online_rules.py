@@ -152,6 +152,24 @@ def test_a_deep_sigmoid_net_that_adam_still_moves_is_not_stopped_for_vanishing_g
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_exploding_gradients_stop_a_trial_only_once_its_loss_stopped_falling(seed):
+    # Unscaled diabetes targets, a tanh net at Adam 1.4: in epoch 1 a step moves the weights by 3x
+    # their norm (the offline rule fires there), but Adam's steps are bounded and tanh saturates,
+    # so the loss may still fall, and the trial runs on until an epoch takes less than 1 % of a
+    # constant prediction's loss off.
+    bounded = {
+        "data": {"source": "diabetes", "normalize": "standard"},
+        "model": {"task": "regression", "hidden": [32] * 6, "activation": "tanh"},
+        "training": {"optimizer": "adam", "learning_rate": 1.4},
+    }
+    verdict, history = _fit(
+        seed, {**bounded, "model": {**bounded["model"], "kernel_initializer": "glorot_uniform"}}
+    )
+    assert verdict["kind"] == "exploding" and verdict["epoch"] >= 2, verdict
+    assert "at epoch 1" in verdict["evidence"] and len(history["loss"]) == verdict["epoch"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_loss_exploding_inside_an_epoch_stops_the_run_before_the_epoch_ends(seed):
     # A learning-rate range test: the rate grows 4x every 32 steps, so the loss falls, then
     # rises far above a constant prediction's, in the second epoch of 125 steps.
