@@ -188,6 +188,11 @@ def _load(path: str) -> dict:
     return runs
 
 
+def top_quarter_count(completed: int) -> int:
+    """How many of a search's completed trials rank in its top 25% (at least the best one)."""
+    return max(1, math.floor(TOP_SHARE * completed))
+
+
 def _score(value) -> float:
     return float(value) if value is not None and math.isfinite(float(value)) else math.inf
 
@@ -196,16 +201,17 @@ def _compare(none: dict, other: dict) -> dict:
     full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
     ranked = sorted(full, key=full.get)
     best = full[ranked[0]]
-    top25 = set(ranked[: max(1, math.floor(TOP_SHARE * len(ranked)))])  # rank <= 25% of them
+    top25 = set(ranked[: top_quarter_count(len(ranked))])
     tenth = full[ranked[min(10, len(ranked)) - 1]]
     total_none = sum(row["seconds"] for row in none["rows"])
     budget = BUDGET_SHARE * total_none
 
+    within = best * (1 + TOLERANCE)
+
     def time_to_best(search, cost="seconds"):
         elapsed = 0.0
         for row in search["rows"]:
-            line = best * (1 + TOLERANCE)
-            reached = [epoch for epoch, value in enumerate(row["curve"], 1) if _score(value) <= line]
+            reached = [epoch for epoch, value in enumerate(row["curve"], 1) if _score(value) <= within]
             if reached:
                 return elapsed + row[cost] * reached[0] / len(row["curve"])
             elapsed += row[cost]
@@ -262,7 +268,7 @@ def main():
     parser.add_argument("--patience", type=int, default=8)
     parser.add_argument("--narrow-trials", type=int, default=10)
     parser.add_argument("--narrow-epochs", type=int, default=20)
-    parser.add_argument("--spaces", nargs="*", default=list(SPACES))
+    parser.add_argument("--spaces", nargs="*", default=list(SPACES), choices=list(SPACES), metavar="SPACE")
     parser.add_argument(
         "--save", help="write every search's trial table to this JSON file as it ends (and resume from it)"
     )
@@ -283,10 +289,10 @@ def main():
             runs = {}
             for mode in modes[shift:] + modes[:shift]:
                 key = f"{repeat} {space} {mode}"
-                if key in saved or args.rescore:
-                    if key not in saved:
-                        continue
+                if key in saved:
                     runs[mode] = saved[key]
+                elif args.rescore:
+                    continue
                 else:
                     runs[mode] = saved[key] = _run((space, mode, 100 + repeat, trials, epochs, args.patience))
                     if args.save:

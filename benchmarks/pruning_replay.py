@@ -33,15 +33,12 @@ import statistics
 import types
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pruned_search import SPACES, TOLERANCE, top_quarter_count
 
-TOP_SHARE = 0.25
-TOLERANCE = 0.01
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _recipe(space: str, seed: int, trials: int):
-    from pruned_search import SPACES
-
     from kerasforge.recipes import load_recipe
 
     name, make = SPACES[space]
@@ -116,13 +113,14 @@ def _best(curve) -> float:
 
 def _score(outcomes: list[dict], fixed: float) -> dict:
     finals = sorted(_best(each["curve"]) for each in outcomes if each["completed"])
-    best, line = finals[0], finals[max(1, math.floor(TOP_SHARE * len(finals))) - 1]  # rank <= 25% of them
+    best, line = finals[0], finals[top_quarter_count(len(finals)) - 1]
+    within = best * (1 + TOLERANCE)
 
     def epochs_to_best(pruned: bool) -> float:
         elapsed = 0.0
         for each in outcomes:
             run = (each["stopped"] if pruned else None) or len(each["curve"])
-            reached = [i for i, value in enumerate(each["curve"][:run], 1) if value <= best * (1 + TOLERANCE)]
+            reached = [i for i, value in enumerate(each["curve"][:run], 1) if value <= within]
             if reached:
                 return elapsed + fixed + reached[0]
             elapsed += fixed + max(run, 1)
@@ -146,7 +144,13 @@ def _score(outcomes: list[dict], fixed: float) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", default="pruning_replay_searches", type=Path)
-    parser.add_argument("--spaces", nargs="*", default=["digits (wide)", "breast_cancer (wide)"])
+    parser.add_argument(
+        "--spaces",
+        nargs="*",
+        default=["digits (wide)", "breast_cancer (wide)"],
+        choices=list(SPACES),
+        metavar="SPACE",
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=[200, 201, 202, 203, 204])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--fixed", type=float, default=10.0, help="a trial's fixed cost, in epochs")

@@ -128,9 +128,10 @@ def symptom_rule(recipe: Recipe | None, data_info: dict):
     Vanishing gradients must have lasted `VANISHING_PATIENCE` epochs, as the
     monitor asks.
     """
+    # The falling-loss test below needs 2 epochs, which is all exploding and dead units need.
     checks = (
-        (layer_rules.exploding, 1),
-        (layer_rules.dead_units, 1),
+        (layer_rules.exploding, 2),
+        (layer_rules.dead_units, 2),
         (layer_rules.vanishing, VANISHING_PATIENCE),
     )
 
