@@ -4,9 +4,9 @@ Keras 3 keeps some things kerasforge needs outside its public API (`keras.*`):
 the function behind its own verbose output, an optimizer's learning rate as
 given (schedule or variable), a metric's direction, the variables an
 optimizer tracks, the graph nodes of a functional model, the JAX trainer's
-state. Each is reached through this module only, so a Keras release that
-changes one breaks one function here, and `tests/callbacks/test_keras_compat.py`
-fails on it by name.
+state, the early build of a model's training state. Each is reached through
+this module only, so a Keras release that changes one breaks one function
+here, and `tests/callbacks/test_keras_compat.py` fails on it by name.
 
 A leaf module: it imports only keras, so `kerasforge.callbacks` may use it and
 stay importable with keras alone.
@@ -201,3 +201,24 @@ def call_layers_on(model: Any, inputs: Any) -> Any:
     (shared weights) under their own names (`get_layer("hidden_1")` works).
     """
     return model._run_through_graph(inputs, operation_fn=lambda operation: operation)
+
+
+def build_training_state(model: Any, dataset: Any) -> None:
+    """Creates the optimizer's slots and the compiled loss's and metrics' variables now.
+
+    Without a distribution strategy, Keras on TensorFlow leaves them to the first
+    trace of the train step, and a `tf.function` that creates variables on its
+    first call traces itself a second time: a third of a small model's fixed
+    cost per `fit`, which a search pays on every trial (`python
+    benchmarks/tuning_overhead.py --epochs 1`). Keras builds
+    the state this way itself under a strategy, and its JAX and torch trainers
+    always do; there, and for a dataset that is not `tf.data`, this is a no-op.
+
+    Args:
+        model: A compiled `keras.Model`.
+        dataset: What `fit` will iterate; its `element_spec` gives the shapes.
+    """
+    spec = getattr(dataset, "element_spec", None)
+    if keras.backend.backend() != "tensorflow" or spec is None or model._distribute_strategy is not None:
+        return
+    model._symbolic_build(data_batch=spec)

@@ -4,6 +4,7 @@ import time
 
 import keras
 
+from kerasforge._keras_compat import build_training_state
 from kerasforge.callbacks import CompactProgbarLogger
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
@@ -92,6 +93,7 @@ def fit_model(
         # Last, so the bar is drawn after every callback has written its logs. Only when
         # shown: a batch-level hook makes Keras fetch the logs after every graph call.
         callbacks.append(CompactProgbarLogger())
+    build_training_state(model, train_set)
     return model.fit(
         train_set,
         validation_data=validation,

@@ -106,3 +106,44 @@ def test_compile_config_written_as_changes_what_is_saved_only_within_the_block()
     after = model.get_compile_config()
     assert (after["steps_per_execution"], after["jit_compile"]) == (1, False)
     assert int(model.steps_per_execution) == 1
+
+
+def _train_step_traces(prepare) -> int:
+    """How often `fit` traces a small model's train step over 2 epochs of a `tf.data` pipeline."""
+    import tensorflow as tf
+
+    layers = [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)]
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        steps_per_execution=4,
+    )
+    traces = []
+    train_step = model.train_step
+
+    def counted_train_step(data):
+        traces.append(data)
+        return train_step(data)
+
+    model.train_step = counted_train_step
+    rng = np.random.default_rng(0)
+    rows = (rng.normal(size=(50, 4)).astype("float32"), rng.integers(0, 3, 50))
+    dataset = tf.data.Dataset.from_tensor_slices(rows).batch(8)
+    prepare(model, dataset)
+    model.fit(dataset, epochs=2, verbose=0)
+    return len(traces)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's trainer traces")
+def test_building_the_training_state_first_spares_tensorflow_a_second_trace_of_the_train_step():
+    assert _train_step_traces(lambda model, dataset: None) == 2  # Keras builds the optimizer inside the trace
+    assert _train_step_traces(_keras_compat.build_training_state) == 1
+
+
+def test_building_the_training_state_from_arrays_is_a_no_op():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    _keras_compat.build_training_state(model, (np.zeros((8, 4)), np.zeros((8, 3))))
+    assert not model.optimizer.built

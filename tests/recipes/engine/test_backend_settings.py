@@ -110,3 +110,20 @@ def test_a_run_model_loads_compiled_on_every_backend_and_predicts_the_same(tmp_p
     # float16 keeps 11 bits: another backend's float16 kernels may round the hidden layer differently.
     tolerance = {"rtol": 1e-2, "atol": 1e-3} if mixed_precision else {"rtol": 1e-4, "atol": 1e-6}
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, **tolerance)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's trainer traces")
+def test_a_recipe_fit_traces_its_train_step_once():
+    # Keras on TensorFlow builds the optimizer's slots inside the first trace, which then runs
+    # twice: a third of a short search trial's fixed cost.
+    from kerasforge.recipes import build_model, fit_model, prepare_data
+
+    recipe = tiny()
+    data = prepare_data(recipe)
+    model = build_model(recipe, data)
+    traces = []
+    train_step = model.train_step
+    model.train_step = lambda batch: traces.append(batch) or train_step(batch)
+    fit_model(recipe, model, data, verbose=0)
+    assert len(traces) == 1
+    assert model.optimizer.built and int(model.optimizer.iterations) == 2 * (data.rows["train"] // 32 + 1)
