@@ -10,6 +10,8 @@ import numpy as np
 from kerasforge.recipes.diagnosis.online_rules import (
     DIVERGING_EPOCHS,
     SLOW_MIN_EPOCHS,
+    STUCK_EPOCHS,
+    constant_prediction_rule,
     diverging_rule,
     too_slow_rule,
 )
@@ -40,6 +42,14 @@ SLOW_AND_STEADY = [
     0.289, 0.235, 0.2, 0.176, 0.16, 0.147, 0.137, 0.129, 0.122, 0.117, 0.112, 0.109,
     0.105, 0.101, 0.0984, 0.0958, 0.0939, 0.0919, 0.0896, 0.0877, 0.0861, 0.0845, 0.0828, 0.0815,
 ]  # fmt: skip
+
+# diabetes (a constant prediction's loss 6139), an 8-layer relu net at Adam 4.1e-4: 0.5 % then 0.8 % of
+# that loss off in epochs 2 and 3, then faster; it ended at 3039, in its search's top quarter (3387).
+LEAVING_A_PLATEAU = [
+    5650, 5620, 5570, 5470, 5330, 5110, 4820, 4420, 3950, 3520, 3220, 3120,
+    3110, 3100, 3100, 3080, 3080, 3060, 3080, 3050, 3040, 3070, 3040, 3040,
+]  # fmt: skip
+DIABETES_CONSTANT = 6139.0
 
 
 def _first_verdict(rule, curve, epochs=EPOCHS):
@@ -88,3 +98,15 @@ def test_too_slow_counts_a_noisy_run_s_spread_as_room_below_its_best():
     # run that bounces that much can land that far below it.
     rule = too_slow_rule("val_loss", "min", target=0.292)
     assert _first_verdict(rule, LUCKY_THEN_SETTLED) is None
+
+
+def test_a_loss_that_falls_faster_each_epoch_is_leaving_its_plateau_not_stuck():
+    assert _first_verdict(constant_prediction_rule(DIABETES_CONSTANT), LEAVING_A_PLATEAU) is None
+
+
+def test_a_loss_that_bounces_at_a_constant_prediction_s_is_stuck():
+    # The same start, then a loss that stops falling: what a net that learns nothing shows.
+    curve = LEAVING_A_PLATEAU[:3] + [5580, 5575, 5590]
+    epoch, (kind, evidence) = _first_verdict(constant_prediction_rule(DIABETES_CONSTANT), curve)
+    assert kind == "constant_prediction" and epoch == 4, (epoch, evidence)
+    assert f"for epochs {epoch - STUCK_EPOCHS + 1}-{epoch}" in evidence
