@@ -106,7 +106,7 @@ def _narrow(seed: int, trials: int, epochs: int, patience: int) -> dict:
 
 def _wide_synthetic(base: str, seed: int, trials: int, epochs: int, patience: int) -> dict:
     # The same wide space on generated data large enough that a trial's epochs, not its fixed
-    # costs (building and tracing the model, about 0.7 s), take most of its time, as on real data:
+    # costs (building and tracing the model, about 0.5-1 s), take most of its time, as on real data:
     # an epoch of a 1-layer net takes about 0.2 s, of a 10-layer one 0.4 s.
     data = {"data.source": "synthetic", "data.synthetic": {"rows": 30000, "features": 40, "informative": 12}}
     return {**_wide(base, seed, trials, epochs, patience), **data}
