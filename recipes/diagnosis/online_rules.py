@@ -110,7 +110,7 @@ def _shares(history: Mapping[str, Sequence[float]], baseline: float | None) -> n
 
 
 def _speeding_up(gains: np.ndarray) -> bool:
-    """Whether the loss fell in each of these epochs (gains: loss taken off), the last time by the most.
+    """Whether the loss never rose over these epochs (gains: loss taken off), and fell most in the last.
 
     A run leaving a plateau speeds up: its loss curve bends down there (it is not
     convex yet), so its pace so far says nothing of where it goes. A flattening
