@@ -162,7 +162,8 @@ def measure(mode: str, path: Path, batch_size: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from kerasforge.data.column_statistics import column_statistics, raw_inputs
+    from kerasforge.data.column_statistics import column_statistics
+    from kerasforge.data.model_inputs import raw_inputs
     from kerasforge.data.stream_batches import StreamPlan, stream_statistics
     from kerasforge.data.stream_dataset import StreamDataset
     from kerasforge.data.stream_source import open_source

@@ -6,17 +6,8 @@ The statistics are computed either from a whole `pandas.DataFrame`
 both run the same code, so they agree. Accumulators are mergeable
 (`merge(other)`), so shards may be summarised in parallel and combined.
 
-The model's raw input format (the contract between the input pipeline, the
-saved `model.keras` and `kerasforge predict`):
-
-- A dict `{original column name: 1-D batch}`, one entry per feature column, in
-  the order of `ColumnStatistics.features`.
-- Numeric columns are `float32`, with NaN for a missing value.
-- Categorical (string) columns are strings, with `""` for a missing value.
-- Targets are encoded before the model: a class index (multiclass, `int32`),
-  0/1 as `float32` (binary, 1 is the second of the sorted class names), or the
-  value as `float32` (regression). `ColumnStatistics.class_names` is the
-  sorted list of class names for classification, `None` for regression.
+The model's raw input format is in `model_inputs`; the two kinds of column in
+`column_kinds`.
 
 What a chunk must look like: a `pandas.DataFrame` holding every feature column
 (and the target column, when one is given), with the same columns in every
@@ -38,36 +29,34 @@ and beyond that is the median of a uniform random sample of that many values
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from kerasforge.checks import check_choice, check_integer
+from kerasforge.data.column_kinds import (
+    CATEGORICAL,
+    MISSING_STRING,
+    NUMERIC,
+    as_category_strings,
+    column_kind,
+)
 from kerasforge.data.encode_target import class_label
+from kerasforge.data.text_columns import MAX_PLACEHOLDERS, refuse_placeholders, text_hint
 from kerasforge.errors import DataError
 
-NUMERIC: Final = "numeric"
-CATEGORICAL: Final = "categorical"
-KINDS = (NUMERIC, CATEGORICAL)
 FILLS = ("mean", "median")
 CLASSIFICATION_TASKS = ("binary", "multiclass")
 TASKS = ("regression", *CLASSIFICATION_TASKS)
-# The string a missing value of a categorical column is in the model's raw input.
-MISSING_STRING = ""
 # Most distinct levels a categorical column may have (one-hot or embedding inputs).
 MAX_LEVELS = 50
 # Non-missing values kept per numeric column for a "median" fill: exact up to this.
 MEDIAN_SAMPLE = 100_000
 # Most distinct target values tracked for classification; more is a quantity, not classes.
 MAX_CLASSES = 10_000
-# A text column whose values are numbers but for at most this many distinct
-# strings, together fewer than half its values, is a numeric column with
-# placeholders for "missing" (`?`, `n/a`, `-`), not categories.
-MAX_PLACEHOLDERS = 5
 
 
 @dataclass(frozen=True)
@@ -407,12 +396,12 @@ class ColumnStatisticsAccumulator:
                 fill=fill,
             )
         levels_state = self._categorical[name]
-        _refuse_placeholders(name, levels_state)
+        refuse_placeholders(name, levels_state.examples, levels_state.text_counts, levels_state.numeric_like)
         counts = levels_state.counts
         if counts is None:
             raise DataError(
                 f"Column {name!r} has more than {self.max_levels} distinct values and cannot be "
-                f"encoded as categories (at most {self.max_levels}).{_text_hint(levels_state.examples)} "
+                f"encoded as categories (at most {self.max_levels}).{text_hint(levels_state.examples)} "
                 "Leave it out of `features`."
             )
         if not counts:
@@ -548,83 +537,6 @@ def column_statistics(
     return accumulator.finish()
 
 
-def column_kind(series: pd.Series) -> str | None:
-    """`"numeric"`, `"categorical"`, or None for a column with no values (kind unknown).
-
-    Numbers (not bool) are numeric; text, category and bool columns are categorical.
-    """
-    if series.isna().all():
-        return None
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return NUMERIC
-    return CATEGORICAL
-
-
-def as_category_strings(series: pd.Series) -> pd.Series:
-    """A column as the model's categorical input: strings, `""` for missing.
-
-    Args:
-        series: `pandas.Series` of any dtype.
-
-    Returns:
-        An object `pandas.Series` of `str`.
-    """
-    missing = series.isna().to_numpy()
-    strings = series.astype(object).where(~missing, MISSING_STRING).map(str)
-    return strings
-
-
-def as_numeric_floats(series: pd.Series) -> np.ndarray:
-    """A numeric column as the model's input: `float32`, NaN for missing."""
-    return series.to_numpy(dtype=np.float32, na_value=np.nan)
-
-
-def raw_inputs(frame: pd.DataFrame, statistics: ColumnStatistics) -> dict[str, np.ndarray]:
-    """The model's raw input dict for the rows of `frame` (see the module docstring).
-
-    Args:
-        frame: `pandas.DataFrame` holding every feature column.
-        statistics: The `ColumnStatistics` the model was built from.
-
-    Returns:
-        `{column name: 1-D array}`: `float32` for numeric columns, `str` objects for categorical ones.
-
-    Raises:
-        DataError: A missing column, or a numeric column holding text (naming the
-            column, a value and what is allowed).
-    """
-    absent = [name for name in statistics.features if name not in frame.columns]
-    if absent:
-        raise DataError(
-            f"Feature columns {', '.join(map(repr, absent))} are not in the data; the model needs "
-            f"{', '.join(map(repr, statistics.features))}. Available: {', '.join(map(str, frame.columns))}"
-        )
-    inputs: dict[str, np.ndarray] = {}
-    for column in statistics.columns:
-        series = frame[column.name]
-        if column.kind == NUMERIC:
-            inputs[column.name] = _numeric_input(column.name, series)
-        else:
-            inputs[column.name] = as_category_strings(series).to_numpy(dtype=object)
-    return inputs
-
-
-def _numeric_input(name: str, series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return as_numeric_floats(series)
-    numbers = pd.to_numeric(series.astype(object).where(series.notna(), None), errors="coerce")
-    bad = numbers.isna() & series.notna() & (series.astype(object) != MISSING_STRING)
-    if bad.any():
-        value = series[bad].iloc[0]
-        row = series.index[bad.to_numpy()][0]
-        where = f"row {row + 1}" if isinstance(row, (int, np.integer)) else f"row {row!r}"
-        raise DataError(
-            f"Column {name!r} holds {value!r} in {where}; it was numeric in training, so it takes "
-            "numbers (an empty cell or NaN for missing)."
-        )
-    return numbers.to_numpy(dtype=np.float32, na_value=np.nan)
-
-
 def _add_counts(
     mine: dict[str, int] | None, theirs: Mapping[str, int] | None, limit: int
 ) -> dict[str, int] | None:
@@ -636,19 +548,6 @@ def _add_counts(
     return None if len(mine) > limit else mine
 
 
-def _refuse_placeholders(name: str, state: _CategoricalState) -> None:
-    separated = [value for value in state.examples if _THOUSANDS.fullmatch(value)]
-    if separated and all(_THOUSANDS.fullmatch(value) or _is_number(value) for value in state.examples):
-        refuse_numbers_as_text(name, {separated[0]: 1}, state.numeric_like)
-    text = state.text_counts
-    if text is None or not text or state.numeric_like == 0:
-        return
-    refuse_numbers_as_text(name, text, state.numeric_like, "fitted on")
-
-
-# A number written with thousands separators (`12,345.6`), and a date (`2020-01-31`, `31/01/2020`).
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
-_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?|\d{1,2}/\d{1,2}/\d{2,4}")
 _EXAMPLES = 5
 
 
@@ -659,143 +558,3 @@ def _first_examples(mine: list[str], theirs: Iterable[str]) -> list[str]:
         if value not in mine:
             mine.append(value)
     return mine
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _text_hint(values: Sequence[str]) -> str:
-    """Advice on what a text column with too many levels holds (numbers, dates), or ""."""
-    if values and all(_is_number(value) for value in values):
-        return (
-            f" Its values are numbers (e.g. {values[0]!r}) but it was read as text, so some row holds "
-            "text: fix that value, or declare it in data.na_values if it means 'missing'."
-        )
-    if values and all(_DATE.fullmatch(value) for value in values):
-        return (
-            f" Its values are dates (e.g. {values[0]!r}), which kerasforge does not encode: derive "
-            "numeric columns from them (year, month, day of year, days since a start) instead."
-        )
-    return ""
-
-
-def refuse_numbers_as_text(
-    name: str, text: Mapping[str, int], numbers: int, among: str = "in the data", row: int | None = None
-) -> None:
-    """Raises when a column holds numbers except for a few text values, or numbers with thousands separators.
-
-    Args:
-        name: The column.
-        text: Its distinct non-number values and their counts (a few are enough).
-        numbers: How many of its values are numbers.
-        among: Which values were looked at, for the message.
-        row: The 1-based row of the first text value, when known.
-
-    Raises:
-        DataError: naming the column, the text values (and row), and what to do.
-    """
-    at = f", the first in row {row}" if row is not None else ""
-    if text and all(_THOUSANDS.fullmatch(value) for value in text):
-        example = next(iter(text))
-        raise DataError(
-            f"Column {name!r} holds numbers written with thousands separators (e.g. {example!r}{at}); "
-            "a numeric column takes plain numbers (12345.6): remove the separators in the file, or leave "
-            "the column out of `features`."
-        )
-    total_text = sum(text.values())
-    if not text or numbers == 0 or 2 * total_text >= total_text + numbers:
-        return
-    shown = ", ".join(f"{value!r} ({count})" for value, count in sorted(text.items()))
-    strings = ", ".join(repr(value) for value in sorted(text))
-    raise DataError(
-        f"Column {name!r} holds numbers except for {total_text} of the "
-        f"{total_text + numbers} values {among}: {shown}{at}. If they mean 'missing', declare them "
-        f"(data.na_values: [{strings}] in a recipe, na_values= for load_frame) and set "
-        "missing: mean or median; or leave the column out of `features`."
-    )
-
-
-def _looks_numeric(values: Sequence[str]) -> bool:
-    return any(_is_number(value) or _THOUSANDS.fullmatch(value) for value in values)
-
-
-def check_text_columns(frame: pd.DataFrame) -> None:
-    """Refuses text columns of a whole table that are numbers but for a few values or separators.
-
-    The statistics see only the training rows; this looks at every row, so a
-    stray `'oops'` in a test row is named, with its row, rather than turning
-    the column into many categories.
-
-    Args:
-        frame: `pandas.DataFrame` of the feature columns, all rows.
-
-    Raises:
-        DataError: As `refuse_numbers_as_text`, with the first offending row.
-    """
-    for name in frame.columns:
-        series = frame[name]
-        if column_kind(series) != CATEGORICAL or isinstance(series.dtype, pd.CategoricalDtype):
-            continue
-        if pd.api.types.is_bool_dtype(series):
-            continue
-        # Counted by distinct value, so a text column of many rows costs one hash pass.
-        counts = series.value_counts(dropna=True)
-        counts.index = counts.index.map(str)
-        counts = counts[counts.index != MISSING_STRING]
-        if not _looks_numeric(counts.index[:1000]):
-            continue  # a text column: its most frequent values are neither numbers nor separated numbers
-        is_text = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce").isna().to_numpy()
-        text, numbers = counts[is_text], int(counts[~is_text].sum())
-        if text.empty or numbers == 0 and not _THOUSANDS.fullmatch(text.index[0]):
-            continue
-        if len(text) > MAX_PLACEHOLDERS and not all(_THOUSANDS.fullmatch(v) for v in text.index[:50]):
-            continue
-        shown = {value: int(count) for value, count in text.iloc[:MAX_PLACEHOLDERS].items()}
-        position = int(np.flatnonzero(series.astype(object).map(str).isin(list(shown)).to_numpy())[0])
-        refuse_numbers_as_text(str(name), shown, numbers, row=position + 1)
-
-
-OTHER_LEVEL = "<other>"
-
-
-def encoded_feature_names(statistics: ColumnStatistics) -> list[str]:
-    """Names of the model's encoded features, in the order its preprocessing layers produce them.
-
-    Numeric columns come first, in input order (one feature each); then each
-    categorical column in input order gives `"column=<other>"` (its
-    out-of-vocabulary slot: unseen levels and missing values) followed by
-    `"column=level"` per level.
-
-    Args:
-        statistics: `ColumnStatistics`.
-
-    Returns:
-        A list of strings.
-    """
-    names = [column.name for column in statistics.columns if column.kind == NUMERIC]
-    for column in statistics.columns:
-        if column.kind == CATEGORICAL:
-            names += [f"{column.name}={level}" for level in (OTHER_LEVEL, *(column.levels or ()))]
-    return names
-
-
-def encoded_feature_scales(statistics: ColumnStatistics) -> list[float]:
-    """Standard deviation of each encoded feature before scaling, in `encoded_feature_names` order.
-
-    A numeric column's own standard deviation; for a one-hot slot with share
-    `p` of the rows, `sqrt(p * (1 - p))`. Used to spot inputs whose scales
-    differ by orders of magnitude.
-    """
-    scales = [column.std or 0.0 for column in statistics.columns if column.kind == NUMERIC]
-    for column in statistics.columns:
-        if column.kind == CATEGORICAL:
-            rows = column.count + column.missing
-            for count in (column.missing, *(column.level_counts or ())):
-                share = count / rows
-                scales.append(math.sqrt(share * (1 - share)))
-    return scales

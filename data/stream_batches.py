@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from kerasforge.checks import check_integer
-from kerasforge.data.column_statistics import ColumnStatistics, ColumnStatisticsAccumulator, raw_inputs
+from kerasforge.data.column_statistics import ColumnStatistics, ColumnStatisticsAccumulator
 from kerasforge.data.encode_target import class_label
+from kerasforge.data.model_inputs import raw_inputs
 from kerasforge.data.row_split import SPLIT_CODES, key_split, position_split
 from kerasforge.data.split_indices import SPLITS, _check_fractions
 from kerasforge.data.stream_source import StreamSource, read_chunks

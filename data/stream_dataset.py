@@ -9,7 +9,8 @@ import keras
 import numpy as np
 
 from kerasforge.checks import check_integer
-from kerasforge.data.column_statistics import NUMERIC, ColumnStatistics
+from kerasforge.data.column_kinds import NUMERIC
+from kerasforge.data.column_statistics import ColumnStatistics
 from kerasforge.data.stream_batches import (
     DEFAULT_PREFETCH,
     DEFAULT_SHUFFLE_BUFFER,

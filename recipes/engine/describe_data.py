@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from kerasforge.data.column_statistics import encoded_feature_names, encoded_feature_scales
+from kerasforge.data.model_inputs import encoded_feature_names, encoded_feature_scales
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.recipes.schema.recipe import Recipe

@@ -10,17 +10,11 @@ import pandas as pd
 
 from kerasforge.data import encode_target, load_frame, make_dataset, split_indices
 from kerasforge.data._column_counts import describe_counts, nonfinite_counts
-from kerasforge.data.column_statistics import (
-    CATEGORICAL,
-    MAX_LEVELS,
-    NUMERIC,
-    ColumnStatistics,
-    check_text_columns,
-    column_statistics,
-    encoded_feature_names,
-    raw_inputs,
-)
+from kerasforge.data.column_kinds import CATEGORICAL, NUMERIC
+from kerasforge.data.column_statistics import MAX_LEVELS, ColumnStatistics, column_statistics
 from kerasforge.data.epoch_dataset import make_epoch_dataset
+from kerasforge.data.model_inputs import encoded_feature_names, raw_inputs
+from kerasforge.data.text_columns import check_text_columns
 from kerasforge.errors import DataError
 from kerasforge.recipes.schema.recipe import Recipe
 

@@ -24,7 +24,9 @@ import keras
 import numpy as np
 
 from kerasforge._keras_compat import call_layers_on
-from kerasforge.data.column_statistics import NUMERIC, ColumnStatistics, encoded_feature_names
+from kerasforge.data.column_kinds import NUMERIC
+from kerasforge.data.column_statistics import ColumnStatistics
+from kerasforge.data.model_inputs import encoded_feature_names
 from kerasforge.layers import ClassNames, FillMissing, JoinColumns
 
 # Rows encoded per call when a whole split is encoded at once: bounded memory on any size.

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kerasforge.data._column_counts import describe_counts
-from kerasforge.data.column_statistics import ColumnStatistics, encoded_feature_names, raw_inputs
+from kerasforge.data.column_statistics import ColumnStatistics
 from kerasforge.data.load_frame import BUNDLED
+from kerasforge.data.model_inputs import encoded_feature_names, raw_inputs
 from kerasforge.data.split_indices import SPLITS
 from kerasforge.data.stream_batches import (
     DEFAULT_SHUFFLE_BUFFER,

@@ -19,8 +19,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from kerasforge.data.column_statistics import CATEGORICAL, ColumnStatistics, raw_inputs
+from kerasforge.data.column_kinds import CATEGORICAL
+from kerasforge.data.column_statistics import ColumnStatistics
 from kerasforge.data.encode_target import class_label
+from kerasforge.data.model_inputs import raw_inputs
 from kerasforge.data.read_chunks import CHUNK_ROWS, read_chunks
 from kerasforge.errors import DataError, KerasforgeError
 from kerasforge.layers import class_names_of

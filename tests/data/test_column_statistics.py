@@ -4,12 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasforge.data.column_statistics import (
-    ColumnStatistics,
-    ColumnStatisticsAccumulator,
-    column_statistics,
-    raw_inputs,
-)
+from kerasforge.data.column_statistics import ColumnStatistics, ColumnStatisticsAccumulator, column_statistics
+from kerasforge.data.model_inputs import raw_inputs
 from kerasforge.errors import DataError
 
 

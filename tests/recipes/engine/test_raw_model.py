@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasforge.data.column_statistics import column_statistics, encoded_feature_names, raw_inputs
+from kerasforge.data.column_statistics import column_statistics
+from kerasforge.data.model_inputs import encoded_feature_names, raw_inputs
 from kerasforge.errors import DataError
 from kerasforge.recipes import load_recipe
 from kerasforge.recipes.engine.prepare_data import prepare_data
