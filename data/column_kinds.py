@@ -15,7 +15,6 @@ import pandas as pd
 
 NUMERIC: Final = "numeric"
 CATEGORICAL: Final = "categorical"
-KINDS = (NUMERIC, CATEGORICAL)
 # The string a missing value of a categorical column is in the model's raw input.
 MISSING_STRING = ""
 
