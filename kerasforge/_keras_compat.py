@@ -209,10 +209,10 @@ def build_training_state(model: Any, dataset: Any) -> None:
     Without a distribution strategy, Keras on TensorFlow leaves them to the first
     trace of the train step, and a `tf.function` that creates variables on its
     first call traces itself a second time: a third of a small model's fixed
-    cost per `fit`, which a search pays on every trial (`python
-    benchmarks/tuning_overhead.py --epochs 1`). Keras builds
-    the state this way itself under a strategy, and its JAX and torch trainers
-    always do; there, and for a dataset that is not `tf.data`, this is a no-op.
+    cost per `fit`, which a search pays on every trial
+    (`python benchmarks/tuning_overhead.py --epochs 1`). Keras builds the state
+    this way itself under a strategy, and its JAX and torch trainers always do;
+    there, and for a dataset that is not `tf.data`, this is a no-op.
 
     Args:
         model: A compiled `keras.Model`.

@@ -167,10 +167,14 @@ def test_exploding_gradients_stop_a_trial_only_once_its_loss_stopped_falling():
     # 1 % of a constant prediction's loss off in each of two epochs in a row.
     bounded = {
         "data": {"source": "diabetes", "normalize": "standard"},
-        "model": {"task": "regression", "hidden": [32] * 6, "activation": "tanh"},
+        "model": {
+            "task": "regression",
+            "hidden": [32] * 6,
+            "activation": "tanh",
+            "kernel_initializer": "glorot_uniform",
+        },
         "training": {"optimizer": "adam", "learning_rate": 1.4},
     }
-    bounded["model"]["kernel_initializer"] = "glorot_uniform"
     stopped = 0
     for seed in SEEDS:
         verdict, history = _fit(seed, bounded)
