@@ -139,10 +139,12 @@ def _command_train(args):
         raise ArgumentError("train needs a RECIPE, or --resume RUN_DIR to continue a killed run")
     else:
         recipe = _load_recipe(args)
-        try:
-            _check_run_folder(recipe, args.run_dir, fresh=args.fresh)
-        except ResumableRunError as error:
-            raise error.with_fresh_command(f"kerasforge {shlex.join(args.argv)} --fresh") from None
+        # Only process 0 writes the run folder: the others checking it as well would race it for its lock.
+        if cluster is None or cluster.process_id == 0:
+            try:
+                _check_run_folder(recipe, args.run_dir, fresh=args.fresh)
+            except ResumableRunError as error:
+                raise error.with_fresh_command(f"kerasforge {shlex.join(args.argv)} --fresh") from None
     args.when_stopped = "nothing was written"
     recipes = _import_recipes()
     recipes.train(

@@ -26,6 +26,7 @@ from kerasforge.errors import ArgumentError, RecipeError
 from kerasforge.recipes import load_recipe
 from kerasforge.recipes.engine.distribute import _resolve_strategy, start_distribution
 from kerasforge.recipes.engine.run_arguments import check_cluster_arguments
+from kerasforge.recipes.engine.run_folder import RunFolder
 
 BACKEND = keras.backend.backend()
 
@@ -199,10 +200,10 @@ def _free_port() -> int:
     raise RuntimeError(f"no free port below the ephemeral range (from {low})")
 
 
-def _start_processes(tmp_path: Path, *arguments: str) -> list[subprocess.Popen]:
+def _start_processes(tmp_path: Path, *arguments: str, run_dirs=("run", "run")) -> list[subprocess.Popen]:
     coordinator = f"127.0.0.1:{_free_port()}"
     processes = []
-    for process_id in range(2):
+    for process_id, run_dir in enumerate(run_dirs):
         log = (tmp_path / f"process-{process_id}.log").open("w")
         processes.append(
             subprocess.Popen(
@@ -213,7 +214,7 @@ def _start_processes(tmp_path: Path, *arguments: str) -> list[subprocess.Popen]:
                     "train",
                     "digits_mlp",
                     "--run-dir",
-                    str(tmp_path / "run"),
+                    str(tmp_path / run_dir),
                     *arguments,
                     "--coordinator",
                     coordinator,
@@ -245,14 +246,17 @@ if BACKEND == "jax":
     def test_multi_process_two_processes_on_loopback_train_as_one_process(tmp_path):
         one = _train(tmp_path / "one", *SMALL)
         assert one.returncode == 0, one.stderr[-3000:]
-        processes = _start_processes(tmp_path, *SMALL)
-        try:
-            _, errors = processes[0].communicate(timeout=TIMEOUT)
-            # Process 0's own failure, if any, says more than process 1 waiting for it to join.
-            assert processes[0].returncode == 0, errors[-3000:]
-            processes[1].wait(timeout=TIMEOUT)
-        finally:
-            _stop(processes)
+        # Process 1 never touches its --run-dir, not even to check it: here another live run holds it.
+        # (When both checked the same folder, one of them could find it locked by the other.)
+        with RunFolder("digits_mlp", tmp_path / "taken"):
+            processes = _start_processes(tmp_path, *SMALL, run_dirs=("run", "taken"))
+            try:
+                _, errors = processes[0].communicate(timeout=TIMEOUT)
+                # Process 0's own failure, if any, says more than process 1 waiting for it to join.
+                assert processes[0].returncode == 0, errors[-3000:]
+                processes[1].wait(timeout=TIMEOUT)
+            finally:
+                _stop(processes)
         assert processes[1].returncode == 0, (tmp_path / "process-1.log").read_text()[-3000:]
         # No checkpoint, since a multi-process run cannot be resumed; nor an offer to resume.
         assert "--resume" not in (tmp_path / "process-0.log").read_text()
