@@ -227,7 +227,9 @@ def vanishing(run: RunEvidence) -> Finding | None:
     run (their median), when the problem shows before adaptive optimizers
     compensate. Fires when the weakest layer's is below `VANISHING_RATIO` of the
     strongest's. Abstains when gradients are not finite (`exploding` reports
-    those), when the initialiser is symmetric (the gradients are zero by
+    those), when no layer gets any gradient (nothing fades with depth: every
+    unit is blocked, which `dead_units`, `bad_initialization` or a learning
+    rate too high names), when the initialiser is symmetric (the gradients are zero by
     symmetry: `bad_initialization`), and when a layer on the output side of the
     weak one has dead units (its gradient is blocked, which `dead_units`
     reports) unless tiny initial weights explain both. The fix targets the
@@ -246,7 +248,11 @@ def vanishing(run: RunEvidence) -> Finding | None:
     medians = {name: float(np.median(values)) for name, values in early.items()}
     strongest = max(medians, key=medians.get)
     weakest = min(medians, key=medians.get)
-    ratio = medians[weakest] / medians[strongest] if medians[strongest] > 0 else 0.0
+    if medians[strongest] <= 0:
+        # No layer gets a gradient, the output's included: nothing fades with depth. Every unit is
+        # blocked (dead, or a saturated output the loss clips), which the other rules name.
+        return None
+    ratio = medians[weakest] / medians[strongest]
     if ratio >= VANISHING_RATIO:
         return None
     recipe = run.recipe

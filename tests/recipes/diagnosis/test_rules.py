@@ -70,6 +70,46 @@ def test_steps_that_die_out_after_a_huge_one_are_not_a_rate_too_low():
     assert "learning_rate_too_low" not in kinds(findings)
 
 
+# SGD at 4.0 on digits, measured on JAX (seeds 0-2), where the loss stays finite: the whole epoch is
+# one compiled call, so epoch 1's step is averaged with the zero steps after the ReLUs died.
+DIED_OUT = [
+    ([13.70, 14.48], 0.089, 0.0, 0.5),
+    ([12.51, 13.03], 0.063, 1.9e-9, 0.48),
+    ([14.05, 14.14, 14.55], 0.039, 0.0, 0.3),
+]
+
+
+@pytest.mark.parametrize(("losses", "first", "then", "dead"), DIED_OUT)
+def test_large_steps_that_die_out_with_nothing_learnt_are_a_rate_too_high(losses, first, then, dead):
+    epochs = 15
+    loss = losses + [losses[-1]] * (epochs - len(losses))
+    history = {
+        "loss": loss,
+        "val_loss": loss,
+        **steps(first, then, epochs),
+        "grad_norm/hidden_1": [1.0] * (len(losses) - 1) + [0.0] * (epochs - len(losses) + 1),
+        "grad_norm/output": [1.0] * (len(losses) - 1) + [0.0] * (epochs - len(losses) + 1),
+        "dead_fraction/hidden_2": [dead] * epochs,
+    }
+    findings = diagnose(
+        history, recipe(**{"training.optimizer": "sgd", "training.learning_rate": 4.0}), data_info=DIGITS
+    )
+    assert causes(findings) == ["learning_rate_too_high"], [(f.kind, f.role) for f in findings]
+    assert findings[0].changes["training.learning_rate"] < 4.0
+    assert "died out" in findings[0].evidence
+    assert not {"learning_rate_too_low", "vanishing"} & set(kinds(findings))
+
+
+def test_steps_a_schedule_winds_down_after_the_loss_fell_are_no_rate_too_high():
+    # Large early steps decayed to almost nothing, but the loss fell to a tenth of a constant's.
+    loss = [*np.geomspace(1.5, 0.23, 8), *[0.23] * 7]
+    history = {"loss": loss, "val_loss": loss, "update_ratio/hidden_1": list(np.geomspace(0.02, 1e-8, 15))}
+    assert kinds(diagnose(history, recipe(), data_info=DIGITS)) == []
+    # The same steps with the loss left at a constant prediction's are the rate's doing.
+    history = {**history, "loss": [4.6] + [2.3] * 14, "val_loss": [2.3] * 15}
+    assert causes(diagnose(history, recipe(), data_info=DIGITS)) == ["learning_rate_too_high"]
+
+
 def test_zero_steps_are_blocked_gradients_not_a_rate_too_low():
     history = {"loss": [2.3] * 8, "val_loss": [2.3] * 8, **steps(0.0, 0.0, 8)}
     assert "learning_rate_too_low" not in kinds(diagnose(history, recipe(), data_info=DIGITS))
@@ -189,6 +229,23 @@ def test_zero_initial_weights_are_a_bad_initialization_not_vanishing():
     findings = diagnose(history, zeros, data_info={**DIGITS, "baseline_loss": 1.1})
     assert findings[0].kind == "bad_initialization"
     assert findings[0].changes == {"model.kernel_initializer": "glorot_uniform"}
+    assert "vanishing" not in kinds(findings)
+
+
+def test_no_gradient_in_any_layer_is_not_vanishing():
+    # N(0, 3) weights on iris, measured on JAX: the outputs start huge and confidently wrong, the
+    # loss clips the softmax and no layer, the output's included, gets any gradient.
+    history = {
+        "loss": [7.91] * 30,
+        "val_loss": [7.33] * 30,
+        "grad_norm/hidden_1": [0.0] * 30,
+        "grad_norm/hidden_2": [0.0] * 30,
+        "grad_norm/output": [0.0] * 30,
+    }
+    large = recipe(**{"model.kernel_initializer": {"name": "random_normal", "stddev": 3.0}})
+    findings = diagnose(history, large, data_info={**DIGITS, "baseline_loss": 1.099})
+    assert causes(findings) == ["bad_initialization"], [(f.kind, f.role) for f in findings]
+    assert findings[0].changes == {"model.kernel_initializer": "he_normal"}
     assert "vanishing" not in kinds(findings)
 
 
