@@ -18,12 +18,13 @@ from kerasforge.errors import TuningError
 from kerasforge.recipes import Recipe, prepare_data
 from kerasforge.recipes.schema.model import head_defaults
 from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
-from kerasforge.tuning.recipe_tuner import TrialLimitReached, make_tuner
+from kerasforge.tuning.recipe_tuner import TRIAL_RECORD, TrialLimitReached, make_tuner
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, check_search_arguments, search_folder_path
 from kerasforge.tuning.search_cluster import STOP_SECONDS, oracle_environment
 from kerasforge.tuning.search_files import write_after_trial
 from kerasforge.tuning.search_folder import PROJECT_NAME, SearchFolder
 from kerasforge.tuning.search_plan import SearchPlan
+from kerasforge.tuning.search_process import CONSECUTIVE_FAILURES, MAX_TRIAL_KILLS, signal_name
 from kerasforge.tuning.search_result import SearchResult
 from kerasforge.tuning.search_space import SearchSpace
 from kerasforge.tuning.worker_pool import WorkerPool
@@ -148,7 +149,7 @@ def run_trials(
         if not chief:
             raise
     except RuntimeError as error:
-        if "consecutive failures" not in str(error):
+        if CONSECUTIVE_FAILURES not in str(error):
             raise
         save_trials(instance)
         return SearchStatus.FAILED_IN_A_ROW
@@ -206,9 +207,48 @@ def _run_in_child(job: SearchJob, options: dict) -> SearchStatus:
     finally:
         receiver.close()
     process.join()
+    if process.exitcode is not None and process.exitcode < 0:
+        raise _TrialProcessKilled(signal_name(-process.exitcode))
     if process.exitcode != 0 or not answered:
         raise RuntimeError(f"the search's trial process exited with status {process.exitcode}")
     return outcome
+
+
+class _TrialProcessKilled(Exception):
+    """The child running a search's trials was killed by a signal (its name is the message)."""
+
+
+def _run_in_children(job: SearchJob, options: dict) -> SearchStatus:
+    """Runs the search's trials in fresh child processes, `trial_limit` at a time, to its end.
+
+    A child killed by a signal (out of memory, a crash in native code) is
+    replaced: the oracle the next child reloads hands the trial it was running
+    out again. Killed `MAX_TRIAL_KILLS` times with no trial finished between
+    the kills, the search stops with one line.
+
+    Raises:
+        TuningError: on that second kill.
+    """
+    status, kills = SearchStatus.PAUSED, 0
+    while status is SearchStatus.PAUSED:
+        finished = _finished_trials(job.folder)
+        try:
+            status = _run_in_child(job, options)
+        except _TrialProcessKilled as killed:
+            kills = kills + 1 if _finished_trials(job.folder) == finished else 1
+            if kills >= MAX_TRIAL_KILLS:
+                raise TuningError(
+                    f"search stopped: its trial process was killed by {killed} {kills} times in the same "
+                    "trial (out of memory? a crash in native code?); running the same command again "
+                    "resumes the search with that trial"
+                ) from None
+            if job.verbose:
+                print_msg(f"its trial process was killed by {killed}; a fresh one runs that trial again")
+    return status
+
+
+def _finished_trials(folder: Path) -> int:
+    return len(list((folder / PROJECT_NAME).glob(f"trial_*/{TRIAL_RECORD}")))
 
 
 def _failed_in_a_row(space: SearchSpace) -> str:
@@ -316,8 +356,8 @@ def run_search(
         status = (
             SearchStatus.PAUSED if plan.trials - done > options["trial_limit"] else run_trials(job, **options)
         )
-        while status is SearchStatus.PAUSED:
-            status = _run_in_child(job, options)
+        if status is SearchStatus.PAUSED:
+            status = _run_in_children(job, options)
         stopped = _failed_in_a_row(space) if status is SearchStatus.FAILED_IN_A_ROW else None
     result = SearchResult.from_folder(folder.path, space, seconds=time.perf_counter() - started)
     if verbose:

@@ -18,6 +18,7 @@ Imports nothing heavy at module level: `WorkerPool` reads the exit statuses.
 
 import os
 import pickle
+import signal
 import sys
 
 from kerasforge.errors import KerasforgeError
@@ -28,6 +29,19 @@ EXIT_PAUSED = 3
 """The worker ran its `trial_limit` trials: the pool goes on in a fresh process."""
 EXIT_FAILED_IN_A_ROW = 4
 """The oracle stopped the search: `search.max_consecutive_failures` trials failed one after another."""
+CONSECUTIVE_FAILURES = "consecutive failures"
+"""In the `RuntimeError` KerasTuner's oracle raises when it stops a search for that reason."""
+MAX_TRIAL_KILLS = 2
+"""A trial whose process is killed this many times (out of memory, a crash in native code) is not
+run again: one kill may be the machine's doing (another job's memory), a second one is the trial's."""
+
+
+def signal_name(number: int) -> str:
+    """`SIGKILL` for 9: how a process that died of signal `number` is described."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def main(stdin=None) -> int:
@@ -62,7 +76,7 @@ def main(stdin=None) -> int:
         return EXIT_USER_ERROR
     except Exception as error:
         # The oracle raises this in the parent, which answers the worker's request with it.
-        if "consecutive failures" in str(error):
+        if CONSECUTIVE_FAILURES in str(error):
             return EXIT_FAILED_IN_A_ROW
         raise
     return {SearchStatus.PAUSED: EXIT_PAUSED, SearchStatus.FAILED_IN_A_ROW: EXIT_FAILED_IN_A_ROW}.get(

@@ -13,9 +13,17 @@ import time
 
 from kerasforge.errors import TuningError
 from kerasforge.tuning.search_cluster import STOP_SECONDS
-from kerasforge.tuning.search_process import EXIT_FAILED_IN_A_ROW, EXIT_FINISHED, EXIT_PAUSED
+from kerasforge.tuning.search_process import (
+    CONSECUTIVE_FAILURES,
+    EXIT_FAILED_IN_A_ROW,
+    EXIT_FINISHED,
+    EXIT_PAUSED,
+    MAX_TRIAL_KILLS,
+    signal_name,
+)
 
 ORACLE_HOST = "127.0.0.1"
+_REPLACE, _RECORDED = "replace", "recorded"
 # Seconds between two looks at the workers: short next to a trial, long next to a poll.
 _POLL_SECONDS = 0.1
 _started_early: list[subprocess.Popen] = []
@@ -164,7 +172,7 @@ class WorkerPool:
                     f"{self.workers} workers with {self.threads} thread(s) each, "
                     f"oracle in this process on {address}"
                 )
-            running = set(processes)
+            running, kills = set(processes), {}
             while running and not failed_in_a_row:
                 time.sleep(_POLL_SECONDS)
                 for tuner_id in sorted(running):
@@ -172,13 +180,14 @@ class WorkerPool:
                     if code is None:
                         continue
                     running.discard(tuner_id)
-                    if code == EXIT_PAUSED and _trials_left(oracle):
+                    after_kill = self._after_kill(oracle, tuner_id, -code, kills) if code < 0 else None
+                    if (code == EXIT_PAUSED and _trials_left(oracle)) or after_kill == _REPLACE:
                         processes[tuner_id] = _start_process(quiet=not self.job.verbose)
                         self._assign(processes[tuner_id], tuner_id, address, started)
                         running.add(tuner_id)
-                    elif code == EXIT_FAILED_IN_A_ROW:
+                    elif code == EXIT_FAILED_IN_A_ROW or after_kill == EXIT_FAILED_IN_A_ROW:
                         failed_in_a_row = True
-                    elif code not in (EXIT_FINISHED, EXIT_PAUSED):
+                    elif code not in (EXIT_FINISHED, EXIT_PAUSED) and after_kill != _RECORDED:
                         failures.append(f"{tuner_id} exited with status {code}")
         finally:
             # Normally every worker has ended here; when this process is
@@ -193,6 +202,44 @@ class WorkerPool:
             save_trials(tuner)
             return f"{self.job.space.section.max_consecutive_failures} trials failed in a row"
         return "; ".join(failures) or None
+
+    def _after_kill(self, oracle, tuner_id: str, signal_number: int, kills: dict) -> object:
+        """Handles a worker killed by a signal: `_REPLACE` it, `_RECORDED`, `EXIT_FAILED_IN_A_ROW`, or None.
+
+        The trial it was running stays the worker id's in the oracle, so a fresh
+        process under that id runs it again; at its `MAX_TRIAL_KILLS`th kill the
+        trial fails instead, with the reason in `trials.csv`, and the fresh
+        process takes the next trial. A worker killed before it had a trial is
+        not replaced (its process may not be able to start at all): None, and the
+        search reports it when it ends. `_RECORDED` is a failed trial with no other
+        to run.
+        """
+        from kerasforge._keras_compat import print_msg
+
+        trial = oracle.ongoing_trials.get(tuner_id)
+        if trial is None:
+            return None
+        kills[trial.trial_id] = kills.get(trial.trial_id, 0) + 1
+        how = signal_name(signal_number)
+        then = f"a fresh process runs trial {trial.trial_id} again"
+        failed = kills[trial.trial_id] >= MAX_TRIAL_KILLS
+        if failed:
+            trial.status = "FAILED"
+            trial.message = (
+                f"its worker process was killed by {how} {kills[trial.trial_id]} times "
+                "(out of memory? a crash in native code?)"
+            )
+            then = f"trial {trial.trial_id} failed: {trial.message}"
+        if self.job.verbose:
+            print_msg(f"[{tuner_id}] killed by {how}; {then}")
+        if failed:
+            try:
+                oracle.end_trial(trial)
+            except RuntimeError as error:
+                if CONSECUTIVE_FAILURES not in str(error):
+                    raise
+                return EXIT_FAILED_IN_A_ROW
+        return _REPLACE if _trials_left(oracle) or tuner_id in oracle.ongoing_trials else _RECORDED
 
 
 def _trials_left(oracle) -> bool:

@@ -1,8 +1,10 @@
-"""A search with 2 long-lived worker processes, asking this process's oracle for trials."""
+"""Searches in several processes: 2 long-lived workers asking this process's oracle for trials,
+and one-process searches run in child processes; what happens when those processes are killed."""
 
 import collections
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -100,6 +102,115 @@ def test_failures_in_a_row_stop_a_two_worker_search_quietly_with_the_failed_tria
     # The other worker's trial, stopped with the search, runs again if the search is resumed.
     assert (trials["status"] == "FAILED").sum() >= 2, trials
     assert set(trials["status"]) <= {"FAILED", "RUNNING"}, trials
+
+
+def _two_long_trials(tiny_recipe, epochs: int, **search):
+    """A search of 2 trials that run all their epochs (no early stopping), so a kill lands mid-trial."""
+    return tiny_recipe(
+        training={"epochs": epochs, "batch_size": 32},
+        callbacks={"early_stopping": {"enabled": False}},
+        search={"max_trials": 2, **SPACE, **search},
+    )
+
+
+def _running_trials(folder: Path) -> list[Path]:
+    """Trial folders the oracle made whose worker has not written its record yet."""
+    return [
+        path.parent
+        for path in (folder / "keras_tuner").glob("trial_*/trial.json")
+        if not (path.parent / "kerasforge_trial.json").exists()
+    ]
+
+
+def _wait_for(condition, seconds: float = 120.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"waited {seconds:g} s for {getattr(condition, '__name__', condition)}")
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_its_trial_runs_again_until_a_second_kill_fails_it(
+    tiny_recipe, tmp_path
+):
+    # 2 trials of 200 epochs, one per worker: both are mid-trial when they are killed.
+    recipe = _two_long_trials(tiny_recipe, 200, max_consecutive_failures=3)
+    folder = tmp_path / "s"
+    earlier = set(_children(os.getpid()))
+    kills = []
+
+    def kill_workers():
+        def workers():
+            return set(_children(os.getpid())) - earlier - set(kills)
+
+        def two_trials_running():
+            return len(_running_trials(folder)) == 2 and len(workers()) == 2
+
+        _wait_for(two_trials_running)
+        first = workers()
+        for pid in first:  # both mid-trial: each comes back in a fresh process
+            os.kill(pid, signal.SIGKILL)
+        kills.extend(first)
+        # One of the fresh processes is killed as well, still importing: its trial's second kill.
+        second = sorted(_wait_for(workers))[0]
+        os.kill(second, signal.SIGKILL)
+        kills.append(second)
+
+    killer = threading.Thread(target=kill_workers, daemon=True)
+    killer.start()
+    result = run_search(recipe, workers=2, run_dir=folder, verbose=0, prune="none")
+    killer.join(timeout=1)
+    assert len(kills) == 3, kills
+    trials = result.trials.set_index("trial_id")
+    assert sorted(trials["status"]) == ["COMPLETED", "FAILED"], trials
+    failed = trials[trials["status"] == "FAILED"].iloc[0]
+    assert "killed by SIGKILL 2 times" in failed["reason"], failed["reason"]
+    # The trial killed once ran again, to the end, in a process that was not killed.
+    (record,) = [
+        r for r in _records(folder) if r["trial_id"] == trials.index[trials["status"] == "COMPLETED"][0]
+    ]
+    assert record["pid"] not in kills and len(record["history"]["loss"]) == 200
+
+
+def _kill_trial_children(folder: Path, kills: list[int], times: int) -> None:
+    """SIGKILLs this process's trial child (a spawned one) `times` times: first mid-trial, then
+    each fresh one as soon as it starts."""
+
+    def trial_child():
+        children = [pid for pid in _children(os.getpid()) if "spawn_main" in _command_line(pid)]
+        fresh = sorted(set(children) - set(kills))
+        return fresh if fresh and (kills or _running_trials(folder)) else None
+
+    for _ in range(times):
+        child = _wait_for(trial_child)[0]
+        os.kill(child, signal.SIGKILL)
+        kills.append(child)
+
+
+@pytest.mark.slow
+def test_a_killed_trial_child_is_replaced_and_a_second_kill_in_the_same_trial_stops_the_search(
+    tiny_recipe, tmp_path
+):
+    # More trials than `trials_per_process`: they run in child processes, one trial each.
+    recipe = _two_long_trials(tiny_recipe, 100, trials_per_process=1)
+    for times in (1, 2):
+        folder, kills = tmp_path / f"killed-{times}", []
+        killer = threading.Thread(target=_kill_trial_children, args=(folder, kills, times), daemon=True)
+        killer.start()
+        if times == 1:
+            result = run_search(recipe, run_dir=folder, verbose=0, prune="none")
+            # The killed trial ran again in a fresh child, to its end.
+            assert sorted(result.trials["trial_id"]) == ["0", "1"]
+            assert (result.trials["status"] == "COMPLETED").all(), result.trials
+            assert not {record["pid"] for record in _records(folder)} & set(kills)
+        else:
+            with pytest.raises(TuningError, match=r"process was killed by SIGKILL 2 times in the same trial"):
+                run_search(recipe, run_dir=folder, verbose=0, prune="none")
+        killer.join(timeout=1)
+        assert len(kills) == times, kills
 
 
 def test_starting_workers_early_imports_no_backend():
