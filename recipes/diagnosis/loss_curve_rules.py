@@ -56,7 +56,8 @@ def overfitting(run: RunEvidence) -> Finding | None:
     """The validation loss rises from its minimum while the training loss keeps falling.
 
     Reads `loss` and `val_loss`. Fires when, `OVERFIT_MIN_EPOCHS` or more epochs
-    after its minimum, `val_loss` is above it by `OVERFIT_RISE` and by
+    after its minimum, `val_loss` (at the end, or the median of the epochs after
+    the minimum) is above it by `OVERFIT_RISE` and by
     `OVERFIT_NOISE` times its epoch-to-epoch jitter (a small validation split
     jitters by more than a large one), while `loss` fell by `OVERFIT_FALL`:
     the model is learning the training rows, not the task. Abstains when early
@@ -69,7 +70,10 @@ def overfitting(run: RunEvidence) -> Finding | None:
         return None
     best = int(np.argmin(val))
     after = len(val) - 1 - best
-    rise = (val[-1] - val[best]) / max(abs(val[best]), 1e-12)
+    # The end, or the level the epochs after the minimum held (half of them higher): a val loss
+    # that rose and is sliding back is still a model fitted to its training rows.
+    level = max(val[-1], float(np.median(val[best + 1 :]))) if after else val[-1]
+    rise = (level - val[best]) / max(abs(val[best]), 1e-12)
     fall = (loss[best] - loss[-1]) / max(abs(loss[best]), 1e-12)
     noise = _jitter(val) / max(abs(val[best]), 1e-12)
     if after < OVERFIT_MIN_EPOCHS or rise < max(OVERFIT_RISE, OVERFIT_NOISE * noise) or fall < OVERFIT_FALL:
@@ -87,8 +91,8 @@ def overfitting(run: RunEvidence) -> Finding | None:
     return Finding(
         "overfitting",
         f"Overfitting from epoch {best + 2}",
-        f"val_loss bottomed at {val[best]:.4g} at epoch {best + 1} and rose to {val[-1]:.4g} "
-        f"by epoch {len(val)} (+{rise:.0%}) while loss fell from {loss[best]:.4g} to "
+        f"val_loss bottomed at {val[best]:.4g} at epoch {best + 1} and held {level:.4g} after it "
+        f"(+{rise:.0%}; {val[-1]:.4g} at epoch {len(val)}) while loss fell from {loss[best]:.4g} to "
         f"{loss[-1]:.4g}; final train/val gap {val[-1] - loss[-1]:.4g}",
         changes,
         epoch=best + 2,

@@ -163,6 +163,22 @@ def test_a_smooth_rise_of_the_val_loss_is_overfitting_and_the_same_rise_in_jitte
     )
 
 
+# 80 digits rows, a 512-512 network, 40 epochs (the zoo's `overfitting_digits`): the val loss rose
+# 7 % above its epoch-4 minimum and slid back to 4 % above it while the training loss fell 100-fold.
+ROSE_AND_SLIDING_BACK = [1.692, 1.095, 0.759, 0.686, 0.688, 0.706, 0.722, 0.725, 0.723, 0.721, 0.722, 0.723]
+ROSE_AND_SLIDING_BACK += list(np.linspace(0.726, 0.737, 8)) + list(np.linspace(0.737, 0.716, 20))
+
+
+def test_a_val_loss_that_rose_and_slides_back_is_still_overfitting_and_a_flat_one_is_not():
+    loss = list(np.geomspace(2.35, 0.0007, 40))
+    findings = diagnose({"loss": loss, "val_loss": ROSE_AND_SLIDING_BACK}, recipe(), data_info=DIGITS)
+    assert kinds(findings) == ["overfitting"]
+    assert "held 0.72" in findings[0].evidence
+    # The same minimum followed by a level within the jitter of a healthy split is no rise.
+    flat = ROSE_AND_SLIDING_BACK[:4] + [0.686 + 0.01 * (index % 2) for index in range(36)]
+    assert "overfitting" not in kinds(diagnose({"loss": loss, "val_loss": flat}, recipe(), data_info=DIGITS))
+
+
 @pytest.mark.parametrize(
     "settings, final, key, lower",
     [
