@@ -1,12 +1,17 @@
-"""Times `training.distribute` on 2 logical CPU devices against 1 device, and prints the ratio.
+"""Times `training.distribute` on 2 logical CPU devices against 1, and against plain Keras's own.
 
-Each run is `KERAS_BACKEND=B kerasforge train RECIPE --quiet` in its own
-subprocess (the CPU is split into devices before the backend starts), in
-interleaved rounds so a shared machine's drift is spread over both. The figure
-is the run folder's `fit_seconds` (compilation included); the ratio is
-1 device / 2 devices, so above 1.00x means the 2 devices were faster. On a CPU
-the logical devices share the same cores: this measures what distribution
-costs, not a speed-up (that needs GPUs or hosts).
+Each run is a subprocess (the CPU is split into devices before the backend
+starts): `KERAS_BACKEND=B kerasforge train RECIPE --quiet`, or the same model
+in plain Keras (`_plain_keras_distributed.py`: MirroredStrategy on TensorFlow,
+DataParallel on JAX, `compile()` defaults, `fit` on NumPy arrays, no
+callbacks), in interleaved rounds so a shared machine's drift is spread over
+every contender. The figure is `fit` seconds, compilation included
+(kerasforge's from the run folder's `fit_seconds`, with its default monitors).
+Two ratios: 1 device / 2 devices, above 1.00x when the 2 devices were faster;
+and plain Keras / kerasforge at the same device count, above 1.00x when
+kerasforge was faster. On a CPU the logical devices share the same cores: this
+measures what distribution costs, not a speed-up (that needs GPUs or hosts).
+The plain contender is `digits_mlp`'s model, so it runs only with that recipe.
 
 Usage:
     python benchmarks/distributed.py [--rounds 3] [--backends tensorflow jax] [--recipe digits_mlp]
@@ -22,6 +27,8 @@ import tempfile
 from pathlib import Path
 
 from _timing import interleaved, median, print_table
+
+PLAIN_SCRIPT = Path(__file__).with_name("_plain_keras_distributed.py")
 
 
 def _fit_seconds(backend: str, recipe: str, epochs: int, devices: int) -> float:
@@ -56,31 +63,61 @@ def _fit_seconds(backend: str, recipe: str, epochs: int, devices: int) -> float:
         return json.loads((run_dir / "metrics.json").read_text())["fit_seconds"]
 
 
+def _plain_fit_seconds(backend: str, epochs: int, devices: int) -> float:
+    finished = subprocess.run(
+        [sys.executable, str(PLAIN_SCRIPT), "--devices", str(devices), "--epochs", str(epochs)],
+        env={**os.environ, "KERAS_BACKEND": backend},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    return float(finished.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
+    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"], choices=["tensorflow", "jax"])
     parser.add_argument("--recipe", default="digits_mlp")
     parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
-    runners = {
-        (backend, devices): (lambda b=backend, d=devices: _fit_seconds(b, args.recipe, args.epochs, d))
-        for backend in args.backends
-        for devices in (1, 2)
-    }
+    plain = args.recipe == "digits_mlp"
+    runners = {}
+    for backend in args.backends:
+        for devices in (1, 2):
+            runners[("kerasforge", backend, devices)] = lambda b=backend, d=devices: _fit_seconds(
+                b, args.recipe, args.epochs, d
+            )
+            if plain:
+                runners[("plain", backend, devices)] = lambda b=backend, d=devices: _plain_fit_seconds(
+                    b, args.epochs, d
+                )
     results = interleaved(runners, args.rounds)
     rows = []
     for backend in args.backends:
-        one, two = median(results[(backend, 1)]), median(results[(backend, 2)])
-        rows.append(
-            {
-                "backend": backend,
-                "1 device s": f"{one:.2f}",
-                "2 devices s": f"{two:.2f}",
-                "ratio": f"{one / two:.2f}x",
-            }
-        )
-    print_table(rows, ["backend", "1 device s", "2 devices s", "ratio"])
+        for devices in (1, 2):
+            ours = results[("kerasforge", backend, devices)]
+            row = {"backend": backend, "devices": devices, "kerasforge s": f"{median(ours):.2f}"}
+            if devices == 2:
+                row["1/2 devices"] = f"{median(results[('kerasforge', backend, 1)]) / median(ours):.2f}x"
+            if plain:
+                theirs = results[("plain", backend, devices)]
+                row["plain Keras s"] = f"{median(theirs):.2f}"
+                # Paired within a round, then the median: the drift between rounds cancels.
+                row["plain/kerasforge"] = (
+                    f"{median([keras / kf for keras, kf in zip(theirs, ours, strict=True)]):.2f}x"
+                )
+                if devices == 2:
+                    row["plain 1/2 devices"] = (
+                        f"{median(results[('plain', backend, 1)]) / median(theirs):.2f}x"
+                    )
+            rows.append(row)
+    columns = ["backend", "devices", "kerasforge s", "plain Keras s", "plain/kerasforge", "1/2 devices"]
+    print(
+        f"{args.recipe}, {args.epochs} epochs, fit seconds with compilation, median of {args.rounds} rounds"
+    )
+    print_table(rows, [*columns, "plain 1/2 devices"] if plain else [c for c in columns if "plain" not in c])
 
 
 if __name__ == "__main__":
