@@ -100,7 +100,9 @@ class WorkerPool:
     runs trials until none is left, with the backend's thread pools limited to
     its share of the cores. After `search.trials_per_process` trials a worker
     ends and a fresh process takes its place under the same id, so memory
-    stays bounded as in a one-process search. Worker ids are `worker0`,
+    stays bounded as in a one-process search. A worker killed by a signal in a
+    trial (out of memory) is replaced the same way and runs that trial again; a
+    trial killed `MAX_TRIAL_KILLS` times fails. Worker ids are `worker0`,
     `worker1`, ... on every run, so a resumed worker gets back the trial it
     was running, and KerasTuner's oracle gives trials that were running when
     the search was stopped to the next worker that asks.
@@ -203,7 +205,7 @@ class WorkerPool:
             return f"{self.job.space.section.max_consecutive_failures} trials failed in a row"
         return "; ".join(failures) or None
 
-    def _after_kill(self, oracle, tuner_id: str, signal_number: int, kills: dict) -> object:
+    def _after_kill(self, oracle, tuner_id: str, signal_number: int, kills: dict) -> str | int | None:
         """Handles a worker killed by a signal: `_REPLACE` it, `_RECORDED`, `EXIT_FAILED_IN_A_ROW`, or None.
 
         The trial it was running stays the worker id's in the oracle, so a fresh
