@@ -3,20 +3,23 @@
 KerasTuner 1.4 keeps some things a search needs outside its public API: the
 callback that saves a trial's best epoch, the Hyperband oracle's bracket sizes,
 its debug switch, a stray debug `print`, the gRPC servicer that serves an
-oracle to other processes and the oracle's queue of trials to run again. Each is reached through this module
-only, so a KerasTuner release that changes one breaks one function here, and
+oracle to other processes, the oracle's queue of trials to run again and its
+lock. Each is reached through this module only, so a KerasTuner release that
+changes one breaks one function here, and
 `tests/tuning/test_keras_tuner_compat.py` fails on it by name. `setup.cfg` caps
 keras-tuner below 1.5 until those tests pass on a new release.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent import futures
 from typing import Any
 
 import keras_tuner as kt
 from keras_tuner.src import config as _config
 from keras_tuner.src.engine import conditions as _conditions
+from keras_tuner.src.engine import oracle as _oracle_module
 from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "build_without_parent_weights",
     "hyperband_brackets",
     "quiet_keras_tuner",
+    "release_oracle_lock",
     "serve_oracle",
     "trials_to_retry",
 ]
@@ -69,6 +73,20 @@ def quiet_keras_tuner() -> None:
     _conditions.print = _discard
 
 
+def release_oracle_lock(oracle: kt.Oracle) -> None:
+    """Releases the oracle's lock if this thread holds it: call it where an oracle method raised.
+
+    KerasTuner's `synchronized` methods take a per-oracle lock and release it
+    only when the method returns, so one that raises (`end_trial` stopping a
+    search for consecutive failures) leaves it held, and the next call from
+    another thread, a worker's gRPC request, waits forever: the process then
+    hangs at exit, joining that thread.
+    """
+    if _oracle_module.THREADS[oracle] == threading.current_thread().name:
+        _oracle_module.THREADS[oracle] = None
+        _oracle_module.LOCKS[oracle].release()
+
+
 def serve_oracle(oracle: kt.Oracle, host: str, threads: int = 1) -> tuple[Any, int]:
     """Serves `oracle` to worker tuners over KerasTuner's gRPC protocol, from threads of this process.
 
@@ -94,6 +112,7 @@ def serve_oracle(oracle: kt.Oracle, host: str, threads: int = 1) -> tuple[Any, i
             except RuntimeError as error:
                 # The oracle stops the search ("Number of consecutive failures exceeded ..."): the
                 # worker gets the message; aborting keeps gRPC from logging a traceback here.
+                release_oracle_lock(oracle)
                 context.abort(grpc.StatusCode.ABORTED, str(error))
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads))

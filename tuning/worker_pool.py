@@ -235,9 +235,12 @@ class WorkerPool:
         if self.job.verbose:
             print_msg(f"[{tuner_id}] killed by {how}; {then}")
         if failed:
+            from kerasforge.tuning._keras_tuner_compat import release_oracle_lock
+
             try:
                 oracle.end_trial(trial)
             except RuntimeError as error:
+                release_oracle_lock(oracle)
                 if CONSECUTIVE_FAILURES not in str(error):
                     raise
                 return EXIT_FAILED_IN_A_ROW

@@ -1,7 +1,11 @@
 """The private KerasTuner APIs in tuning/_keras_tuner_compat.py fail here, by name, when they change."""
 
+import contextlib
+import threading
+
 import keras
 import keras_tuner as kt
+import pytest
 
 from kerasforge.tuning import _keras_tuner_compat
 
@@ -46,3 +50,22 @@ def test_build_without_parent_weights_builds_a_promoted_trial_without_loading_a_
     hp.Fixed("tuner/trial_id", "0000")  # a parent trial that left no weight file
     model = _keras_tuner_compat.build_without_parent_weights(tuner, hp)
     assert model.layers[-1].units == 2
+
+
+def test_an_oracle_method_that_raises_keeps_its_lock_until_released():
+    oracle = kt.oracles.RandomSearchOracle(objective="val_loss", max_trials=1)
+    unknown = kt.engine.trial.Trial(oracle.get_space(), trial_id="missing", status="FAILED")
+    with pytest.raises(KeyError, match="missing"):
+        oracle.end_trial(unknown)  # raises inside KerasTuner's `synchronized`
+    other = threading.Thread(target=_end, args=(oracle, unknown), daemon=True)
+    other.start()
+    other.join(timeout=0.5)
+    assert other.is_alive()  # waiting for the lock the raising call kept
+    _keras_tuner_compat.release_oracle_lock(oracle)
+    other.join(timeout=5)
+    assert not other.is_alive()
+
+
+def _end(oracle, trial):
+    with contextlib.suppress(KeyError):
+        oracle.end_trial(trial)
