@@ -13,8 +13,11 @@ kerasforge was faster. On a CPU the logical devices share the same cores: this
 measures what distribution costs, not a speed-up (that needs GPUs or hosts).
 The plain contender is `digits_mlp`'s model, so it runs only with that recipe.
 
+On torch, which has no strategy here, only 1 device runs: the plain Keras
+ratio alone.
+
 Usage:
-    python benchmarks/distributed.py [--rounds 3] [--backends tensorflow jax] [--recipe digits_mlp]
+    python benchmarks/distributed.py [--rounds 3] [--backends tensorflow jax torch] [--recipe digits_mlp]
         [--epochs 10]
 """
 
@@ -75,17 +78,24 @@ def _plain_fit_seconds(backend: str, epochs: int, devices: int) -> float:
     return float(finished.stdout.split()[-1])
 
 
+def _device_counts(backend: str) -> tuple[int, ...]:
+    """torch has no strategy to split a CPU with: one device, kerasforge against plain Keras."""
+    return (1,) if backend == "torch" else (1, 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"], choices=["tensorflow", "jax"])
+    parser.add_argument(
+        "--backends", nargs="+", default=["tensorflow", "jax"], choices=["tensorflow", "jax", "torch"]
+    )
     parser.add_argument("--recipe", default="digits_mlp")
     parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
     plain = args.recipe == "digits_mlp"
     runners = {}
     for backend in args.backends:
-        for devices in (1, 2):
+        for devices in _device_counts(backend):
             runners[("kerasforge", backend, devices)] = lambda b=backend, d=devices: _fit_seconds(
                 b, args.recipe, args.epochs, d
             )
@@ -96,7 +106,7 @@ def main() -> None:
     results = interleaved(runners, args.rounds)
     rows = []
     for backend in args.backends:
-        for devices in (1, 2):
+        for devices in _device_counts(backend):
             ours = results[("kerasforge", backend, devices)]
             row = {"backend": backend, "devices": devices, "kerasforge s": f"{median(ours):.2f}"}
             if devices == 2:

@@ -1,6 +1,7 @@
-"""Installed as `kerasforge.data`: sources, validation, splitting, normalization and tf.data pipelines.
+"""Installed as `kerasforge.data`: sources, validation, splitting, normalization and batches for `fit`.
 
-Knows nothing of recipes: plain arguments in, arrays or `tf.data` out.
+Knows nothing of recipes: plain arguments in, arrays, `tf.data` pipelines or
+`PyDataset`s out.
 """
 
 from kerasforge.data.encode_target import encode_target

@@ -1,10 +1,18 @@
-"""A training pipeline whose every epoch's order is a function of (seed, epoch) alone."""
+"""A training pipeline whose every epoch's order is a function of (seed, epoch) alone.
+
+Two forms of the same batches: `make_epoch_dataset`, a `tf.data` pipeline that
+TensorFlow's `fit` runs inside its graph, and `EpochArrays`, a `PyDataset` of
+NumPy slices for JAX and torch, whose trainers would read a `tf.data` pipeline
+one eager TensorFlow call per batch.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import keras
+import numpy as np
 import numpy.typing as npt
 
 from kerasforge.checks import check_integer
@@ -25,9 +33,6 @@ def make_epoch_dataset(
     shuffle: bool = True,
     drop_remainder: bool = False,
     seed: int = 0,
-    num_shards: int = 1,
-    shard_index: int = 0,
-    local_replicas: int = 1,
 ) -> tf.data.Dataset:
     """A `tf.data` pipeline whose every epoch's order is a function of (seed, epoch) alone.
 
@@ -50,18 +55,6 @@ def make_epoch_dataset(
         drop_remainder: Boolean. Drop each epoch's last partial batch.
             Defaults to `False`.
         seed: Integer >= 0. Defaults to `0`.
-        num_shards: Integer >= 1. Processes that share each batch (a
-            multi-process data-parallel run). Every process draws the same
-            order and takes the `shard_index`-th of `num_shards` equal parts
-            of each batch, so across processes an epoch's rows are disjoint
-            and cover the split, and each update averages the very batch one
-            process would train on. A last short batch that does not split
-            evenly is taken whole by every process (its rows repeated
-            `num_shards` times leave the mean gradient unchanged). Defaults to `1`.
-        shard_index: Integer in `0..num_shards-1`. Defaults to `0`.
-        local_replicas: Integer >= 1. Devices of this process that split
-            its share again; see `batch_share`. Defaults to `1`.
-
     Returns:
         A `tf.data.Dataset` of `(x, y)` batches, or `x` batches when `y` is
         `None`.
@@ -78,13 +71,6 @@ def make_epoch_dataset(
     """
     batch_size = check_integer("batch_size", batch_size, 1, error=DataError)
     seed = check_integer("seed", seed, 0, error=DataError)
-    num_shards = check_integer("num_shards", num_shards, 1, error=DataError)
-    shard_index = check_integer("shard_index", shard_index, 0, error=DataError)
-    local_replicas = check_integer("local_replicas", local_replicas, 1, error=DataError)
-    if shard_index >= num_shards:
-        raise DataError(
-            f"Argument `shard_index` must be < num_shards={num_shards}. Received: shard_index={shard_index}"
-        )
     x_rows, y_rows = as_row_arrays(x, y)
     rows = len(x_rows)
     steps = updates_per_epoch(rows, batch_size, drop_remainder)
@@ -94,16 +80,11 @@ def make_epoch_dataset(
     arrays = tuple(tf.constant(array) for array in (x_rows, y_rows) if array is not None)
 
     def this_pass() -> Iterator[int]:
-        yield check_integer("epoch_of_pass()", epoch_of_pass(), 0, error=DataError)
+        yield _checked_epoch(epoch_of_pass)
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
-        order = tf.range(rows, dtype=tf.int64)
-        if shuffle:
-            key = tf.stack([tf.constant(seed, tf.int64), epoch])
-            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        order = epoch_order(rows, seed, epoch) if shuffle else tf.range(rows, dtype=tf.int64)
         indices = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
-        if num_shards > 1 or local_replicas > 1:
-            indices = indices.map(lambda batch: batch_share(batch, num_shards, shard_index, local_replicas))
         return indices.map(lambda batch: tuple(tf.gather(array, batch) for array in arrays))
 
     epochs = tf.data.Dataset.from_generator(this_pass, output_signature=tf.TensorSpec((), tf.int64))
@@ -113,7 +94,134 @@ def make_epoch_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def batch_share(batch: tf.Tensor, num_shards: int, shard_index: int, local_replicas: int = 1) -> tf.Tensor:
+def epoch_order(rows: int, seed: int, epoch: Any) -> tf.Tensor:
+    """The order in which epoch `epoch` of seed `seed` visits `rows` rows.
+
+    `tf.random.experimental.stateless_shuffle` keyed by `(seed, epoch)`: the
+    same permutation in a `tf.data` graph and eagerly, in any process.
+
+    Args:
+        rows: Integer >= 1.
+        seed: Integer >= 0.
+        epoch: Integer or int64 scalar tensor, the 0-based epoch.
+
+    Returns:
+        An int64 tensor holding a permutation of `range(rows)`.
+    """
+    import tensorflow as tf
+
+    key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.random.experimental.stateless_shuffle(tf.range(rows, dtype=tf.int64), seed=key)
+
+
+def _checked_epoch(epoch_of_pass: Callable[[], int]) -> int:
+    return check_integer("epoch_of_pass()", epoch_of_pass(), 0, error=DataError)
+
+
+class EpochArrays(keras.utils.PyDataset):
+    """`make_epoch_dataset`'s batches as NumPy arrays, for `fit` on JAX and torch.
+
+    Keras's JAX and torch trainers read a `tf.data` pipeline one eager
+    TensorFlow call per batch, then convert it: a 10-epoch JAX fit of
+    `digits_mlp` fed that way took 1.75x plain Keras's on NumPy arrays, and
+    fed these 1.07x (`python benchmarks/distributed.py`). Here a batch is a
+    slice of the arrays, in the very order `make_epoch_dataset` gives for the
+    same (seed, epoch), so a run on any backend, resumed or not, sees the same
+    batches. The order is drawn when Keras asks for batch 0, which starts
+    every pass (a `PyDataset` is read in order unless `fit(shuffle=True)` is
+    passed).
+
+    Args:
+        x: Array-like of shape `(rows, ...)`. Inputs.
+        y: Array-like with `rows` entries, or `None` for inputs only.
+        batch_size: Integer >= 1. Rows per batch.
+        epoch_of_pass: Callable returning the 0-based epoch of the pass that
+            starts, or `None` to count passes from 0. Only read with `shuffle`.
+        shuffle: Boolean. Permute the rows every epoch. Defaults to `False`.
+        drop_remainder: Boolean. Drop each epoch's last partial batch.
+            Defaults to `False`.
+        seed: Integer >= 0. Defaults to `0`.
+        num_shards: Integer >= 1. Processes that share each batch (a
+            multi-process data-parallel run on JAX). Every process draws the
+            same order and takes its share of each batch (`batch_share`), so
+            across processes an epoch's rows are disjoint and cover the split,
+            and each update averages the very batch one process would train
+            on. Defaults to `1`.
+        shard_index: Integer in `0..num_shards-1`. This process. Defaults to `0`.
+        local_replicas: Integer >= 1. Devices of this process that split its
+            share again (`batch_share`). Defaults to `1`.
+
+    Raises:
+        DataError: `batch_size`, `seed` or a shard argument is out of range,
+            `x` and `y` differ in length, or `drop_remainder` leaves no batch.
+
+    Example:
+
+    >>> batches = EpochArrays(np.zeros((10, 2)), np.zeros(10), batch_size=4, shuffle=True)
+    >>> len(batches), batches[2][0].shape
+    (3, (2, 2))
+    """
+
+    def __init__(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        batch_size: int,
+        epoch_of_pass: Callable[[], int] | None = None,
+        shuffle: bool = False,
+        drop_remainder: bool = False,
+        seed: int = 0,
+        num_shards: int = 1,
+        shard_index: int = 0,
+        local_replicas: int = 1,
+    ):
+        super().__init__()  # one worker, in the caller's thread: a slice costs less than a hand-off
+        self.batch_size = check_integer("batch_size", batch_size, 1, error=DataError)
+        self.seed = check_integer("seed", seed, 0, error=DataError)
+        self.num_shards = check_integer("num_shards", num_shards, 1, error=DataError)
+        self.shard_index = check_integer("shard_index", shard_index, 0, error=DataError)
+        self.local_replicas = check_integer("local_replicas", local_replicas, 1, error=DataError)
+        if self.shard_index >= self.num_shards:
+            raise DataError(
+                f"Argument `shard_index` must be < num_shards={num_shards}. "
+                f"Received: shard_index={shard_index}"
+            )
+        self.x, self.y = as_row_arrays(x, y)
+        self.steps = updates_per_epoch(len(self.x), self.batch_size, drop_remainder)
+        self.shuffle = shuffle
+        self._epoch_of_pass = epoch_of_pass
+        self._passes = 0
+        self._order: np.ndarray | None = None
+
+    @property
+    def num_batches(self) -> int:
+        return self.steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        if not 0 <= index < self.steps:
+            raise IndexError(f"batch index {index} is out of range(0, {self.steps})")
+        if index == 0 or self._order is None:
+            self._order = self._draw_order()
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.num_shards > 1 or self.local_replicas > 1:
+            rows = batch_share(rows, self.num_shards, self.shard_index, self.local_replicas)
+        return (self.x[rows],) if self.y is None else (self.x[rows], self.y[rows])
+
+    def _draw_order(self) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(len(self.x))
+        if self._epoch_of_pass is None:
+            epoch, self._passes = self._passes, self._passes + 1
+        else:
+            epoch = _checked_epoch(self._epoch_of_pass)
+        return epoch_order(len(self.x), self.seed, epoch).numpy()
+
+
+def batch_share(batch: np.ndarray, num_shards: int, shard_index: int, local_replicas: int = 1) -> np.ndarray:
     """This process's share of a batch of row indices, for data-parallel training.
 
     A batch whose size splits evenly over all `num_shards * local_replicas`
@@ -124,20 +232,20 @@ def batch_share(batch: tf.Tensor, num_shards: int, shard_index: int, local_repli
     batch (only the epoch's logged mean loss weighs those rows more).
 
     Args:
-        batch: A 1-D tensor of row indices.
+        batch: A 1-D array of row indices.
         num_shards: Integer >= 1. Processes sharing the batch.
         shard_index: Integer. This process.
         local_replicas: Integer >= 1. This process's devices.
 
     Returns:
-        A 1-D tensor of row indices.
-    """
-    import tensorflow as tf
+        A 1-D array of row indices.
 
-    size = tf.shape(batch)[0]
-    share = size // num_shards
-    return tf.cond(
-        tf.equal(size % (num_shards * local_replicas), 0),
-        lambda: batch[shard_index * share : (shard_index + 1) * share],
-        lambda: tf.tile(batch, [local_replicas]),
-    )
+    Example:
+
+    >>> batch_share(np.arange(6), num_shards=2, shard_index=1), batch_share(np.arange(3), 2, 1, 2)
+    (array([3, 4, 5]), array([0, 1, 2, 0, 1, 2]))
+    """
+    if len(batch) % (num_shards * local_replicas):
+        return np.tile(batch, local_replicas)
+    share = len(batch) // num_shards
+    return batch[shard_index * share : (shard_index + 1) * share]

@@ -1,4 +1,4 @@
-"""Fits a compiled recipe model on prepared data through a tf.data pipeline."""
+"""Fits a compiled recipe model on prepared data, each epoch in an order drawn from (seed, epoch)."""
 
 import time
 
@@ -52,7 +52,8 @@ def fit_model(
 
     The training rows go through a shuffled, prefetched `tf.data` pipeline
     whose every epoch's order is drawn from (seed, epoch) (see
-    `make_epoch_dataset`), so a resumed run sees the same batches. Together
+    `make_epoch_dataset`; on JAX and torch the same batches as NumPy slices,
+    `EpochArrays`), so a resumed run sees the same batches. Together
     with the `steps_per_execution` that `build_model` picks, this is what
     makes a recipe faster than a default Keras script.
 
@@ -101,5 +102,5 @@ def fit_model(
         initial_epoch=initial_epoch,
         callbacks=callbacks,
         verbose=verbose,
-        shuffle=False,  # the pipeline (tf.data or the stream) already orders every epoch
+        shuffle=False,  # the batches (tf.data, EpochArrays or the stream) come in each epoch's order
     )

@@ -12,7 +12,6 @@ from kerasforge.data import encode_target, load_frame, make_dataset, split_indic
 from kerasforge.data._column_counts import describe_counts, nonfinite_counts
 from kerasforge.data.column_kinds import CATEGORICAL, NUMERIC
 from kerasforge.data.column_statistics import MAX_LEVELS, ColumnStatistics, column_statistics
-from kerasforge.data.epoch_dataset import make_epoch_dataset
 from kerasforge.data.model_inputs import encoded_feature_names, raw_inputs
 from kerasforge.data.text_columns import check_text_columns
 from kerasforge.errors import DataError
@@ -102,12 +101,15 @@ class PreparedData:
         cached, prefetched `tf.data` pipeline (`make_dataset`). With `epoch_of_pass`,
         arrays give a pipeline whose every epoch's order is drawn from (seed, epoch)
         alone (`make_epoch_dataset`), so a resumed run sees the batches it would have.
-        `shard` is (processes, this process, its devices) of a data-parallel run: with
+        On JAX and torch, arrays give the same batches as NumPy slices (`EpochArrays`),
+        which those trainers read without a TensorFlow call per batch.
+        `shard` is (processes, this process, its devices) of a JAX data-parallel run: with
         `epoch_of_pass` each process takes its share of every batch, else every process
-        feeds each whole batch, repeated to split evenly over its devices (see `batch_share`).
+        feeds each whole batch, split over its devices (see `batch_share`).
 
         Raises:
-            DataError: `shard` splits a streamed source, which each process would read whole.
+            DataError: `shard` splits a streamed source, which each process would read whole,
+                or splits batches on TensorFlow.
         """
         if self.stream is not None:
             if shard[0] > 1 or shard[2] > 1:
@@ -126,6 +128,31 @@ class PreparedData:
         )
         if not len(x):
             return None
+        # Imported here: they import Keras, which this module's callers before training need not.
+        from kerasforge.data.epoch_dataset import EpochArrays, make_epoch_dataset
+        from kerasforge.recipes.engine.backend_settings import backend_facts
+
+        if not backend_facts().reads_tf_data_in_graph:
+            training = epoch_of_pass is not None
+            return EpochArrays(
+                x,
+                y,
+                batch_size=batch_size,
+                epoch_of_pass=epoch_of_pass,
+                shuffle=shuffle,
+                drop_remainder=drop_remainder,
+                seed=seed,
+                # Other splits' batches go whole to every process, split over its devices only: their
+                # mean losses and metrics are then one process's.
+                num_shards=shard[0] if training else 1,
+                shard_index=shard[1] if training else 0,
+                local_replicas=shard[2],
+            )
+        if shard != (1, 0, 1):
+            raise DataError(
+                f"`shard` splits batches on JAX only (TensorFlow's MirroredStrategy splits its own). "
+                f"Received: shard={shard}"
+            )
         if epoch_of_pass is not None:
             return make_epoch_dataset(
                 x,
@@ -135,23 +162,10 @@ class PreparedData:
                 shuffle=shuffle,
                 drop_remainder=drop_remainder,
                 seed=seed,
-                num_shards=shard[0],
-                shard_index=shard[1],
-                local_replicas=shard[2],
             )
-        dataset = make_dataset(
+        return make_dataset(
             x, y, batch_size=batch_size, shuffle=shuffle, drop_remainder=drop_remainder, seed=seed
         )
-        if shard[2] > 1:
-            import tensorflow as tf
-
-            def repeated(*arrays):
-                return tuple(tf.tile(a, [shard[2]] + [1] * (a.shape.rank - 1)) for a in arrays)
-
-            # Whole batches in every process, repeated to split evenly over its devices: mean losses
-            # and metrics are unchanged.
-            dataset = dataset.map(repeated)
-        return dataset
 
 
 @dataclass

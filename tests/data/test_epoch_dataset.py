@@ -1,9 +1,10 @@
-"""make_epoch_dataset: each epoch's order is a function of (seed, epoch) alone."""
+"""make_epoch_dataset and EpochArrays: each epoch's order is a function of (seed, epoch) alone."""
 
+import keras
 import numpy as np
 import pytest
 
-from kerasforge.data.epoch_dataset import make_epoch_dataset
+from kerasforge.data.epoch_dataset import EpochArrays, make_epoch_dataset
 from kerasforge.errors import DataError
 
 ROWS = 23
@@ -55,24 +56,20 @@ def test_a_batch_size_of_zero_is_a_data_error():
         make_epoch_dataset(X, Y, batch_size=0, epoch_of_pass=lambda: 0)
 
 
+def _targets(arrays):
+    """The targets (row numbers) of every batch of one pass."""
+    return [arrays[index][1] for index in range(len(arrays))]
+
+
 @pytest.mark.parametrize("seed", [0, 3])
 def test_distributed_shards_are_disjoint_halves_of_each_batch_and_cover_the_split(seed):
     # 23 rows at batch 6: 3 batches of 6 split in halves of 3; the last batch of 5 is odd, so both take it.
-    whole, halves = (
-        [
-            batch[1].numpy()
-            for batch in make_epoch_dataset(X, Y, batch_size=6, epoch_of_pass=lambda: 2, seed=seed)
-        ],
-        [
-            [
-                batch[1].numpy()
-                for batch in make_epoch_dataset(
-                    X, Y, batch_size=6, epoch_of_pass=lambda: 2, seed=seed, num_shards=2, shard_index=index
-                )
-            ]
-            for index in range(2)
-        ],
-    )
+    def shard(**arguments):
+        return _targets(
+            EpochArrays(X, Y, batch_size=6, epoch_of_pass=lambda: 2, shuffle=True, seed=seed, **arguments)
+        )
+
+    whole, halves = shard(), [shard(num_shards=2, shard_index=index) for index in range(2)]
     for full, first, second in zip(whole[:-1], *halves, strict=False):
         assert len(first) == len(second) == 3
         assert not set(first) & set(second)
@@ -81,11 +78,103 @@ def test_distributed_shards_are_disjoint_halves_of_each_batch_and_cover_the_spli
 
 
 def test_a_short_batch_is_repeated_to_split_over_local_devices():
-    batches = list(make_epoch_dataset(X, Y, batch_size=6, epoch_of_pass=lambda: 0, local_replicas=2))
-    assert [len(batch[1]) for batch in batches] == [6, 6, 6, 10]
-    assert list(batches[-1][1][:5]) == list(batches[-1][1][5:])
+    batches = _targets(
+        EpochArrays(X, Y, batch_size=6, epoch_of_pass=lambda: 0, shuffle=True, local_replicas=2)
+    )
+    assert [len(batch) for batch in batches] == [6, 6, 6, 10]
+    assert list(batches[-1][:5]) == list(batches[-1][5:])
 
 
 def test_shard_index_out_of_range_is_a_data_error():
     with pytest.raises(DataError, match="`shard_index` must be < num_shards=2. Received: shard_index=2"):
-        make_epoch_dataset(X, Y, batch_size=6, epoch_of_pass=lambda: 0, num_shards=2, shard_index=2)
+        EpochArrays(X, Y, batch_size=6, num_shards=2, shard_index=2)
+
+
+@pytest.mark.parametrize("drop_remainder", [False, True])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_epoch_arrays_give_the_pipelines_batches_at_every_epoch(seed, drop_remainder):
+    epoch = Epoch()
+    arrays = EpochArrays(
+        X,
+        Y,
+        batch_size=5,
+        epoch_of_pass=lambda: epoch.value,
+        shuffle=True,
+        drop_remainder=drop_remainder,
+        seed=seed,
+    )
+    pipeline = make_epoch_dataset(
+        X, Y, batch_size=5, epoch_of_pass=lambda: epoch.value, drop_remainder=drop_remainder, seed=seed
+    )
+    for epoch.value in (0, 1, 4):
+        ours = [arrays[index] for index in range(len(arrays))]
+        theirs = [(inputs.numpy(), targets.numpy()) for inputs, targets in pipeline]
+        assert len(ours) == len(theirs) == (4 if drop_remainder else 5)
+        for (x, y), (x_expected, y_expected) in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(y, y_expected)
+            np.testing.assert_array_equal(x, x_expected)
+            assert x.dtype == X.dtype
+
+
+def test_epoch_arrays_draw_the_order_when_a_pass_starts_and_count_passes_without_a_clock():
+    epoch = Epoch()
+    arrays = EpochArrays(X, Y, batch_size=23, epoch_of_pass=lambda: epoch.value, shuffle=True)
+    first = arrays[0][1]
+    epoch.value = 1
+    assert list(arrays[0][1]) != list(first)  # batch 0 starts epoch 1's pass
+    counted = EpochArrays(X, Y, batch_size=23, shuffle=True)
+    np.testing.assert_array_equal(counted[0][1], first)  # pass 0 is epoch 0
+    np.testing.assert_array_equal(counted[0][1], arrays[0][1])  # pass 1 is epoch 1
+
+
+def test_epoch_arrays_without_shuffle_are_in_row_order_and_inputs_alone_are_one_tuples():
+    arrays = EpochArrays(np.arange(ROWS), batch_size=10)
+    assert len(arrays) == arrays.num_batches == 3
+    batches = [arrays[index] for index in range(3)]
+    assert all(len(batch) == 1 for batch in batches)
+    np.testing.assert_array_equal(np.concatenate([batch[0] for batch in batches]), np.arange(ROWS))
+
+
+def test_epoch_arrays_reject_a_bad_batch_size_and_an_index_past_the_end():
+    with pytest.raises(DataError, match=r"Argument `batch_size` must be >= 1. Received: batch_size=0"):
+        EpochArrays(X, Y, batch_size=0)
+    with pytest.raises(DataError, match=r"`epoch_of_pass\(\)` must be >= 0. Received: epoch_of_pass\(\)=-1"):
+        EpochArrays(X, Y, batch_size=5, epoch_of_pass=lambda: -1, shuffle=True)[0]
+    with pytest.raises(IndexError, match=r"batch index 5 is out of range\(0, 5\)"):
+        EpochArrays(X, Y, batch_size=5)[5]
+
+
+class _Clock(keras.callbacks.Callback):
+    """Tells the data the epoch under way, as `fit_model`'s clock does."""
+
+    epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+
+def _trained_weights(make_train_set):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)]
+    )
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    clock = _Clock()
+    model.fit(make_train_set(lambda: clock.epoch), epochs=3, verbose=0, shuffle=False, callbacks=[clock])
+    return model.get_weights()
+
+
+def test_a_fit_on_epoch_arrays_trains_the_weights_a_fit_on_the_pipeline_does():
+    # 3 epochs of 5 batches: a batch out of its place, or an epoch in another's order, moves the weights.
+    x = (X / ROWS).astype("float32")
+    y = (Y % 3).astype("float32")
+    ours = _trained_weights(
+        lambda clock: EpochArrays(x, y, batch_size=5, epoch_of_pass=clock, shuffle=True, seed=2)
+    )
+    theirs = _trained_weights(
+        lambda clock: make_epoch_dataset(x, y, batch_size=5, epoch_of_pass=clock, seed=2)
+    )
+    unshuffled = _trained_weights(lambda clock: EpochArrays(x, y, batch_size=5))
+    for mine, expected in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine, expected, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(mine, other) for mine, other in zip(ours, unshuffled, strict=True))

@@ -14,8 +14,9 @@ import keras
 import numpy as np
 import pytest
 
-from kerasforge.errors import RecipeError
-from kerasforge.recipes import load_recipe, train
+from kerasforge.data.epoch_dataset import EpochArrays
+from kerasforge.errors import DataError, RecipeError
+from kerasforge.recipes import load_recipe, prepare_data, train
 from kerasforge.recipes.engine.backend_settings import (
     BACKEND_FACTS,
     MAX_STEPS_PER_EXECUTION,
@@ -54,6 +55,24 @@ def test_jit_compile_auto_takes_the_backend_default_else_the_recipe(setting, exp
     for backend, facts in BACKEND_FACTS.items():
         options = compile_options(tiny(**{"training.jit_compile": setting}), 40, backend=backend)
         assert options["jit_compile"] == (facts.jit_compile if expected is None else expected)
+
+
+def test_rows_are_fed_as_the_backends_trainer_reads_them_fastest():
+    data = prepare_data(tiny())
+    train_set = data.dataset("train", 32, epoch_of_pass=lambda: 0, shuffle=True, seed=1)
+    validation = data.dataset("val", 256)
+    if backend_facts().reads_tf_data_in_graph:
+        import tensorflow as tf
+
+        assert isinstance(train_set, tf.data.Dataset) and isinstance(validation, tf.data.Dataset)
+        with pytest.raises(
+            DataError, match=r"`shard` splits batches on JAX only.*Received: shard=\(1, 0, 2\)"
+        ):
+            data.dataset("train", 32, epoch_of_pass=lambda: 0, shard=(1, 0, 2))
+    else:
+        assert isinstance(train_set, EpochArrays) and isinstance(validation, EpochArrays)
+        assert train_set.shuffle and not validation.shuffle
+        assert len(train_set) == -(-len(data.x_train) // 32)
 
 
 def test_a_recipe_trains_on_this_backend_with_its_settings(tmp_path):
