@@ -11,7 +11,10 @@ completed trials) and of those the ones it *lost*
 (its score when stopped, the best epoch before, outside that top 25%); the
 epochs trained; and the epochs to the unpruned search's best val_loss, each
 trial also costing `--fixed` epochs (building and tracing a model: about 10
-epochs of the bundled data, under 1 of data whose epochs take seconds).
+epochs of the bundled data, under 1 of data whose epochs take seconds). The
+summary also gives the ceiling no pruner can pass: the epochs to the best of an
+oracle that knows every trial's final score and stops each one outside the top
+quarter after its first or fourth epoch (no false positive, by construction).
 
 The pruner's checks inside an epoch (`exploding` within 32 steps) are not
 replayed: per-step losses are not in the logs. A trial they would stop inside
@@ -35,7 +38,13 @@ from pathlib import Path
 
 from pruned_search import SPACES, TOLERANCE, top_quarter_count
 
+from kerasforge.recipes.diagnosis.online_rules import SLOW_MIN_EPOCHS
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ORACLE_EPOCHS = (1, SLOW_MIN_EPOCHS)
+"""Epochs after which the summary's oracle stops the trials outside the top quarter: after the first,
+and after `SLOW_MIN_EPOCHS`, the first a pace can be judged on (three gains)."""
 
 
 def _recipe(space: str, seed: int, trials: int):
@@ -116,20 +125,27 @@ def _score(outcomes: list[dict], fixed: float) -> dict:
     best, line = finals[0], finals[top_quarter_count(len(finals)) - 1]
     within = best * (1 + TOLERANCE)
 
-    def epochs_to_best(pruned: bool) -> float:
+    def epochs_to_best(stop) -> float:
+        """Epochs, fixed costs included, until a trial reaches the best; `stop(trial)` is where it
+        stops, or None when it runs to its end."""
         elapsed = 0.0
         for each in outcomes:
-            run = (each["stopped"] if pruned else None) or len(each["curve"])
+            run = stop(each) or len(each["curve"])
             reached = [i for i, value in enumerate(each["curve"][:run], 1) if value <= within]
             if reached:
                 return elapsed + fixed + reached[0]
             elapsed += fixed + max(run, 1)
         return math.inf
 
+    def oracle(epoch: int):
+        """Knows each trial's final score: stops every one outside the top quarter after `epoch`."""
+        return lambda each: None if _best(each["curve"]) <= line else epoch
+
     stopped = [each for each in outcomes if each["stopped"]]
     false = [each for each in stopped if each["completed"] and _best(each["curve"]) <= line]
     lost = [each for each in false if _best(each["curve"][: each["stopped"]]) > line]
     trained = sum(each["stopped"] or len(each["curve"]) for each in outcomes)
+    unpruned = epochs_to_best(lambda each: None)
     return {
         "trials": len(outcomes),
         "stopped": len(stopped),
@@ -137,7 +153,8 @@ def _score(outcomes: list[dict], fixed: float) -> dict:
         "false": [f"{each['trial']} {each['kind']}@{each['stopped']}" for each in false],
         "lost": [f"{each['trial']} {each['kind']}@{each['stopped']}" for each in lost],
         "epochs": trained / sum(len(each["curve"]) for each in outcomes),
-        "to_best": epochs_to_best(True) / epochs_to_best(False),
+        "to_best": epochs_to_best(lambda each: each["stopped"]) / unpruned,
+        "oracle": {epoch: epochs_to_best(oracle(epoch)) / unpruned for epoch in ORACLE_EPOCHS},
     }
 
 
@@ -155,7 +172,16 @@ def main():
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--fixed", type=float, default=10.0, help="a trial's fixed cost, in epochs")
     parser.add_argument("--collect", action="store_true", help="run the unpruned searches first")
+    parser.add_argument(
+        "--what-if",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="replay with a threshold of online_rules or trial_pruning changed, e.g. TOP_SHARE=0.25",
+    )
     args = parser.parse_args()
+    for change in args.what_if:
+        _what_if(parser, change)
     if args.collect:
         collect(args.folder, args.spaces, args.seeds, args.trials)
     rows = []
@@ -177,6 +203,22 @@ def main():
         _summary(rows, args.fixed)
 
 
+def _what_if(parser: argparse.ArgumentParser, change: str) -> None:
+    """Sets one rule threshold (a number) for this replay, in the module that defines it."""
+    from kerasforge.recipes.diagnosis import online_rules
+    from kerasforge.tuning import trial_pruning
+
+    name, _, value = change.partition("=")
+    for module in (online_rules, trial_pruning):
+        if isinstance(getattr(module, name, None), int | float):
+            try:
+                setattr(module, name, type(getattr(module, name))(float(value)))
+            except ValueError:
+                parser.error(f"--what-if {change}: {value!r} is not a number")
+            return
+    parser.error(f"--what-if {change}: {name!r} is not a numeric threshold of online_rules or trial_pruning")
+
+
 def _summary(rows: list[dict], fixed: float) -> None:
     stopped = sum(row["stopped"] for row in rows)
     false = sum(len(row["false"]) for row in rows)
@@ -191,6 +233,14 @@ def _summary(rows: list[dict], fixed: float) -> None:
         f"median epochs trained {statistics.median(row['epochs'] for row in rows):.2f}, "
         f"to the best {statistics.median(row['to_best'] for row in rows):.2f} "
         f"(a trial's fixed cost {fixed:g} epochs)"
+    )
+    ceilings = ", ".join(
+        f"after epoch {epoch} {statistics.median(row['oracle'][epoch] for row in rows):.2f}"
+        for epoch in ORACLE_EPOCHS
+    )
+    print(
+        "the ceiling: an oracle that knows each trial's final score and stops every trial outside "
+        f"the top quarter reaches the best in (median) {ceilings} of the epochs"
     )
 
 
