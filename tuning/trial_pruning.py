@@ -182,7 +182,9 @@ class TrialPruning:
             rules = online_rules(
                 recipe, data_info, self.objective, self.direction, self.target, self.reference
             )
-            return TrialPruner(rules=rules, check_every=CHECK_EVERY, batch_rules=batch_rules(data_info))
+            return TrialPruner(
+                rules=rules, check_every=CHECK_EVERY, batch_rules=batch_rules(data_info, self.objective)
+            )
         if self.mode == MEDIAN:
             return TrialPruner(rules=[median_rule(self.objective, self.direction, self.completed)])
         return None

@@ -14,6 +14,13 @@ constant prediction's; a validation loss far above where it started; or a pace t
 slow to reach the search's top completed trials in the epochs left, even at
 the best pace it showed lately. The patience is in epochs and every threshold is a ratio,
 so the rules judge a regression on targets in the hundreds like a classifier.
+
+The loss's rules judge the search's objective only when it is a loss. A search
+for `val_accuracy` keeps a trial whose loss failed but whose accuracy ranks with
+the top trials: at Adam 10 on breast_cancer, weights blown up to a training loss
+of 80,000 still classified 92-96 % of the validation rows (a constant
+prediction: 63 %). There a loss rule stops a trial only when its objective is also behind
+the top third of the finished trials at the same epoch (`behind_the_top`).
 """
 
 from __future__ import annotations
@@ -343,6 +350,42 @@ def too_slow_rule(
     return rule
 
 
+def is_a_loss(objective: str) -> bool:
+    """Whether the search's objective is a loss (`val_loss`, `loss`), which the loss's rules judge."""
+    return objective.endswith("loss")
+
+
+def behind_the_top(rule, objective: str, direction: str, reference: Sequence[float] | None):
+    """`rule`, firing only when the trial's best `objective` so far is behind the top trials' then.
+
+    `reference[i]` is the top third's best objective by epoch i + 1 (see
+    `TrialPruning.reference`). Without a reference (fewer than
+    `TOO_SLOW_WARMUP` finished trials) the rule never fires: a trial whose loss
+    failed may still rank first by another objective.
+    """
+    sign = 1.0 if direction == "min" else -1.0
+
+    def gated(history, epoch, epochs):
+        values = sign * np.asarray(history.get(objective) or [], dtype=float)
+        finite = values[np.isfinite(values)]
+        if not reference or not len(finite):
+            return None
+        ahead = float(reference[min(epoch, len(reference)) - 1])
+        best = float(finite.min())
+        if not math.isfinite(ahead) or best <= sign * ahead:
+            return None
+        verdict = rule(history, epoch, epochs)
+        if verdict is None:
+            return None
+        kind, evidence = verdict
+        return kind, (
+            f"{evidence}; its best {objective} by epoch {epoch}, {sign * best:.4g}, is behind "
+            f"{ahead:.4g}, the top finished trials' by then"
+        )
+
+    return gated
+
+
 def online_rules(
     recipe: Recipe | None,
     data_info: dict,
@@ -364,7 +407,8 @@ def online_rules(
             `TrialPruning.reference`), or None.
 
     Returns:
-        A list of `OnlineRule` callables for `TrialPruner(rules=...)`.
+        A list of `OnlineRule` callables for `TrialPruner(rules=...)`. For an
+        objective that is not a loss, the loss's rules are `behind_the_top`.
 
     Example:
 
@@ -372,21 +416,28 @@ def online_rules(
     pruner = TrialPruner(rules=online_rules(recipe, describe_data(recipe, data), target=0.12))
     ```
     """
-    return [
+    loss_rules = [
         symptom_rule(recipe, data_info),
         constant_prediction_rule((data_info or {}).get("baseline_loss")),
         diverging_rule(),
-        too_slow_rule(objective, direction, target, reference),
     ]
+    if not is_a_loss(objective):
+        loss_rules = [behind_the_top(rule, objective, direction, reference) for rule in loss_rules]
+    return [*loss_rules, too_slow_rule(objective, direction, target, reference)]
 
 
-def batch_rules(data_info: dict) -> list:
+def batch_rules(data_info: dict, objective: str = "val_loss") -> list:
     """The `diagnosis` pruner's rules inside an epoch (`TrialPruner(batch_rules=...)`).
 
     Args:
         data_info: `describe_data`'s description (`baseline_loss`).
+        objective: The search's objective. For one that is not a loss there is
+            none: inside the first epoch no objective says whether a trial whose
+            loss explodes ranks with the top trials (see `behind_the_top`).
 
     Returns:
         A list of `BatchRule` callables, for a `TrialPruner` with `check_every=CHECK_EVERY`.
     """
+    if not is_a_loss(objective):
+        return []
     return [exploding_loss_rule((data_info or {}).get("baseline_loss"))]

@@ -159,3 +159,12 @@ def test_the_reference_is_the_top_thirds_best_by_each_epoch():
     # Four trials: the 2nd best of each epoch.
     maximised = TrialPruning("diagnosis", "acc", "max", [[0.1, 0.5], [0.2, 0.3], [0.3], [0.0, 0.9]])
     assert maximised.reference == [0.2, 0.5]
+
+
+def test_a_search_for_another_objective_than_a_loss_looks_inside_epochs_for_nan_only(tiny_recipe):
+    recipe = tiny_recipe()
+    info = describe_data(recipe, prepare_data(recipe))
+    by_loss = TrialPruning("diagnosis", "val_loss", "min").pruner(recipe, info)
+    by_accuracy = TrialPruning("diagnosis", "val_accuracy", "max").pruner(recipe, info)
+    assert len(by_loss.batch_rules) == 1  # the exploding loss
+    assert by_accuracy.batch_rules == () and by_accuracy.check_every == by_loss.check_every

@@ -81,7 +81,7 @@ def _recipe(seed, sections):
     )
 
 
-def _fit(seed, sections, target=None, reference=None):
+def _fit(seed, sections, target=None, reference=None, objective="val_loss", direction="min"):
     recipe = _recipe(seed, sections)
     data = prepare_data(recipe)
     set_global_seed(seed)
@@ -89,9 +89,9 @@ def _fit(seed, sections, target=None, reference=None):
     info = describe_data(recipe, data)
     # The pruner a `diagnosis` search gives each trial (`TrialPruning.pruner`).
     pruner = TrialPruner(
-        rules=online_rules(recipe, info, target=target, reference=reference),
+        rules=online_rules(recipe, info, objective, direction, target=target, reference=reference),
         check_every=CHECK_EVERY,
-        batch_rules=batch_rules(info),
+        batch_rules=batch_rules(info, objective),
     )
     history = fit_model(recipe, model, data, build_callbacks(recipe, data, verbose=0) + [pruner], verbose=0)
     return pruner.verdict, history.history
@@ -106,6 +106,21 @@ def test_each_rule_stops_a_run_with_its_fault(kind, seed):
     assert verdict["evidence"]
     if kind == "exploding":
         assert all(np.isfinite(history["loss"])), history["loss"]  # caught before it is NaN
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_for_an_accuracy_objective_a_failed_loss_stops_only_a_trial_behind_the_top_trials(seed):
+    # The exploding fault's loss fails (its own rule stops it for `val_loss`); whether its accuracy
+    # fails is for the search's objective to say.
+    alone, _ = _fit(seed, FAULTS["exploding"], objective="val_accuracy", direction="max")
+    assert alone is None or alone["kind"] == "non_finite", alone  # no finished trials to rank it by
+    perfect = [1.0] * BASE["training"]["epochs"]  # top trials that were right on every row by epoch 1
+    behind, history = _fit(
+        seed, FAULTS["exploding"], reference=perfect, objective="val_accuracy", direction="max"
+    )
+    assert behind is not None and behind["kind"] == "exploding", behind
+    assert "the top finished trials' by then" in behind["evidence"]
+    assert max(history["val_accuracy"]) < 1.0
 
 
 @pytest.mark.parametrize("seed", SEEDS)
