@@ -19,6 +19,7 @@ from kerasforge.recipes.diagnosis.registry import (
 )
 from kerasforge.recipes.engine.describe_data import describe_data
 from kerasforge.recipes.engine.prepare_data import PreparedData, prepare_data
+from kerasforge.recipes.engine.raw_model import column_keyed_inputs
 from kerasforge.recipes.engine.run import train
 from kerasforge.recipes.engine.run_folder import RunFolder
 from kerasforge.recipes.reports.doctor_report import write_doctor_report
@@ -163,7 +164,8 @@ def _round_from_folder(path: Path) -> tuple[DoctorRound, tuple]:
     record = RunRecord.read(path)
     _check_validation(record.recipe)
     data = prepare_data(record.recipe)
-    model = keras.models.load_model(path / "model.keras")
+    with column_keyed_inputs():
+        model = keras.models.load_model(path / "model.keras")
     entry = DoctorRound(
         0,
         record.recipe,

@@ -16,8 +16,10 @@ backends agree.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import keras
@@ -38,6 +40,21 @@ ENCODED = "encoded"
 def _input_name(name: str) -> str:
     # Keras wants each dict key to be its Input's name; a layer name cannot hold "/".
     return name.replace("/", "_")
+
+
+@contextlib.contextmanager
+def column_keyed_inputs() -> Iterator[None]:
+    """Builds or loads a raw-rows model without Keras's warning that a key is not its input's name.
+
+    Keras maps a dict of inputs by key, and warns when a key differs from its
+    `Input`'s name. A raw-rows model's keys are the column names, and a name
+    cannot hold "/" (`_input_name`), so a column such as wine's
+    `od280/od315_of_diluted_wines` printed that warning on every `train`,
+    `predict` and `doctor`. The model works either way: the key is what it reads.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="When providing `inputs` as a dict", category=UserWarning)
+        yield
 
 
 def build_preprocessing(statistics: ColumnStatistics, normalize: str = "standard") -> keras.Model:
@@ -85,7 +102,8 @@ def build_preprocessing(statistics: ColumnStatistics, normalize: str = "standard
         )
         blocks.append(lookup(inputs[column.name]))
     encoded = JoinColumns(name=ENCODED)(blocks)
-    model = keras.Model(inputs, encoded, name="preprocessing")
+    with column_keyed_inputs():
+        model = keras.Model(inputs, encoded, name="preprocessing")
     width = len(encoded_feature_names(statistics))
     if model.output.shape[-1] != width:
         raise AssertionError(f"preprocessing gives {model.output.shape[-1]} features, names say {width}")
@@ -190,7 +208,8 @@ def split_raw_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
         `(preprocessing, network)`, two `keras.Model`s.
     """
     boundary = model.get_layer(ENCODED).output
-    preprocessing = keras.Model(model.input, boundary, name="preprocessing")
+    with column_keyed_inputs():
+        preprocessing = keras.Model(model.input, boundary, name="preprocessing")
     network = keras.Model(boundary, model.output, name="network")
     config = model.get_compile_config() if model.compiled else None
     if config is not None:
@@ -254,4 +273,5 @@ def raw_model(preprocessing: keras.Model, network: keras.Model, class_names: lis
     outputs = call_layers_on(network, preprocessing.output)
     if class_names is not None:
         outputs = ClassNames(class_names, name="class_names")(outputs)
-    return keras.Model(preprocessing.input, outputs, name="raw_rows_model")
+    with column_keyed_inputs():
+        return keras.Model(preprocessing.input, outputs, name="raw_rows_model")

@@ -27,7 +27,12 @@ from kerasforge.data.read_chunks import CHUNK_ROWS, read_chunks
 from kerasforge.errors import DataError, KerasforgeError
 from kerasforge.layers import class_names_of
 from kerasforge.recipes.engine.json_file import write_json
-from kerasforge.recipes.engine.raw_model import encoded_dataset, predict_parts, split_raw_model
+from kerasforge.recipes.engine.raw_model import (
+    column_keyed_inputs,
+    encoded_dataset,
+    predict_parts,
+    split_raw_model,
+)
 from kerasforge.recipes.engine.run_model_files import (
     COLUMNS_FILE,
     PREDICTION_SUFFIXES,
@@ -84,7 +89,8 @@ def load_run_model(run_dir: str | os.PathLike[str]) -> RunModel:
     """
     path = check_run_model(run_dir)
     statistics = ColumnStatistics.from_config(json.loads((path / COLUMNS_FILE).read_text(encoding="utf-8")))
-    model = keras.saving.load_model(path / "model.keras")
+    with column_keyed_inputs():
+        model = keras.saving.load_model(path / "model.keras")
     na_values = read_yaml(path / "recipe.yaml").get("data", {}).get("na_values") or []
     return RunModel(model, statistics, class_names_of(model), list(na_values))
 

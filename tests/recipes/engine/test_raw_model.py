@@ -1,5 +1,7 @@
 """The Keras preprocessing layers built from column statistics, and the checks `prepare_data` makes."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,9 +9,10 @@ import pytest
 from kerasforge.data.column_statistics import column_statistics
 from kerasforge.data.model_inputs import encoded_feature_names, raw_inputs
 from kerasforge.errors import DataError
-from kerasforge.recipes import load_recipe
+from kerasforge.recipes import load_recipe, predict_rows, train
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.raw_model import build_preprocessing, encode
+from kerasforge.recipes.engine.use_model import load_run_model
 
 TRAIN = pd.DataFrame(
     {
@@ -113,3 +116,17 @@ def test_prepare_data_fills_gaps_when_asked_and_encodes_all_splits(tmp_path):
     assert data.feature_names == ["a", "c=<other>", "c=x", "c=y"]
     assert not np.isnan(data.x_train).any() and not np.isnan(data.x_test).any()
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 80
+
+
+def test_a_column_name_with_a_slash_trains_saves_loads_and_predicts_without_a_warning(tmp_path):
+    # Wine's "od280/od315_of_diluted_wines": an Input cannot be named so, and Keras warned that the
+    # dict key is not its Input's name when the model was built and every time it was loaded.
+    frame = _frame().rename(columns={"a": "od280/od315"})
+    recipe = load_recipe(_csv_recipe(tmp_path, frame).model_dump(), {"training.epochs": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        train(recipe, run_dir=tmp_path / "run", verbose=0)
+        run_model = load_run_model(tmp_path / "run")
+        predictions = predict_rows(run_model.model, raw_inputs(frame, run_model.statistics))
+    assert predictions.shape == (len(frame), 1) and np.isfinite(predictions).all()
+    assert "od280/od315" in run_model.model.input
