@@ -112,6 +112,26 @@ def _wide_synthetic(base: str, seed: int, trials: int, epochs: int, patience: in
     return {**_wide(base, seed, trials, epochs, patience), **data}
 
 
+def _held_out(source: str):
+    """Another wide space, on data none of the rules was set on (`pruning_replay.py` replays it)."""
+
+    def make(base: str, seed: int, trials: int, epochs: int, patience: int) -> dict:
+        wide = _wide(base, seed, trials, epochs, patience)
+        wide["search"] = {
+            **wide["search"],
+            "layers": {"min": 1, "max": 5},
+            "units": [8, 64, 256],
+            "activation": ["relu", "tanh", "sigmoid", "elu"],
+            "optimizer": ["sgd", "adam", "rmsprop"],
+            "learning_rate": {"min": 1e-5, "max": 3.0},
+            "batch_size": [8, 32],
+            "dropout": [0.0, 0.3],
+        }
+        return {**wide, "data.source": source, "training.batch_size": 16}
+
+    return make
+
+
 SPACES = {
     "digits (wide)": ("digits_mlp", _wide),
     "breast_cancer (wide)": ("breast_cancer_mlp", _wide),
@@ -120,6 +140,11 @@ SPACES = {
     "synthetic 30k rows (wide)": ("digits_mlp", _wide_synthetic),
     "digits_mlp (narrow)": ("digits_mlp", None),
 }
+HELD_OUT_SPACES = {
+    "wine (held out)": ("digits_mlp", _held_out("wine")),
+    "iris (held out)": ("digits_mlp", _held_out("iris")),
+}
+"""Spaces for `pruning_replay.py` only: not in this benchmark's runs, so its time stays as it was."""
 
 
 def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience: int) -> dict:

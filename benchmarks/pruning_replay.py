@@ -36,7 +36,7 @@ import statistics
 import types
 from pathlib import Path
 
-from pruned_search import SPACES, TOLERANCE, top_quarter_count
+from pruned_search import HELD_OUT_SPACES, SPACES, TOLERANCE, top_quarter_count
 
 from kerasforge.recipes.diagnosis.online_rules import SLOW_MIN_EPOCHS
 
@@ -50,7 +50,7 @@ and after `SLOW_MIN_EPOCHS`, the first a pace can be judged on (three gains)."""
 def _recipe(space: str, seed: int, trials: int):
     from kerasforge.recipes import load_recipe
 
-    name, make = SPACES[space]
+    name, make = {**SPACES, **HELD_OUT_SPACES}[space]
     return load_recipe(name, make(name, seed, trials, 24, 8))
 
 
@@ -165,7 +165,7 @@ def main():
         "--spaces",
         nargs="*",
         default=["digits (wide)", "breast_cancer (wide)"],
-        choices=list(SPACES),
+        choices=[*SPACES, *HELD_OUT_SPACES],
         metavar="SPACE",
     )
     parser.add_argument("--seeds", nargs="*", type=int, default=[200, 201, 202, 203, 204])

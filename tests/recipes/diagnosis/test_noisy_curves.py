@@ -11,6 +11,7 @@ from kerasforge.recipes.diagnosis.online_rules import (
     DIVERGING_EPOCHS,
     SLOW_MIN_EPOCHS,
     STUCK_EPOCHS,
+    behind_the_top,
     constant_prediction_rule,
     diverging_rule,
     too_slow_rule,
@@ -71,6 +72,55 @@ def test_a_validation_loss_above_its_start_epoch_after_epoch_diverges():
     epoch, (kind, evidence) = _first_verdict(diverging_rule(), curve)
     assert (kind, epoch) == ("diverging", 1 + DIVERGING_EPOCHS)
     assert "above 1.5x its first epoch's 0.1" in evidence
+
+
+# wine (sklearn, 36 validation rows; a constant prediction's loss 1.10), two runs of an unseen wide
+# space (seed 302) whose first epoch landed near zero, then spent 3 epochs at 1.5x that or more: they
+# finished first and third of their search.
+NEAR_ZERO_THEN_BOUNCED = [
+    [0.00369, 0.44, 0.0096, 0.00987, 0.186, 0.217, 1.05, 0.673, 0.00073, 0.00233, 1.96e-05],
+    [0.0628, 0.398, 0.611, 1.05, 0.523, 0.0353, 0.00791, 0.0118, 0.014],
+]
+WINE_CONSTANT = 1.10
+
+
+def test_a_validation_loss_under_a_constant_predictions_is_not_diverging():
+    for curve in NEAR_ZERO_THEN_BOUNCED:
+        assert _first_verdict(diverging_rule(), curve) is not None  # the first epoch alone set the bar
+        assert _first_verdict(diverging_rule(baseline=WINE_CONSTANT), curve) is None, curve
+    # Far above both its start and a constant prediction's, epoch after epoch, it diverges.
+    curve = [0.3] + [WINE_CONSTANT * 2] * DIVERGING_EPOCHS
+    epoch, (kind, evidence) = _first_verdict(diverging_rule(baseline=WINE_CONSTANT), curve)
+    assert (kind, epoch) == ("diverging", 1 + DIVERGING_EPOCHS)
+    assert "and a constant prediction's 1.1 for 3 epochs" in evidence
+
+
+# iris (sklearn, 30 validation rows; a constant prediction's loss 1.10), a held-out space (seed 302):
+# a 5-layer relu net at Adam 0.026 reached 0.123 at epoch 11, the best of its search, then its val loss
+# rose to 2.1-2.4 for 3 epochs.
+BEST_THEN_DIVERGED = [
+    0.88, 0.787, 0.9, 0.781, 0.687, 0.577, 0.743, 1.04, 0.988, 0.786,
+    0.123, 0.138, 0.173, 0.295, 0.312, 0.306, 2.39, 2.17, 2.09,
+]  # fmt: skip
+IRIS_CONSTANT = 1.10
+
+
+def test_a_trial_that_ranks_with_the_top_trials_is_not_stopped_for_its_loss():
+    diverging = diverging_rule(baseline=IRIS_CONSTANT)
+    assert _first_verdict(diverging, BEST_THEN_DIVERGED)[0] == 19
+    top_at = [0.3] * len(BEST_THEN_DIVERGED)  # the top third's best by each epoch, behind this run's
+    gated = behind_the_top(diverging, "val_loss", "min", top_at, alone=True)
+    assert _first_verdict(gated, BEST_THEN_DIVERGED) is None
+    # Behind the top trials, it is stopped, and says by how much; with no top trials yet, on its own.
+    ahead = behind_the_top(diverging, "val_loss", "min", [0.1] * len(BEST_THEN_DIVERGED), alone=True)
+    epoch, (kind, evidence) = _first_verdict(ahead, BEST_THEN_DIVERGED)
+    assert (epoch, kind) == (19, "diverging")
+    assert "its best val_loss by epoch 19, 0.123, is behind 0.1, the top finished trials' by then" in evidence
+    assert _first_verdict(behind_the_top(diverging, "val_loss", "min", None, alone=True), BEST_THEN_DIVERGED)
+    assert (
+        _first_verdict(behind_the_top(diverging, "val_loss", "min", None, alone=False), BEST_THEN_DIVERGED)
+        is None
+    )
 
 
 def test_too_slow_waits_out_a_noisy_start():
