@@ -127,7 +127,7 @@ def _held_out(source: str):
             "batch_size": [8, 32],
             "dropout": [0.0, 0.3],
         }
-        return {**wide, "data.source": source, "training.batch_size": 16}
+        return {**wide, "data.source": source}
 
     return make
 

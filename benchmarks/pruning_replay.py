@@ -208,15 +208,21 @@ def _what_if(parser: argparse.ArgumentParser, change: str) -> None:
     from kerasforge.recipes.diagnosis import online_rules
     from kerasforge.tuning import trial_pruning
 
+    thresholds = {
+        key: module
+        for module in (online_rules, trial_pruning)
+        for key, held in vars(module).items()
+        if key.isupper() and isinstance(held, int | float)
+    }
     name, _, value = change.partition("=")
-    for module in (online_rules, trial_pruning):
-        if isinstance(getattr(module, name, None), int | float):
-            try:
-                setattr(module, name, type(getattr(module, name))(float(value)))
-            except ValueError:
-                parser.error(f"--what-if {change}: {value!r} is not a number")
-            return
-    parser.error(f"--what-if {change}: {name!r} is not a numeric threshold of online_rules or trial_pruning")
+    if name not in thresholds:
+        allowed = ", ".join(sorted(thresholds))
+        parser.error(f"--what-if {change}: {name!r} is not a threshold; use one of {allowed}")
+    module = thresholds[name]
+    try:
+        setattr(module, name, type(getattr(module, name))(float(value)))
+    except ValueError:
+        parser.error(f"--what-if {change}: {value!r} is not a number; give {name}=NUMBER")
 
 
 def _summary(rows: list[dict], fixed: float) -> None:
