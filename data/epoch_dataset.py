@@ -8,7 +8,7 @@ one eager TensorFlow call per batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -22,6 +22,9 @@ from kerasforge.errors import DataError
 
 if TYPE_CHECKING:
     import tensorflow as tf
+
+GATHER_CHUNK_BYTES = 32 * 2**20
+"""About how many bytes of rows one pass of `make_epoch_dataset` copies at a time."""
 
 
 def make_epoch_dataset(
@@ -78,20 +81,53 @@ def make_epoch_dataset(
     import tensorflow as tf
 
     arrays = tuple(tf.constant(array) for array in (x_rows, y_rows) if array is not None)
+    row_bytes = sum(array.nbytes for array in (x_rows, y_rows) if array is not None) // rows
+    chunk_rows = gather_chunk_rows(batch_size, row_bytes)
 
-    def this_pass() -> Iterator[int]:
-        yield _checked_epoch(epoch_of_pass)
+    def read_epoch() -> np.int64:
+        return np.int64(_checked_epoch(epoch_of_pass))
 
-    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
-        order = epoch_order(rows, seed, epoch) if shuffle else tf.range(rows, dtype=tf.int64)
-        indices = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
-        return indices.map(lambda batch: tuple(tf.gather(array, batch) for array in arrays))
+    def order_of_pass() -> tf.Tensor:
+        epoch = tf.ensure_shape(tf.py_function(read_epoch, [], tf.int64), ())
+        return epoch_order(rows, seed, epoch) if shuffle else tf.range(rows, dtype=tf.int64)
 
-    epochs = tf.data.Dataset.from_generator(this_pass, output_signature=tf.TensorSpec((), tf.int64))
-    dataset = epochs.flat_map(epoch_batches).apply(tf.data.experimental.assert_cardinality(steps))
-    if y_rows is None:
-        dataset = dataset.map(lambda *inputs: inputs[0])
+    def chunks_of(order: tf.Tensor) -> tf.data.Dataset:
+        return tf.data.Dataset.from_tensor_slices(order).batch(chunk_rows)
+
+    def chunk_batches(indices: tf.Tensor) -> tf.data.Dataset:
+        chunk = tuple(tf.gather(array, indices) for array in arrays)
+        batches = tf.data.Dataset.from_tensor_slices(chunk if y_rows is not None else chunk[0])
+        return batches.batch(batch_size, drop_remainder=drop_remainder)
+
+    # A pass is one element, whose order is read when the pass starts; its rows are gathered a chunk
+    # at a time and sliced into batches with no function call per batch. Each function in the
+    # pipeline costs milliseconds per pass (Keras starts two passes per epoch), and a `map` per
+    # batch or a generator per pass took more time than a sklearn-sized epoch's training steps.
+    one_pass = tf.data.Dataset.from_tensors(0)
+    if rows <= chunk_rows:
+        dataset = one_pass.flat_map(lambda _: chunk_batches(order_of_pass()))
+    else:
+        chunks = one_pass.flat_map(lambda _: chunks_of(order_of_pass()))
+        dataset = chunks.flat_map(chunk_batches)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(steps))
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def gather_chunk_rows(batch_size: int, row_bytes: int) -> int:
+    """Rows `make_epoch_dataset` gathers at once: whole batches, about `GATHER_CHUNK_BYTES` of them.
+
+    Gathering a whole epoch at once is fastest but would copy all the rows for
+    each pass; a chunk bounds the copy. A multiple of `batch_size`, so that
+    batching chunk by chunk gives the batches of the whole order.
+
+    Args:
+        batch_size: Integer >= 1. Rows per batch.
+        row_bytes: Integer >= 0. Bytes of one row's inputs and target.
+
+    Returns:
+        A positive multiple of `batch_size`.
+    """
+    return batch_size * max(1, GATHER_CHUNK_BYTES // max(1, row_bytes * batch_size))
 
 
 def epoch_order(rows: int, seed: int, epoch: Any) -> tf.Tensor:

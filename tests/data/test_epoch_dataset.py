@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasforge.data.epoch_dataset import EpochArrays, make_epoch_dataset
+from kerasforge.data import epoch_dataset
+from kerasforge.data.epoch_dataset import EpochArrays, gather_chunk_rows, make_epoch_dataset
 from kerasforge.errors import DataError
 
 ROWS = 23
@@ -56,6 +57,12 @@ def test_a_batch_size_of_zero_is_a_data_error():
         make_epoch_dataset(X, Y, batch_size=0, epoch_of_pass=lambda: 0)
 
 
+def test_a_gathered_chunk_is_whole_batches_of_about_the_chunk_bytes():
+    assert gather_chunk_rows(batch_size=32, row_bytes=100) == 32 * (2**25 // 3200)
+    assert gather_chunk_rows(batch_size=32, row_bytes=2**26) == 32  # never less than a batch
+    assert gather_chunk_rows(batch_size=5, row_bytes=0) % 5 == 0
+
+
 def _targets(arrays):
     """The targets (row numbers) of every batch of one pass."""
     return [arrays[index][1] for index in range(len(arrays))]
@@ -92,7 +99,13 @@ def test_shard_index_out_of_range_is_a_data_error():
 
 @pytest.mark.parametrize("drop_remainder", [False, True])
 @pytest.mark.parametrize("seed", [0, 5])
-def test_epoch_arrays_give_the_pipelines_batches_at_every_epoch(seed, drop_remainder):
+# A row of X and Y is 16 bytes: the pipeline gathers the whole epoch at once, 5 rows (a batch) at a
+# time, or 10 (two batches, then the partial one alone).
+@pytest.mark.parametrize("chunk_bytes", [2**25, 1, 160])
+def test_epoch_arrays_give_the_pipelines_batches_at_every_epoch(
+    seed, drop_remainder, chunk_bytes, monkeypatch
+):
+    monkeypatch.setattr(epoch_dataset, "GATHER_CHUNK_BYTES", chunk_bytes)
     epoch = Epoch()
     arrays = EpochArrays(
         X,
