@@ -355,7 +355,9 @@ def apply_overrides(
         raise RecipeError(f"{origin}: a recipe must be a mapping of sections. Received: {show_value(raw)}")
     raw = copy.deepcopy(dict(raw))
     for key, value in overrides.items():
-        _set_dotted(raw, key, value, origin)
+        # A copy: a later, deeper key (`data.synthetic.rows` after `data.synthetic`) would
+        # otherwise write into the caller's own mapping.
+        _set_dotted(raw, key, copy.deepcopy(value), origin)
     try:
         return Recipe.model_validate(raw)
     except ValidationError as error:

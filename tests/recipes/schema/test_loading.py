@@ -131,6 +131,16 @@ def test_override_does_not_change_the_original_recipe():
     assert recipe.training.epochs == 50
 
 
+def test_a_deeper_override_leaves_the_callers_section_mapping_as_it_was():
+    # The fault zoo's datasets share one `data.synthetic` mapping; an entry that set a key inside it
+    # used to write into that mapping, and every later recipe built from it got the key too.
+    synthetic = {"rows": 200, "features": 4}
+    overrides = {"data.source": "synthetic", "data.synthetic": synthetic, "data.synthetic.rows": 50}
+    assert load_recipe("diabetes_regression", overrides).data.synthetic.rows == 50
+    assert synthetic == {"rows": 200, "features": 4}
+    assert load_recipe("diabetes_regression", {"data.synthetic": synthetic}).data.synthetic.rows == 200
+
+
 def test_resolved_yaml_round_trips(tmp_path):
     recipe = load_recipe(
         "digits_mlp", ["training.learning_rate={schedule: cosine, peak: 0.01, warmup_epochs: 2}"]
