@@ -126,6 +126,11 @@ def gather_chunk_rows(batch_size: int, row_bytes: int) -> int:
 
     Returns:
         A positive multiple of `batch_size`.
+
+    Example:
+
+    >>> gather_chunk_rows(batch_size=32, row_bytes=2**20)  # 1 MiB rows: one batch at a time
+    32
     """
     return batch_size * max(1, GATHER_CHUNK_BYTES // max(1, row_bytes * batch_size))
 

@@ -37,6 +37,7 @@ def load_frame(
     noise: float = 0.1,
     seed: int = 0,
     na_values: Sequence[str] | None = None,
+    target_scale: float = 1.0,
 ) -> tuple[pd.DataFrame, str]:
     """Loads a dataset as a single table holding both features and target.
 
@@ -68,6 +69,9 @@ def load_frame(
             "missing" (e.g. `["?", "n/a"]`), read as NaN; pandas' own NA
             strings (`""`, `"NA"`, `"NaN"`, ...) always are. Defaults to
             `None`.
+        target_scale: Float > 0. For a synthetic regression only: the target is
+            multiplied by it (1000 gives a target in the thousands, as prices
+            are). Defaults to `1.0`.
 
     Returns:
         A tuple `(frame, target_name)`.
@@ -95,6 +99,7 @@ def load_frame(
             noise,
             seed,
             target or DEFAULT_TARGET,
+            target_scale,
         )
     elif isinstance(source, (str, os.PathLike)):
         frame = _read_file(Path(source), _check_na_values(na_values))
@@ -262,6 +267,7 @@ def _make_synthetic(
     noise: float,
     seed: int,
     target: str,
+    target_scale: float = 1.0,
 ) -> pd.DataFrame:
     from sklearn import datasets
 
@@ -275,6 +281,15 @@ def _make_synthetic(
         allowed = "between 0 and 1 (fraction of flipped labels)" if limit == 1 else ">= 0"
         raise DataError(
             f"Argument `noise` must be a number {allowed} for task {task!r}. Received: noise={noise!r}"
+        )
+    if isinstance(target_scale, bool) or not isinstance(target_scale, numbers.Real) or not target_scale > 0:
+        raise DataError(
+            f"Argument `target_scale` must be a number > 0. Received: target_scale={target_scale!r}"
+        )
+    if target_scale != 1 and task != "regression":
+        raise DataError(
+            f"Argument `target_scale` scales a regression target; task {task!r} has class labels. "
+            f"Received: target_scale={target_scale!r}"
         )
     # make_classification needs 2**informative >= classes (one cluster each).
     needed = 1 if task == "regression" else max(1, math.ceil(math.log2(classes)))
@@ -293,6 +308,7 @@ def _make_synthetic(
             noise=noise,
             random_state=seed,
         )
+        y = y * target_scale
     else:
         x, y = datasets.make_classification(
             n_samples=rows,

@@ -160,6 +160,13 @@ TUNING = _entries(
         "learning_rate_too_low",
         {"training.optimizer": "sgd", "training.learning_rate": 1e-5},
     ),
+    ZooEntry(
+        "unscaled_target",
+        "synthetic_regression",
+        "the target multiplied by 100 (std about 10,000), as prices in the thousands are",
+        "unscaled_target",
+        {"data.synthetic.target_scale": 100.0},
+    ),
     ZooEntry("vanishing_sigmoid", "digits", "8 sigmoid layers of 32 units", "vanishing", _DEEP_SIGMOID),
     ZooEntry(
         "vanishing_tiny_init",

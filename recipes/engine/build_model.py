@@ -42,14 +42,34 @@ def _loss(recipe: Recipe):
         ) from None
 
 
+TARGET_SCALE_LAYER = "target_scale"
+
+
+def _scale_target(model: keras.Model, data: PreparedData) -> keras.Model:
+    """Appends `Rescaling(std, mean)` of the training target, so the network learns it standardised.
+
+    A Dense head starts with outputs near zero and weights of order one; a
+    target whose spread is in the thousands then needs weights a thousand times
+    larger, which Adam's steps of about the learning rate take tens of
+    thousands of updates to reach. The loss stays in the target's units.
+    """
+    y = np.asarray(data.y_train, dtype="float64")
+    spread = float(np.std(y)) or 1.0  # a constant target: only the offset to learn
+    rescale = keras.layers.Rescaling(spread, float(np.mean(y)), dtype="float32", name=TARGET_SCALE_LAYER)
+    return keras.Model(model.inputs, rescale(model.outputs[0]), name=model.name)
+
+
 def _start_output_at_prior(model: keras.Model, data: PreparedData) -> None:
     """Sets the output bias to the training target's mean (regression) or log-odds (binary).
 
     The first epochs are then spent learning the features rather than the
     offset of the target: on diabetes this lifts the test r2 from about 0.2
-    to about 0.5 for the same early-stopped budget.
+    to about 0.5 for the same early-stopped budget. A scaled target's offset is
+    in its `target_scale` layer, so the bias stays at zero.
     """
     bias = model.get_layer("output").bias
+    if any(layer.name == TARGET_SCALE_LAYER for layer in model.layers):
+        return
     if data.task == "regression":
         bias.assign(np.full(bias.shape, float(np.mean(data.y_train)), dtype="float32"))
     elif data.task == "binary":
@@ -93,6 +113,8 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     with dtype_policy(resolve_dtype_policy(recipe.training.mixed_precision)):
         model = build_network(recipe.model, data.input_dim, data.output_units)
     if len(data.y_train):
+        if recipe.data.scale_target:
+            model = _scale_target(model, data)
         _start_output_at_prior(model, data)
     model.compile(
         optimizer=build_optimizer(recipe.training, updates),

@@ -33,6 +33,12 @@ def baseline_loss(y_train: np.ndarray, loss: str) -> float | None:
     return None
 
 
+def _target_std(data: PreparedData) -> float | None:
+    if data.task != "regression" or not len(data.y_train):
+        return None
+    return float(np.std(data.y_train))
+
+
 def describe_data(recipe: Recipe, data: PreparedData) -> dict:
     """Returns the JSON-ready description of a run's data that `train` writes as `data.json`.
 
@@ -43,8 +49,9 @@ def describe_data(recipe: Recipe, data: PreparedData) -> dict:
     Returns:
         A dict with `task`, `rows` (per split), `normalize`, `feature_scales`
         (feature -> standard deviation of the training rows *before*
-        normalisation) and `baseline_loss` (see `baseline_loss`; None when the
-        loss is not one it knows).
+        normalisation), `baseline_loss` (see `baseline_loss`; None when the
+        loss is not one it knows), `target_std` (a regression target's standard
+        deviation over the training rows, else None) and `scale_target`.
 
     Example:
 
@@ -65,4 +72,6 @@ def describe_data(recipe: Recipe, data: PreparedData) -> dict:
         "normalize": recipe.data.normalize,
         "feature_scales": scales,
         "baseline_loss": baseline_loss(data.y_train, loss),
+        "target_std": _target_std(data),
+        "scale_target": recipe.data.scale_target,
     }

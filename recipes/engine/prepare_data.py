@@ -214,6 +214,7 @@ def _prepare_raw(recipe: Recipe) -> _RawSplits:
         noise=synthetic.noise,
         seed=recipe.seed,
         na_values=section.na_values,
+        target_scale=synthetic.target_scale,
     )
     if section.features is not None and target in section.features:
         raise DataError(

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kerasforge.recipes.schema.base import Int32, NonNegativeFloat, StrictModel
+from kerasforge.recipes.schema.base import Int32, NonNegativeFloat, PositiveFloat, StrictModel
 
 # Synthetic data is drawn in memory as float64: 100 million values is 800 MB.
 MAX_SYNTHETIC_VALUES = 100_000_000
@@ -23,6 +23,11 @@ class SyntheticSection(StrictModel):
         0.1,
         description="Regression: std of Gaussian noise on the target. "
         "Classification: fraction of labels flipped at random.",
+    )
+    target_scale: PositiveFloat = Field(
+        1.0,
+        description="Regression: multiply the target by this (1000 gives a target in the thousands, "
+        "as prices are), to study `data.scale_target`.",
     )
 
     @model_validator(mode="after")
@@ -83,6 +88,13 @@ class DataSection(StrictModel):
     )
     normalize: Literal["standard", "minmax", "none"] = Field(
         "standard", description="Input scaling, fitted on the train split only."
+    )
+    scale_target: bool = Field(
+        False,
+        description="Regression: the network predicts the target standardised by the training rows' "
+        "mean and std, and its last layer (`target_scale`, a Keras `Rescaling`) maps that back, so "
+        "predictions, losses and metrics stay in the target's units. For a target whose std is in "
+        "the thousands, which a network started near zero learns slowly (see the README).",
     )
     categorical: Literal["onehot", "error"] = Field(
         "onehot", description="What to do with non-numeric columns."

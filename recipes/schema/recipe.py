@@ -100,6 +100,22 @@ class Recipe(StrictModel):
         )
 
     @model_validator(mode="after")
+    def _target_scales_are_for_regression(self):
+        if self.model.task == "regression":
+            return self
+        if self.data.scale_target:
+            raise ValueError(
+                f"`data.scale_target` standardises a regression target, but `model.task` is "
+                f"{self.model.task!r}; set data.scale_target: false (class labels are not scaled)"
+            )
+        if self.data.synthetic.target_scale != 1:
+            raise ValueError(
+                f"`data.synthetic.target_scale` multiplies a regression target, but `model.task` is "
+                f"{self.model.task!r}. Received: {self.data.synthetic.target_scale!r}; leave it at 1"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _claims_name_variants(self):
         errors = variant_name_errors(self.claims, list(self.variants), self.baseline)
         if errors:

@@ -37,6 +37,13 @@ def test_synthetic_regression_is_seeded():
     assert first["target"].dtype == np.float64
 
 
+def test_a_synthetic_target_scale_multiplies_the_target_alone():
+    plain, _ = load_frame("synthetic", task="regression", rows=50, features=3, seed=1)
+    scaled, _ = load_frame("synthetic", task="regression", rows=50, features=3, seed=1, target_scale=1000)
+    np.testing.assert_allclose(scaled["target"], plain["target"] * 1000)
+    pd.testing.assert_frame_equal(scaled.drop(columns="target"), plain.drop(columns="target"))
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -48,6 +55,9 @@ def test_synthetic_regression_is_seeded():
         ({"task": "multiclass", "classes": 1}, r"`classes` must be >= 2"),
         ({"task": "regression", "features": 3, "informative": 5}, r"`informative` must be <= features \(3\)"),
         ({"task": "multiclass", "classes": 8, "informative": 2}, r"`informative` must be >= 3"),
+        ({"task": "regression", "target_scale": 0}, r"`target_scale` must be a number > 0. Received: .*=0"),
+        ({"task": "regression", "target_scale": True}, r"Received: target_scale=True"),
+        ({"task": "binary", "target_scale": 10}, r"'binary' has class labels. Received: target_scale=10"),
     ],
 )
 def test_synthetic_rejects_bad_arguments(kwargs, match):

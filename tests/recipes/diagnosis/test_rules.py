@@ -297,3 +297,23 @@ def test_unnormalized_inputs_are_named_only_when_the_run_shows_their_harm():
     assert "learning_rate_too_high" in kinds(findings[1:])
     standardised = {**raw, "normalize": "standard"}
     assert "unnormalized_inputs" not in kinds(diagnose(diverged, recipe(), data_info=standardised))
+
+
+def test_an_unscaled_target_is_named_when_the_loss_stays_near_a_constants_and_nothing_else_explains_it():
+    prices = {**DIGITS, "baseline_loss": 1.0e8, "target_std": 1.0e4, "scale_target": False}
+    regression = recipe(**{"model.task": "regression"})
+    stuck = list(np.linspace(1.0e8, 0.93e8, 15))  # 93 % of a constant prediction's loss, falling slowly
+    flat_end = stuck[:-3] + [stuck[-4]] * 3  # ...and no longer improving when the run ends
+    findings = diagnose({"loss": flat_end, "val_loss": flat_end}, regression, data_info=prices)
+    assert causes(findings) == ["unscaled_target"]
+    assert findings[0].changes == {"data.scale_target": True}
+    assert "1e+04" in findings[0].evidence
+    consequences = [(finding.kind, finding.caused_by) for finding in findings[1:]]
+    assert consequences == [("underfitting", "unscaled_target")]
+    # Scaled already, or a target spread no wider than a network's outputs start: plain underfitting.
+    for data_info in ({**prices, "scale_target": True}, {**prices, "target_std": 77.0}):
+        findings = diagnose({"loss": flat_end, "val_loss": flat_end}, regression, data_info=data_info)
+        assert causes(findings) == ["underfitting"]
+    # A run that learnt the target, however widely it spreads, is not flagged.
+    learnt = list(1.0e8 * np.exp(-np.arange(15)) + 1.0e6)
+    assert diagnose({"loss": learnt, "val_loss": learnt}, regression, data_info=prices) == []

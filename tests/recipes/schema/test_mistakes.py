@@ -164,6 +164,9 @@ def test_optimizer_args_must_be_finite():
             r"`minval` must be < `maxval`",
         ),
         ({"training.steps_per_execution": 0}, r"`training.steps_per_execution`: input should be greater"),
+        ({"data.scale_target": True}, r"`data.scale_target` standardises a regression target, but"),
+        ({"data.synthetic.target_scale": 0}, r"`data.synthetic.target_scale`: input should be greater"),
+        ({"data.synthetic.target_scale": 10}, r"`model.task` is 'multiclass'. Received: 10.0; leave it at 1"),
     ],
 )
 def test_out_of_range_numbers_are_refused(overrides, message):
