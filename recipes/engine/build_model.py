@@ -50,8 +50,9 @@ def _scale_target(model: keras.Model, data: PreparedData) -> keras.Model:
 
     A Dense head starts with outputs near zero and weights of order one; a
     target whose spread is in the thousands then needs weights a thousand times
-    larger, which Adam's steps of about the learning rate take tens of
-    thousands of updates to reach. The loss stays in the target's units.
+    larger, which Adam's steps of about the learning rate take thousands of
+    updates to reach. The head's bias stays at zero: the layer adds the mean.
+    The loss stays in the target's units.
     """
     y = np.asarray(data.y_train, dtype="float64")
     spread = float(np.std(y)) or 1.0  # a constant target: only the offset to learn
@@ -64,12 +65,10 @@ def _start_output_at_prior(model: keras.Model, data: PreparedData) -> None:
 
     The first epochs are then spent learning the features rather than the
     offset of the target: on diabetes this lifts the test r2 from about 0.2
-    to about 0.5 for the same early-stopped budget. A scaled target's offset is
-    in its `target_scale` layer, so the bias stays at zero.
+    to about 0.5 for the same early-stopped budget. (A scaled target's offset
+    is in its `target_scale` layer instead, see `_scale_target`.)
     """
     bias = model.get_layer("output").bias
-    if any(layer.name == TARGET_SCALE_LAYER for layer in model.layers):
-        return
     if data.task == "regression":
         bias.assign(np.full(bias.shape, float(np.mean(data.y_train)), dtype="float32"))
     elif data.task == "binary":
@@ -112,9 +111,9 @@ def build_model(recipe: Recipe, data: PreparedData) -> keras.Model:
     )
     with dtype_policy(resolve_dtype_policy(recipe.training.mixed_precision)):
         model = build_network(recipe.model, data.input_dim, data.output_units)
-    if len(data.y_train):
-        if recipe.data.scale_target:
-            model = _scale_target(model, data)
+    if len(data.y_train) and recipe.data.scale_target:
+        model = _scale_target(model, data)
+    elif len(data.y_train):
         _start_output_at_prior(model, data)
     model.compile(
         optimizer=build_optimizer(recipe.training, updates),
