@@ -26,9 +26,10 @@ UNDERFIT_SHARE = 0.5
 # A regression target whose standard deviation is this or more is unscaled: a head that starts with
 # outputs within about +-1 must grow its weights to the spread, which Adam, moving each about one
 # learning rate per step, takes thousands of updates to do. Measured on one synthetic regression
-# scaled up, 15 epochs of Adam, 3 seeds (`compare`, README): test r2 0.98, 0.97, 0.72, 0.39 and 0.22
-# at stds of 118, 590, 2,400, 5,900 and 11,800, and 0.94 at every one with `data.scale_target`
-# (which did worse at diabetes' 77: 0.33 against 0.44). The two cross between 1,000 and 2,000.
+# scaled up, 15 epochs of Adam, 3 seeds (`benchmarks/target_scale.py`): test r2 0.98, 0.97, 0.72,
+# 0.39 and 0.22 at stds of 121, 607, 2,429, 6,071 and 12,143, and 0.94 at every one with
+# `data.scale_target` (which did worse at diabetes' 78: 0.33 against 0.44). They cross between 1,000
+# and 2,000.
 TARGET_STD_LIMIT = 1000.0
 # A training loss this much above the validation loss is dropout's noise, not the model's fit:
 # the network is only trained with units missing.
