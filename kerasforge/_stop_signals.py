@@ -17,6 +17,14 @@ Two details keep that to one line:
   after every trial) raises inside it, where Python prints the exception and
   drops it. Such a `Stopped` is kept quiet and the signal sent again a moment
   later, when the program is back in ordinary code.
+
+A `Stopped` can also be lost on its way. Raised while C code runs a Python
+callback, it may be dropped, or come back as another error: inside
+TensorFlow's `fit` it has come back as a `SystemError` ("bad argument to
+internal function") or a `TypeError`, which KerasTuner would record as a
+failed trial before carrying on, the signals already ignored. So the stop
+is remembered until the command ends, and `raise_if_stopping` raises it
+again: from the errors that code catches, and at safe points of long loops.
 """
 
 import contextlib
@@ -43,6 +51,8 @@ class Stopped(KeyboardInterrupt):
 
 
 _armed: list[int] = []
+# The signal whose stop is under way: set by the first one, kept until the command ends.
+_stopping: list[int] = []
 
 
 def _ignore(signum, frame):
@@ -52,7 +62,35 @@ def _ignore(signum, frame):
 def _raise_stopped(signum, frame):
     for each in _armed:
         signal.signal(each, _ignore)
+    if not _stopping:
+        _stopping.append(signum)
     raise Stopped(signum)
+
+
+def raise_if_stopping(cause: BaseException | None = None) -> None:
+    """Raises `Stopped` again if a stop signal has arrived; otherwise does nothing.
+
+    See the module docstring: a signal's `Stopped` can be dropped or turned
+    into another error before it reaches the code that cleans up.
+
+    Args:
+        cause: The error the stop may have turned into, chained as the cause.
+
+    Raises:
+        Stopped: if SIGINT or SIGTERM arrived while `stop_signals_as_interrupts` was active.
+
+    Example:
+
+    ```python
+    try:
+        model.fit(x, y)
+    except Exception as error:
+        raise_if_stopping(error)  # a Ctrl-C that TensorFlow turned into a SystemError
+        raise
+    ```
+    """
+    if _stopping:
+        raise Stopped(_stopping[0]) from cause
 
 
 def _unraisable(hook_arguments, previous=None):
@@ -91,6 +129,7 @@ def stop_signals_as_interrupts(signals=STOP_SIGNALS):
             signal.signal(each, _raise_stopped)
             _armed.append(each)
     sys.unraisablehook = lambda arguments: _unraisable(arguments, hook)
+    _stopping.clear()
     try:
         yield
     finally:
@@ -98,3 +137,4 @@ def stop_signals_as_interrupts(signals=STOP_SIGNALS):
         for each, handler in previous.items():
             signal.signal(each, handler)
         _armed.clear()
+        _stopping.clear()

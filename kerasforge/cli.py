@@ -26,7 +26,7 @@ import sys
 from kerasforge import __version__
 from kerasforge._backend_environment import set_backend_environment
 from kerasforge._quiet_backend import BACKEND_LOGS_VARIABLE, BackendLogFilter, backend_logs_wanted
-from kerasforge._stop_signals import STOP_SIGNALS, stop_signals_as_interrupts
+from kerasforge._stop_signals import STOP_SIGNALS, raise_if_stopping, stop_signals_as_interrupts
 from kerasforge.errors import ArgumentError, BackendMissingError, ClusterError, KerasforgeError, RunDirError
 from kerasforge.tuning.search_arguments import DEFAULT_PRUNE, PRUNE_MODES, TUNER_NAMES
 
@@ -456,7 +456,7 @@ def main(argv=None) -> int:
     quiet = contextlib.nullcontext() if backend_logs_wanted() else BackendLogFilter()
     with stop_signals_as_interrupts(STOP_SIGNALS), quiet:
         try:
-            args.handler(args)
+            _run_command(args)
         except KerasforgeError as error:
             print(f"kerasforge: error: {error}", file=sys.stderr)
             if isinstance(error, ClusterError):
@@ -477,6 +477,14 @@ def main(argv=None) -> int:
             )
             return 128 + signum
     return 0
+
+
+def _run_command(args: argparse.Namespace) -> None:
+    try:
+        args.handler(args)
+    except Exception as error:
+        raise_if_stopping(error)  # Ctrl-C or SIGTERM that came back as another error
+        raise
 
 
 if __name__ == "__main__":

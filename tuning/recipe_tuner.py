@@ -11,6 +11,7 @@ import keras
 import keras_tuner as kt
 
 from kerasforge._keras_compat import print_msg
+from kerasforge._stop_signals import raise_if_stopping
 from kerasforge.errors import TuningError
 from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.tuning._keras_tuner_compat import build_without_parent_weights, quiet_keras_tuner
@@ -106,6 +107,7 @@ class RecipeTuner:
         super().on_search_begin()
 
     def run_trial(self, trial, *args, **kwargs):
+        raise_if_stopping()  # a stop lost between trials
         started = time.perf_counter()
         record = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "pid": os.getpid(), "reason": None}
         record["initial_epoch"] = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
@@ -125,6 +127,9 @@ class RecipeTuner:
         try:
             return super().run_trial(trial, *args, **kwargs)
         except Exception as error:
+            # KerasTuner would record the error as a failed trial and go on: a stop signal that
+            # came back as another error stops the search instead, the trial left to run again.
+            raise_if_stopping(error)
             if isinstance(error, kt.errors.FailedTrialError):
                 record["reason"] = str(error)
             else:

@@ -5,6 +5,7 @@ import time
 import keras
 
 from kerasforge._keras_compat import build_training_state
+from kerasforge._stop_signals import raise_if_stopping
 from kerasforge.callbacks import CompactProgbarLogger
 from kerasforge.recipes.engine.prepare_data import PreparedData
 from kerasforge.recipes.schema.recipe import Recipe
@@ -14,7 +15,9 @@ from kerasforge.vocabulary import log_keys
 class _EpochClock(keras.callbacks.Callback):
     """Logs the wall time of each epoch's updates, before validation, as `train_seconds`.
 
-    It also knows the epoch under way (`epoch`), from which each epoch's data order is drawn.
+    It also knows the epoch under way (`epoch`), from which each epoch's data order is drawn,
+    and stops a fit at the next epoch if a stop signal's exception was lost on its way (see
+    `raise_if_stopping`), once every callback has finished the last one.
     """
 
     def __init__(self, first_epoch: int):
@@ -22,6 +25,7 @@ class _EpochClock(keras.callbacks.Callback):
         self.epoch = first_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
+        raise_if_stopping()
         self.epoch = epoch
         self._started = time.perf_counter()
         self._train_seconds = None
@@ -95,12 +99,16 @@ def fit_model(
         # shown: a batch-level hook makes Keras fetch the logs after every graph call.
         callbacks.append(CompactProgbarLogger())
     build_training_state(model, train_set)
-    return model.fit(
-        train_set,
-        validation_data=validation,
-        epochs=epochs or training.epochs,
-        initial_epoch=initial_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # the batches (tf.data, EpochArrays or the stream) come in each epoch's order
-    )
+    try:
+        return model.fit(
+            train_set,
+            validation_data=validation,
+            epochs=epochs or training.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the batches (tf.data, EpochArrays or the stream) come in each epoch's order
+        )
+    except Exception as error:
+        raise_if_stopping(error)
+        raise

@@ -47,3 +47,36 @@ def test_a_signal_ignored_before_stays_ignored():
         [sys.executable, "-c", _IGNORED_BEFORE], capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "still running\n", "")
+
+
+# C code running a Python callback can drop the `Stopped` a signal raised in it, or turn
+# it into another error (TensorFlow has made it a SystemError); the stop is remembered.
+_STOPPED_AND_LOST = """
+import os, signal
+from kerasforge._stop_signals import Stopped, raise_if_stopping, stop_signals_as_interrupts
+
+with stop_signals_as_interrupts():
+    raise_if_stopping()
+    try:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(10**7):
+                pass
+        except Stopped:
+            raise SystemError("bad argument to internal function")
+    except SystemError as error:
+        try:
+            raise_if_stopping(error)
+        except Stopped as stopped:
+            print("stopped by", stopped.signum, "from", type(stopped.__cause__).__name__)
+raise_if_stopping()
+print("the next command starts afresh")
+"""
+
+
+def test_a_stop_turned_into_another_error_is_raised_again_until_the_command_ends():
+    result = subprocess.run(
+        [sys.executable, "-c", _STOPPED_AND_LOST], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout == "stopped by 2 from SystemError\nthe next command starts afresh\n"
+    assert result.stderr == ""
