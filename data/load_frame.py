@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kerasforge.checks import check_choice, check_integer
+from kerasforge.checks import check_choice, check_integer, check_number
 from kerasforge.errors import DataError
 
 BUNDLED = ("breast_cancer", "diabetes", "digits", "iris", "wine")
@@ -282,10 +282,7 @@ def _make_synthetic(
         raise DataError(
             f"Argument `noise` must be a number {allowed} for task {task!r}. Received: noise={noise!r}"
         )
-    if isinstance(target_scale, bool) or not isinstance(target_scale, numbers.Real) or not target_scale > 0:
-        raise DataError(
-            f"Argument `target_scale` must be a number > 0. Received: target_scale={target_scale!r}"
-        )
+    check_number("target_scale", target_scale, 0, strict=True, error=DataError)
     if target_scale != 1 and task != "regression":
         raise DataError(
             f"Argument `target_scale` scales a regression target; task {task!r} has class labels. "

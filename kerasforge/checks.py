@@ -48,7 +48,10 @@ def check_number(
     allow_none: bool = False,
     error: type[Exception] | None = None,
 ) -> Any:
-    """Returns `value` if it is a real number, optionally bounded below.
+    """Returns `value` if it is a real number, not NaN, optionally bounded below.
+
+    NaN is refused with or without a bound: every comparison with it is
+    false, so a NaN `min_delta` or threshold would silently never fire.
 
     Args:
         name: String. The argument's name, used in the message.
@@ -60,13 +63,15 @@ def check_number(
 
     Raises:
         TypeError: (or `error`) if `value` is not a number.
-        ValueError: (or `error`) if it is below the bound.
+        ValueError: (or `error`) if it is NaN or below the bound.
     """
     if value is None and allow_none:
         return value
     type_error, range_error = _errors(error)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise type_error(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    if value != value:
+        raise range_error(f"Argument `{name}` must be a number, not NaN. Received: {name}={value!r}")
     if minimum is not None and ((strict and value <= minimum) or (not strict and value < minimum)):
         relation = ">" if strict else ">="
         raise range_error(f"Argument `{name}` must be {relation} {minimum}. Received: {name}={value!r}")

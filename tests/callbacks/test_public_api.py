@@ -35,3 +35,18 @@ def test_importing_needs_keras_only_and_imports_no_backend_keras_did_not(tmp_pat
             check=True,
         )
         assert completed.stdout.strip().splitlines()[-1] == "[]", backend
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda nan: callbacks.EarlyStopping(min_delta=nan), "min_delta"),
+        (lambda nan: callbacks.EarlyStopping(baseline=nan), "baseline"),
+        (lambda nan: callbacks.GradientNormMonitor(exploding_threshold=nan), "exploding_threshold"),
+        (lambda nan: callbacks.WarmupDecaySchedule(nan, decay="constant"), "peak_learning_rate"),
+    ],
+    ids=["min_delta", "baseline", "exploding_threshold", "peak_learning_rate"],
+)
+def test_a_nan_number_is_refused_where_every_comparison_with_it_would_be_false(make, name):
+    with pytest.raises(ValueError, match=rf"`{name}` must be a number, not NaN. Received: {name}=nan"):
+        make(float("nan"))

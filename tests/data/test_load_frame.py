@@ -55,8 +55,9 @@ def test_a_synthetic_target_scale_multiplies_the_target_alone():
         ({"task": "multiclass", "classes": 1}, r"`classes` must be >= 2"),
         ({"task": "regression", "features": 3, "informative": 5}, r"`informative` must be <= features \(3\)"),
         ({"task": "multiclass", "classes": 8, "informative": 2}, r"`informative` must be >= 3"),
-        ({"task": "regression", "target_scale": 0}, r"`target_scale` must be a number > 0. Received: .*=0"),
+        ({"task": "regression", "target_scale": 0}, r"`target_scale` must be > 0. Received: target_scale=0"),
         ({"task": "regression", "target_scale": True}, r"Received: target_scale=True"),
+        ({"task": "regression", "target_scale": float("nan")}, r"not NaN. Received: target_scale=nan"),
         ({"task": "binary", "target_scale": 10}, r"'binary' has class labels. Received: target_scale=10"),
     ],
 )
