@@ -80,15 +80,17 @@ def test_stream_tf_dataset_feeds_text_columns_to_a_string_lookup(tmp_path):
         plan, summary.statistics, rows=summary.rows["train"], batch_size=256
     ).to_tf_dataset()
     keras.utils.set_random_seed(0)
-    inputs = {"x0": keras.Input((), name="x0"), "x1": keras.Input((), name="x1")}
-    inputs["color"] = keras.Input((), name="color", dtype="string")
     lookup = keras.layers.StringLookup(
         vocabulary=list(summary.statistics["color"].levels), output_mode="one_hot"
     )
+    # The lookup runs in the tf.data pipeline, as Keras asks on JAX and torch (no string tensors).
+    encoded = train.map(lambda features, label: ({**features, "color": lookup(features["color"])}, label))
+    inputs = {"x0": keras.Input((), name="x0"), "x1": keras.Input((), name="x1")}
+    inputs["color"] = keras.Input((lookup.vocabulary_size(),), name="color")
     numbers = keras.layers.Concatenate()([keras.layers.Reshape((1,))(inputs[n]) for n in ("x0", "x1")])
-    hidden = keras.layers.Concatenate()([numbers, lookup(inputs["color"])])
+    hidden = keras.layers.Concatenate()([numbers, inputs["color"]])
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
     model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(train, epochs=4, verbose=0, shuffle=False)
+    history = model.fit(encoded, epochs=4, verbose=0, shuffle=False)
     assert len(list(train)) == -(-summary.rows["train"] // 256)
     assert history.history["accuracy"][-1] > 0.85
