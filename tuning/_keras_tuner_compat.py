@@ -13,6 +13,7 @@ keras-tuner below 1.5 until those tests pass on a new release.
 from __future__ import annotations
 
 import threading
+import warnings
 from concurrent import futures
 from typing import Any
 
@@ -67,10 +68,15 @@ def quiet_keras_tuner() -> None:
     shows the reason and `trial.json` keeps the traceback). keras-tuner 1.4's
     `Parent.to_proto` has a leftover `print(self.values[0])`: in a distributed search
     every trial with conditional hyperparameters printed stray `1`, `2`, `3` lines. It
-    is the only print in that module, so it is silenced there alone.
+    is the only print in that module, so it is silenced there alone. A trial whose
+    metrics are all NaN (a diverged trial, stopped at once) made its metrics tracker
+    warn "All-NaN axis encountered" from NumPy: the trial's line already says why.
     """
     _config.DEBUG = False
     _conditions.print = _discard
+    warnings.filterwarnings(
+        "ignore", message="All-NaN (slice|axis) encountered", category=RuntimeWarning, module=r"keras_tuner\."
+    )
 
 
 def release_oracle_lock(oracle: kt.Oracle) -> None:

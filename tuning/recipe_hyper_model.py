@@ -19,6 +19,22 @@ from kerasforge.tuning._keras_tuner_compat import SaveBestEpoch
 from kerasforge.tuning.search_space import SearchSpace
 from kerasforge.tuning.trial_state import trial_checkpoint
 
+WORST_FLOAT32 = float(np.finfo("float32").max)
+"""The objective a diverged, pruned trial gives the oracle when it has nothing finite to rank by
+(negated for a `max` objective)."""
+
+
+def shown_score(score: float | None) -> float | None:
+    """A trial's score as people see it: NaN for `WORST_FLOAT32`, the oracle's stand-in for nothing finite.
+
+    Example:
+
+    ```python
+    shown_score(-WORST_FLOAT32)  # nan: a diverged trial of a `max` objective
+    ```
+    """
+    return math.nan if score is not None and abs(score) == WORST_FLOAT32 else score
+
 
 class _StopOnNaN(keras.callbacks.Callback):
     """Ends a diverged trial at the epoch's end (TerminateOnNaN would check every batch)."""
@@ -46,7 +62,7 @@ def _finite_objective(
         finite.append(float(baseline))
     worst = (max(finite) if direction == "min" else min(finite)) if finite else None
     if worst is None:
-        worst = float(np.finfo("float32").max) * (1.0 if direction == "min" else -1.0)
+        worst = WORST_FLOAT32 * (1.0 if direction == "min" else -1.0)
     history.history[objective] = [float(value) if math.isfinite(float(value)) else worst for value in values]
 
 

@@ -3,6 +3,7 @@
 import functools
 import gc
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from kerasforge._stop_signals import raise_if_stopping
 from kerasforge.errors import TuningError
 from kerasforge.recipes.engine.json_file import write_json
 from kerasforge.tuning._keras_tuner_compat import build_without_parent_weights, quiet_keras_tuner
-from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel
+from kerasforge.tuning.recipe_hyper_model import RecipeHyperModel, shown_score
 from kerasforge.tuning.search_arguments import TUNER_NAMES
 from kerasforge.tuning.trial_pruning import TrialPruning
 
@@ -183,17 +184,21 @@ class RecipeTuner:
         finished = sum(1 for each in trials if each.status not in _UNFINISHED)
         name = self.oracle.objective.name
         total = f" of {self.total_trials}" if self.total_trials else ""
-        pruned = _pruned(self.get_trial_dir(trial.trial_id)) if ended.status == "COMPLETED" else None
+        record = _record(self.get_trial_dir(trial.trial_id))
+        pruned = record.get("pruned") if ended.status == "COMPLETED" else None
         if pruned:
-            outcome = (
-                f"pruned at epoch {pruned['epoch']} ({pruned['kind']}: {pruned['evidence']}), "
-                f"{name} {ended.score:.4f}"
-            )
+            why = f"{pruned['kind']}: {pruned['evidence']}"
+            outcome = f"pruned at epoch {pruned['epoch']} ({why}), {name} {shown_score(ended.score):.4f}"
         elif ended.status == "COMPLETED":
             outcome = f"{name} {ended.score:.4f}"
         else:
-            outcome = f"{ended.status.lower()}: {_reason(self.get_trial_dir(trial.trial_id), ended)}"
-        best_text = f"best {best.score:.4f} (trial {best.trial_id})" if best else "no trial completed yet"
+            outcome = f"{ended.status.lower()}: {_reason(record, ended)}"
+        if best is None:
+            best_text = "no trial completed yet"
+        elif math.isnan(shown_score(best.score)):
+            best_text = f"no trial has reached a finite {name} yet"  # each one so far diverged
+        else:
+            best_text = f"best {best.score:.4f} (trial {best.trial_id})"
         elapsed = time.time() - (self.search_started or time.time())
         values = ", ".join(
             f"{key}={_short(value)}"
@@ -207,19 +212,14 @@ class RecipeTuner:
         )
 
 
-def _pruned(trial_dir) -> dict | None:
+def _record(trial_dir) -> dict:
     path = Path(trial_dir) / TRIAL_RECORD
-    if not path.exists():
-        return None
-    return json.loads(path.read_text(encoding="utf-8")).get("pruned")
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _reason(trial_dir, trial) -> str:
-    path = Path(trial_dir) / TRIAL_RECORD
-    if path.exists():
-        reason = json.loads(path.read_text(encoding="utf-8")).get("reason")
-        if reason:
-            return reason
+def _reason(record: dict, trial) -> str:
+    if record.get("reason"):
+        return record["reason"]
     lines = (trial.message or "").strip().splitlines()
     return lines[-1] if lines else "no reason recorded"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kerasforge.errors import TuningError
+from kerasforge.tuning.recipe_hyper_model import shown_score
 from kerasforge.tuning.recipe_tuner import TRIAL_RECORD
 from kerasforge.tuning.search_folder import PROJECT_NAME, STATE_FILE
 
@@ -76,7 +77,8 @@ def load_trials(run_dir) -> pd.DataFrame:
     the trial), `tuner_id` (the worker that ran it), `prune_kind` and
     `pruned_epoch` (what stopped a pruned trial, and when) and `reason` (why a
     trial failed or was pruned: the kind and its evidence). The objective of a
-    pruned trial is its best value before it stopped. It reads KerasTuner's own `trial.json` files, so it
+    pruned trial is its best value before it stopped (a diverged one's: a constant prediction's
+    loss, or empty for another objective). It reads KerasTuner's own `trial.json` files, so it
     shows the oracle's state, also while a search is running.
 
     Args:
@@ -103,7 +105,7 @@ def load_trials(run_dir) -> pd.DataFrame:
             if name not in hp_names:
                 hp_names.append(name)
             row[name] = value
-        row[objective] = trial.get("score")
+        row[objective] = shown_score(trial.get("score"))
         history = extra.get("history")
         offset = extra.get("initial_epoch", 0) or 0
         row["best_epoch"] = _best_epoch(history, objective, direction, offset)

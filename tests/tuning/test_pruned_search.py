@@ -51,6 +51,22 @@ def test_pruned_trials_are_recorded_and_never_count_as_failures(tiny_recipe, tmp
 
 
 @pytest.mark.slow
+def test_a_diverged_trial_of_another_objective_shows_no_stand_in_score(
+    tiny_recipe, tmp_path, capsys, recwarn
+):
+    # Nothing finite to rank it by: the oracle gets the worst float32, but people see no number.
+    recipe = tiny_recipe(**DIVERGING, search={"max_trials": 2, "learning_rate": [1e12, 1e13]})
+    run_search(recipe, tuner="grid", run_dir=tmp_path / "s", prune="diagnosis", objective="val_mae")
+    output = capsys.readouterr().out
+    trials = pd.read_csv(tmp_path / "s" / "trials.csv", dtype={"trial_id": str})
+    assert list(trials["status"]) == ["PRUNED"] * 2
+    assert trials["val_mae"].isna().all()
+    assert "e+38" not in output and "340282" not in output
+    assert "val_mae nan | no trial has reached a finite val_mae yet" in output
+    assert not [warning for warning in recwarn if "All-NaN" in str(warning.message)]
+
+
+@pytest.mark.slow
 def test_a_search_without_pruning_records_no_pruned_trial(tiny_recipe, tmp_path):
     recipe = tiny_recipe(**DIVERGING, search={"max_trials": 2, "learning_rate": [1e12, 0.01]})
     result = run_search(recipe, tuner="grid", run_dir=tmp_path / "s", verbose=0, prune="none")
