@@ -50,7 +50,8 @@ def test_two_workers_each_run_several_trials_and_the_oracle_stays_in_this_proces
     def watch():
         while not stop.is_set():
             for child in set(_children(os.getpid())) - earlier:
-                children.setdefault(child, _command_line(child))
+                # Read again while it lives: between fork and exec it still shows this process's line.
+                children[child] = _command_line(child) or children.get(child, "")
             time.sleep(0.05)
 
     watcher = threading.Thread(target=watch, daemon=True)
