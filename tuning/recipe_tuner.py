@@ -108,7 +108,6 @@ class RecipeTuner:
         super().on_search_begin()
 
     def run_trial(self, trial, *args, **kwargs):
-        raise_if_stopping()  # a stop lost between trials
         started = time.perf_counter()
         record = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id, "pid": os.getpid(), "reason": None}
         record["initial_epoch"] = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
