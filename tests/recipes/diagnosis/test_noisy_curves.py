@@ -10,6 +10,7 @@ import numpy as np
 from kerasforge.recipes.diagnosis.online_rules import (
     DIVERGING_EPOCHS,
     SLOW_MIN_EPOCHS,
+    SLOW_MIN_LEFT,
     STUCK_EPOCHS,
     behind_the_top,
     constant_prediction_rule,
@@ -61,6 +62,15 @@ def _first_verdict(rule, curve, epochs=EPOCHS):
     return None
 
 
+def _first_verdict_of(rule, history, epochs=EPOCHS):
+    """The first verdict of `rule` on a history of separate `loss` and `val_loss` curves."""
+    for epoch in range(1, len(history["val_loss"]) + 1):
+        found = rule({key: values[:epoch] for key, values in history.items()}, epoch, epochs)
+        if found is not None:
+            return epoch, found
+    return None
+
+
 def test_a_validation_loss_that_bounces_for_two_epochs_is_not_diverging():
     for curve in BOUNCED_THEN_FELL:
         assert _first_verdict(diverging_rule(), curve) is None, curve
@@ -107,20 +117,18 @@ IRIS_CONSTANT = 1.10
 
 def test_a_trial_that_ranks_with_the_top_trials_is_not_stopped_for_its_loss():
     diverging = diverging_rule(baseline=IRIS_CONSTANT)
-    assert _first_verdict(diverging, BEST_THEN_DIVERGED)[0] == 19
+    history = {"val_loss": BEST_THEN_DIVERGED}
+    assert _first_verdict_of(diverging, history)[0] == 19
     top_at = [0.3] * len(BEST_THEN_DIVERGED)  # the top third's best by each epoch, behind this run's
     gated = behind_the_top(diverging, "val_loss", "min", top_at, alone=True)
-    assert _first_verdict(gated, BEST_THEN_DIVERGED) is None
+    assert _first_verdict_of(gated, history) is None
     # Behind the top trials, it is stopped, and says by how much; with no top trials yet, on its own.
     ahead = behind_the_top(diverging, "val_loss", "min", [0.1] * len(BEST_THEN_DIVERGED), alone=True)
-    epoch, (kind, evidence) = _first_verdict(ahead, BEST_THEN_DIVERGED)
+    epoch, (kind, evidence) = _first_verdict_of(ahead, history)
     assert (epoch, kind) == (19, "diverging")
     assert "its best val_loss by epoch 19, 0.123, is behind 0.1, the top finished trials' by then" in evidence
-    assert _first_verdict(behind_the_top(diverging, "val_loss", "min", None, alone=True), BEST_THEN_DIVERGED)
-    assert (
-        _first_verdict(behind_the_top(diverging, "val_loss", "min", None, alone=False), BEST_THEN_DIVERGED)
-        is None
-    )
+    assert _first_verdict_of(behind_the_top(diverging, "val_loss", "min", None, alone=True), history)
+    assert _first_verdict_of(behind_the_top(diverging, "val_loss", "min", None, alone=False), history) is None
 
 
 def test_too_slow_waits_out_a_noisy_start():
@@ -160,3 +168,63 @@ def test_a_loss_that_bounces_at_a_constant_prediction_s_is_stuck():
     epoch, (kind, evidence) = _first_verdict(constant_prediction_rule(DIABETES_CONSTANT), curve)
     assert kind == "constant_prediction" and epoch == 4, (epoch, evidence)
     assert f"for epochs {epoch - STUCK_EPOCHS + 1}-{epoch}" in evidence
+
+
+# breast_cancer (a constant prediction's loss 0.661), a 4-layer tanh net at SGD 3.1 (seed 201): a
+# too-large step broke its weights in epoch 2; its training loss, far above a constant's, mended
+# from then on, and its val loss reached 0.000858 at epoch 14, the best of its search.
+RECOVERING = {
+    "loss": [1.64, 4.09, 3.65, 2.95, 1.44, 0.746, 0.727, 0.326, 0.207, 0.172, 0.27, 0.272, 0.55, 0.251],
+    "val_loss": [
+        0.559, 4.43, 1.85, 5.42, 0.588, 0.181, 0.197, 0.169, 0.0991, 0.39, 0.354, 1.37, 0.111, 0.000858,
+    ],
+}  # fmt: skip
+BREAST_CANCER_CONSTANT = 0.661
+
+
+def test_a_run_whose_training_loss_mends_above_a_constant_s_is_recovering_not_diverging():
+    diverging = diverging_rule(baseline=BREAST_CANCER_CONSTANT)
+    assert _first_verdict_of(diverging, RECOVERING) is None
+    start = RECOVERING["loss"][:1]
+    # The same val loss with a training loss that does not mend, or that has fit the training rows
+    # (under a constant's: overfitting), diverges.
+    for train in ([4.09, 4.2, 4.5], [0.3, 0.2, 0.1]):
+        history = {"loss": start + train, "val_loss": RECOVERING["val_loss"][: 1 + len(train)]}
+        epoch, (kind, _) = _first_verdict_of(diverging, history)
+        assert (kind, epoch) == ("diverging", 1 + DIVERGING_EPOCHS), train
+
+
+# wine (held out, 36 validation rows; a constant prediction's loss 1.08), an RMSprop net at 0.18
+# (seed 201): its val loss bounced at 3-13x a constant's, then reached 0.0000 at epoch 8, the best
+# score of its search.
+BOUNCING_HIGH = {
+    "loss": [23.5, 21.7, 20.1, 13.6, 14.6, 13.4, 4.86, 16.3],
+    "val_loss": [29.6, 3.17, 5.39, 7.61, 13.8, 2.75, 0.497, 0.0],
+}
+WINE_HELD_OUT_CONSTANT = 1.08
+
+
+def test_a_run_bouncing_far_above_its_best_is_not_stuck():
+    rule = constant_prediction_rule(WINE_HELD_OUT_CONSTANT)
+    assert _first_verdict_of(rule, BOUNCING_HIGH) is None
+    # Quiet at the same best, it is stuck.
+    quiet = {key: values[:2] + [values[1] * 1.001] * 2 for key, values in BOUNCING_HIGH.items()}
+    epoch, (kind, _) = _first_verdict_of(rule, quiet)
+    assert (kind, epoch) == ("constant_prediction", 4)
+
+
+# wine (held out), a 4-layer elu net at RMSprop 6.9e-4 (seed 200): smooth and slowing; 0.0167 in its
+# 24th and last epoch put it in the top quarter.
+SLOWING_TO_THE_EDGE = [
+    0.34, 0.185, 0.13, 0.103, 0.0846, 0.0701, 0.0598, 0.0505, 0.0439, 0.0378, 0.0348, 0.032,
+    0.0309, 0.0269, 0.0255, 0.0217, 0.0214, 0.0213, 0.0202, 0.0195, 0.019, 0.0191,
+]  # fmt: skip
+
+
+def test_too_slow_does_not_judge_a_run_in_its_last_epochs():
+    rule = too_slow_rule("val_loss", "min", target=0.017)
+    history = {"val_loss": SLOWING_TO_THE_EDGE, "loss": SLOWING_TO_THE_EDGE}
+    epoch = len(SLOWING_TO_THE_EDGE)
+    assert rule(history, epoch, epoch + SLOW_MIN_LEFT - 1) is None  # a stop would save too little
+    kind, evidence = rule(history, epoch, epoch + SLOW_MIN_LEFT)
+    assert kind == "too_slow" and f"the {SLOW_MIN_LEFT} epochs left reach" in evidence
