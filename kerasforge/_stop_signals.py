@@ -51,6 +51,10 @@ class Stopped(KeyboardInterrupt):
 
 
 _armed: list[int] = []
+# One token per `stop_signals_as_interrupts` block, while it runs: a signal sent again is sent only
+# into the block that dropped it, never into the code after it (which may be the next test, or a
+# notebook's next cell, with Python's own handlers back).
+_active: list[object] = []
 # The signal whose stop is under way: set by the first one, kept until the command ends.
 _stopping: list[int] = []
 
@@ -101,7 +105,13 @@ def _unraisable(hook_arguments, previous=None):
     if threading.current_thread() is threading.main_thread():
         for each in _armed:
             signal.signal(each, _raise_stopped)
-    threading.Timer(_RESEND_SECONDS, os.kill, (os.getpid(), error.signum)).start()
+    threading.Timer(_RESEND_SECONDS, _send_again, (error.signum, _active[-1] if _active else None)).start()
+
+
+def _send_again(signum: int, block: object) -> None:
+    """Sends `signum` to this process again if the block that dropped it still runs."""
+    if block is not None and _active and _active[-1] is block:
+        os.kill(os.getpid(), signum)
 
 
 @contextlib.contextmanager
@@ -130,9 +140,11 @@ def stop_signals_as_interrupts(signals=STOP_SIGNALS):
             _armed.append(each)
     sys.unraisablehook = lambda arguments: _unraisable(arguments, hook)
     _stopping.clear()
+    _active.append(object())
     try:
         yield
     finally:
+        _active.pop()
         sys.unraisablehook = hook
         for each, handler in previous.items():
             signal.signal(each, handler)

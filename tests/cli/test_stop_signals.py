@@ -78,5 +78,36 @@ def test_a_stop_turned_into_another_error_is_raised_again_until_the_command_ends
     result = subprocess.run(
         [sys.executable, "-c", _STOPPED_AND_LOST], capture_output=True, text=True, timeout=60
     )
-    assert result.stdout == "stopped by 2 from SystemError\nthe next command starts afresh\n"
-    assert result.stderr == ""
+    expected = "stopped by 2 from SystemError\nthe next command starts afresh\n"
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
+
+
+# A signal dropped inside a finalizer is sent again a moment later, but only into the block that
+# dropped it: a block that already ended (its stop raised from memory) must not get it afterwards,
+# where Python's own handlers are back (SIGTERM's kills the process; in a test run, the worker).
+_DROPPED_THEN_ENDED = """
+import os, signal, time
+from kerasforge._stop_signals import Stopped, raise_if_stopping, stop_signals_as_interrupts
+
+class Finalized:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10**6):  # the handler runs in here, and its Stopped is dropped
+            pass
+
+try:
+    with stop_signals_as_interrupts():
+        Finalized()
+        raise_if_stopping()  # the remembered stop ends the block at once
+except Stopped as error:
+    print("stopped by", error.signum)
+time.sleep(1)
+print("still running")
+"""
+
+
+def test_a_dropped_signal_is_not_sent_again_after_its_block_ended():
+    result = subprocess.run(
+        [sys.executable, "-c", _DROPPED_THEN_ENDED], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "stopped by 15\nstill running\n", "")
