@@ -55,6 +55,9 @@ _STOPPED_AND_LOST = """
 import os, signal
 from kerasforge._stop_signals import Stopped, raise_if_stopping, stop_signals_as_interrupts
 
+# Python's own SIGINT handling, whatever this process inherited from the test runner's worker.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with stop_signals_as_interrupts():
     raise_if_stopping()
     try:
