@@ -11,7 +11,7 @@ beside the facts they share with their offline twins (`NO_PROGRESS_SHARE`,
 A trial is stopped only for what training does not undo: a symptom that already
 keeps the loss at half a constant prediction's or worse; a loss that stays at the
 constant prediction's; a validation loss far above where it started and above a
-constant prediction's; or a pace too
+constant prediction's, its training loss not mending; or a pace too
 slow to reach the search's top completed trials in the epochs left, even at
 the best pace it showed lately. The patience is in epochs and every threshold is a ratio,
 so the rules judge a regression on targets in the hundreds like a classifier.
