@@ -105,12 +105,13 @@ def _unraisable(hook_arguments, previous=None):
     if threading.current_thread() is threading.main_thread():
         for each in _armed:
             signal.signal(each, _raise_stopped)
-    threading.Timer(_RESEND_SECONDS, _send_again, (error.signum, _active[-1] if _active else None)).start()
+    # The hook is installed only inside a block, so `_active` names the one that dropped it.
+    threading.Timer(_RESEND_SECONDS, _send_again, (error.signum, _active[-1])).start()
 
 
 def _send_again(signum: int, block: object) -> None:
     """Sends `signum` to this process again if the block that dropped it still runs."""
-    if block is not None and _active and _active[-1] is block:
+    if _active and _active[-1] is block:
         os.kill(os.getpid(), signum)
 
 

@@ -134,6 +134,15 @@ def _speeding_up(gains: np.ndarray) -> bool:
     return len(gains) > 1 and gains[:-1].min() >= 0 and gains[-1] > gains[:-1].max()
 
 
+def _spread_above(values: np.ndarray, best: np.ndarray) -> float:
+    """The mean of the last `len(best)` values above `best`, their best so far at each epoch.
+
+    A noisy run's best so far is one lucky draw, and each epoch to come is
+    another: the next may land below it by about as much as its values lie above it.
+    """
+    return float(np.mean(values[-len(best) :] - best))
+
+
 def _stuck_at(shares: np.ndarray | None, floor: float) -> np.ndarray | None:
     """The best shares of the last `STUCK_EPOCHS` + 1 epochs when the loss stopped falling at `floor`
     or above, else None.
@@ -155,10 +164,7 @@ def _stuck_at(shares: np.ndarray | None, floor: float) -> np.ndarray | None:
     if shares is None or len(shares) < STUCK_EPOCHS + 1 or not np.all(np.isfinite(shares)):
         return None
     recent = np.minimum.accumulate(shares)[-(STUCK_EPOCHS + 1) :]
-    # A run that bounces far above its best has drawn that best once and draws again every
-    # epoch: the next may land lower by about as much as it bounces (as `too_slow` reads it).
-    spread = float(np.mean(shares[-(STUCK_EPOCHS + 1) :] - recent))
-    if recent[-1] - spread < floor:
+    if recent[-1] - _spread_above(shares, recent) < floor:
         return None
     gains = -np.diff(recent)
     # A new best after a flat epoch is what a stuck run's noise gives: only a loss that fell in
@@ -380,9 +386,7 @@ def too_slow_rule(
         if _speeding_up(gains):
             return None  # no straight line bounds where it goes
         pace = float(recent[0] - recent[-1]) / len(gains)
-        # A noisy run's best so far is one lucky draw, and each epoch left is another: the lowest
-        # of them may land below it by about as much as its values lie above it.
-        spread = float(np.mean(values[-len(recent) :] - recent))
+        spread = _spread_above(values, recent)
         left = max(epochs - epoch, 0)
         if left < SLOW_MIN_LEFT:
             return None

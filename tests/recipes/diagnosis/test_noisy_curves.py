@@ -54,14 +54,6 @@ LEAVING_A_PLATEAU = [
 DIABETES_CONSTANT = 6139.0
 
 
-def _first_verdict(rule, curve, epochs=EPOCHS):
-    for epoch in range(1, len(curve) + 1):
-        found = rule({"val_loss": curve[:epoch], "loss": curve[:epoch]}, epoch, epochs)
-        if found is not None:
-            return epoch, found
-    return None
-
-
 def _first_verdict_of(rule, history, epochs=EPOCHS):
     """The first verdict of `rule` on a history of separate `loss` and `val_loss` curves."""
     for epoch in range(1, len(history["val_loss"]) + 1):
@@ -69,6 +61,11 @@ def _first_verdict_of(rule, history, epochs=EPOCHS):
         if found is not None:
             return epoch, found
     return None
+
+
+def _first_verdict(rule, curve, epochs=EPOCHS):
+    """The first verdict of `rule` on one curve, read as both the training and the val loss."""
+    return _first_verdict_of(rule, {"val_loss": curve, "loss": curve}, epochs)
 
 
 def test_a_validation_loss_that_bounces_for_two_epochs_is_not_diverging():
