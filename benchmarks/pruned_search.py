@@ -53,12 +53,17 @@ import statistics
 import tempfile
 import time
 
+from kerasforge.recipes.diagnosis.online_rules import SLOW_MIN_EPOCHS
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 MODES = ("none", "median", "diagnosis")
 TOLERANCE = 0.01
 TOP_SHARE = 0.25
 BUDGET_SHARE = 0.5
+ORACLE_EPOCHS = (1, SLOW_MIN_EPOCHS)
+"""Epochs after which the ceiling's oracle stops the trials outside the top quarter: after the first,
+and after `SLOW_MIN_EPOCHS`, the first a pace can be judged on (three gains)."""
 
 
 def _wide(base: str, seed: int, trials: int, epochs: int, patience: int) -> dict:
@@ -222,6 +227,58 @@ def _score(value) -> float:
     return float(value) if value is not None and math.isfinite(float(value)) else math.inf
 
 
+def _time_to_best(rows: list[dict], within: float, cost: str = "seconds") -> float:
+    """`cost` (seconds or epochs) of the trials, in order, until one reaches `within`; of that trial,
+    the share up to the epoch it does (its epochs taken as equally long)."""
+    elapsed = 0.0
+    for row in rows:
+        reached = [epoch for epoch, value in enumerate(row["curve"], 1) if _score(value) <= within]
+        if reached:
+            return elapsed + row[cost] * reached[0] / len(row["curve"])
+        elapsed += row[cost]
+    return math.inf
+
+
+def fitted_trial_cost(search: dict) -> tuple[float, float]:
+    """A search's trial seconds fitted, least squares over its trials, as fixed + per_epoch * epochs.
+
+    The fixed part is what a trial pays however soon it stops: building the model and tracing its
+    train and test steps.
+    """
+    trained = [row for row in search["rows"] if row["epochs"]]
+    per_epoch, fixed = statistics.linear_regression(
+        [float(row["epochs"]) for row in trained], [row["seconds"] for row in trained]
+    )
+    return fixed, per_epoch
+
+
+def oracle_time_to_best(none: dict, epoch: int) -> dict:
+    """The ceiling no pruner passes: the unpruned search with every trial outside its top quarter
+    stopped after `epoch` epochs (no false positive, by construction), its time to the best over
+    the unpruned search's, in seconds (a stopped trial costing the fitted fixed cost and `epoch`
+    epochs) and in epochs."""
+    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
+    ranked = sorted(full, key=full.get)
+    top = set(ranked[: top_quarter_count(len(ranked))])
+    within = full[ranked[0]] * (1 + TOLERANCE)
+    fixed, per_epoch = fitted_trial_cost(none)
+    stopped = [
+        row
+        if row["key"] in top or len(row["curve"]) <= epoch
+        else {
+            **row,
+            "curve": row["curve"][:epoch],
+            "epochs": epoch,
+            "seconds": min(row["seconds"], fixed + per_epoch * epoch),
+        }
+        for row in none["rows"]
+    ]
+    return {
+        cost: _time_to_best(stopped, within, cost) / _time_to_best(none["rows"], within, cost)
+        for cost in ("seconds", "epochs")
+    }
+
+
 def _compare(none: dict, other: dict) -> dict:
     full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
     ranked = sorted(full, key=full.get)
@@ -234,13 +291,7 @@ def _compare(none: dict, other: dict) -> dict:
     within = best * (1 + TOLERANCE)
 
     def time_to_best(search, cost="seconds"):
-        elapsed = 0.0
-        for row in search["rows"]:
-            reached = [epoch for epoch, value in enumerate(row["curve"], 1) if _score(value) <= within]
-            if reached:
-                return elapsed + row[cost] * reached[0] / len(row["curve"])
-            elapsed += row[cost]
-        return math.inf
+        return _time_to_best(search["rows"], within, cost)
 
     def top_in_budget(search):
         elapsed, found = 0.0, 0
@@ -285,6 +336,43 @@ def _span(values, percent=False) -> str:
     return f"{show(middle)} [{show(min(values))}..{show(max(values))}]"
 
 
+def _ceiling(none: dict) -> dict:
+    fixed, per_epoch = fitted_trial_cost(none)
+    return {
+        "fixed": fixed,
+        "fixed_epochs": fixed / per_epoch,
+        **{epoch: oracle_time_to_best(none, epoch) for epoch in ORACLE_EPOCHS},
+    }
+
+
+def _print_ceilings(ceilings: dict, results: dict) -> None:
+    """What no pruner passes, next to what `diagnosis` did: the ≥40 % cut is reachable only where
+    the oracle's time to the best is under 60 %."""
+    header = ["space", "a trial's fixed cost (s, in epochs)"]
+    header += [f"oracle after epoch {epoch}: time to best, wall (epochs)" for epoch in ORACLE_EPOCHS]
+    header += ["diagnosis: time to best, wall (epochs)"]
+    print("\n" + " | ".join(header))
+    print(" | ".join("---" for _ in header))
+    for space, rows in ceilings.items():
+        cells = [
+            space,
+            f"{_span([row['fixed'] for row in rows])} s ({_span([row['fixed_epochs'] for row in rows])})",
+        ]
+        for epoch in ORACLE_EPOCHS:
+            wall = _span([row[epoch]["seconds"] for row in rows], percent=True)
+            cells.append(f"{wall} ({_span([row[epoch]['epochs'] for row in rows], percent=True)})")
+        done = results.get((space, "diagnosis"), [])
+        wall = _span([row["time_to_best"] for row in done], percent=True) if done else "-"
+        epochs = _span([row["epochs_to_best"] for row in done], percent=True) if done else "-"
+        cells.append(f"{wall} ({epochs})")
+        print(" | ".join(cells))
+    print(
+        "the oracle knows every trial's final score and stops each one outside the top quarter after "
+        "that epoch; a stopped trial costs the fixed cost and its epochs, both fitted on the unpruned "
+        "search's trials (seconds = fixed + per epoch x epochs)"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -302,7 +390,7 @@ def main():
     # A saved run resumes: the searches already in the file are not run again.
     source = args.rescore or (args.save if args.save and os.path.exists(args.save) else None)
     saved = _load(source) if source else {}
-    results = {}
+    results, ceilings = {}, {}
     for repeat in range(args.repeats):
         for space in args.spaces:
             narrow = SPACES[space][1] is None
@@ -327,6 +415,8 @@ def main():
                     f"{runs[mode]['cpu']:.0f} s cpu, load average {runs[mode]['load']:.1f}",
                     flush=True,
                 )
+            if "none" in runs:
+                ceilings.setdefault(space, []).append(_ceiling(runs["none"]))
             for mode in modes[1:]:
                 if "none" not in runs or mode not in runs:
                     continue
@@ -372,6 +462,7 @@ def main():
             )
         )
     print(f"\nmedian [min..max] over {args.repeats} repeats; same seeds in every mode of a repeat")
+    _print_ceilings(ceilings, results)
 
 
 if __name__ == "__main__":

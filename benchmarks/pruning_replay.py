@@ -36,15 +36,9 @@ import statistics
 import types
 from pathlib import Path
 
-from pruned_search import HELD_OUT_SPACES, SPACES, TOLERANCE, top_quarter_count
-
-from kerasforge.recipes.diagnosis.online_rules import SLOW_MIN_EPOCHS
+from pruned_search import HELD_OUT_SPACES, ORACLE_EPOCHS, SPACES, TOLERANCE, top_quarter_count
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-ORACLE_EPOCHS = (1, SLOW_MIN_EPOCHS)
-"""Epochs after which the summary's oracle stops the trials outside the top quarter: after the first,
-and after `SLOW_MIN_EPOCHS`, the first a pace can be judged on (three gains)."""
 
 
 def _recipe(space: str, seed: int, trials: int):
