@@ -54,6 +54,7 @@ import tempfile
 import time
 
 import numpy as np
+from scipy import optimize
 
 from kerasforge.recipes.diagnosis.online_rules import SLOW_MIN_EPOCHS
 
@@ -241,29 +242,31 @@ def _time_to_best(rows: list[dict], within: float, cost: str = "seconds") -> flo
     return math.inf
 
 
-def fitted_trial_costs(search: dict) -> dict:
-    """Each trial's fixed cost and cost per epoch, in seconds, fitted on a search's trials.
+def fitted_trial_costs(searches: list[dict]):
+    """A space's trial cost model, fitted on its unpruned searches' trials (all repeats pooled).
 
-    Least squares of `seconds = (a + b * layers) + (c + d * layers) * epochs` over the search's
-    trials: the fixed part is what a trial pays however soon it stops (building the model, tracing
-    its train and test steps), and both parts grow with its hidden layers. With the layers, the
-    fit explains 0.6-0.85 of the variance of the wide spaces' trial times; without, 0.1-0.7.
+    Non-negative least squares of `seconds = (a + b * layers) + (c + d * layers) * epochs`: the
+    fixed part is what a trial pays however soon it stops (building the model, tracing its train
+    and test steps), and neither part falls with the hidden layers. One search alone (30 trials
+    whose times vary a fifth from run to run) can fit a fixed cost of zero; three pooled fit the
+    wide spaces' trial times with R2 0.4-0.8.
 
     Returns:
-        trial key -> (fixed, per_epoch).
+        A function of a trial's row: its (fixed, per_epoch) seconds.
     """
-    trained = [row for row in search["rows"] if row["epochs"]]
-    layers = np.array([float(dict(row["key"]).get("layers", 1)) for row in trained])
+    trained = [row for search in searches for row in search["rows"] if row["epochs"]]
+    layers = np.array([_layers(row) for row in trained])
     epochs = np.array([float(row["epochs"]) for row in trained])
     design = np.column_stack([np.ones_like(layers), layers, epochs, epochs * layers])
-    (a, b, c, d), *_ = np.linalg.lstsq(design, [row["seconds"] for row in trained], rcond=None)
-    return {
-        row["key"]: (float(a + b * depth), float(c + d * depth))
-        for row, depth in zip(trained, layers, strict=True)
-    }
+    (a, b, c, d), _ = optimize.nnls(design, np.array([row["seconds"] for row in trained]))
+    return lambda row: (float(a + b * _layers(row)), float(c + d * _layers(row)))
 
 
-def oracle_time_to_best(none: dict, epoch: int) -> dict:
+def _layers(row: dict) -> float:
+    return float(dict(row["key"]).get("layers", 1))
+
+
+def oracle_time_to_best(none: dict, epoch: int, costs) -> dict:
     """The ceiling no pruner passes: the unpruned search with every trial outside its top quarter
     stopped after `epoch` epochs (no false positive, by construction), its time to the best over
     the unpruned search's, in seconds (a stopped trial costing its fitted fixed cost and `epoch`
@@ -272,7 +275,6 @@ def oracle_time_to_best(none: dict, epoch: int) -> dict:
     ranked = sorted(full, key=full.get)
     top = set(ranked[: top_quarter_count(len(ranked))])
     within = full[ranked[0]] * (1 + TOLERANCE)
-    costs = fitted_trial_costs(none)
     stopped = [
         row
         if row["key"] in top or len(row["curve"]) <= epoch
@@ -280,7 +282,7 @@ def oracle_time_to_best(none: dict, epoch: int) -> dict:
             **row,
             "curve": row["curve"][:epoch],
             "epochs": epoch,
-            "seconds": min(row["seconds"], costs[row["key"]][0] + costs[row["key"]][1] * epoch),
+            "seconds": min(row["seconds"], costs(row)[0] + costs(row)[1] * epoch),
         }
         for row in none["rows"]
     ]
@@ -347,16 +349,24 @@ def _span(values, percent=False) -> str:
     return f"{show(middle)} [{show(min(values))}..{show(max(values))}]"
 
 
-def _ceiling(none: dict) -> dict:
-    costs = fitted_trial_costs(none).values()
-    return {
-        "fixed": statistics.median(fixed for fixed, _ in costs),
-        "fixed_epochs": statistics.median(fixed / per_epoch for fixed, per_epoch in costs),
-        **{epoch: oracle_time_to_best(none, epoch) for epoch in ORACLE_EPOCHS},
-    }
+def _ceilings(unpruned: dict) -> dict:
+    """Per wide space, the fitted fixed cost and, per repeat, the oracle's time to the best."""
+    ceilings = {}
+    for space, searches in unpruned.items():
+        costs = fitted_trial_costs(searches)
+        trials = [row for search in searches for row in search["rows"] if row["epochs"]]
+        ceilings[space] = {
+            "fixed": statistics.median(costs(row)[0] for row in trials),
+            "fixed_epochs": statistics.median(costs(row)[0] / costs(row)[1] for row in trials),
+            "oracle": [
+                {epoch: oracle_time_to_best(none, epoch, costs) for epoch in ORACLE_EPOCHS}
+                for none in searches
+            ],
+        }
+    return ceilings
 
 
-def _print_ceilings(ceilings: dict, results: dict) -> None:
+def _print_ceilings(unpruned: dict, results: dict) -> None:
     """What no pruner passes, next to what `diagnosis` did: the ≥40 % cut is reachable only where
     the oracle's time to the best is under 60 %."""
     header = ["space", "a trial's fixed cost, median (s, in epochs)"]
@@ -364,14 +374,12 @@ def _print_ceilings(ceilings: dict, results: dict) -> None:
     header += ["diagnosis: time to best, wall (epochs)"]
     print("\n" + " | ".join(header))
     print(" | ".join("---" for _ in header))
-    for space, rows in ceilings.items():
-        cells = [
-            space,
-            f"{_span([row['fixed'] for row in rows])} s ({_span([row['fixed_epochs'] for row in rows])})",
-        ]
+    for space, ceiling in _ceilings(unpruned).items():
+        cells = [space, f"{ceiling['fixed']:.2f} s ({ceiling['fixed_epochs']:.1f})"]
         for epoch in ORACLE_EPOCHS:
-            wall = _span([row[epoch]["seconds"] for row in rows], percent=True)
-            cells.append(f"{wall} ({_span([row[epoch]['epochs'] for row in rows], percent=True)})")
+            oracle = [repeat[epoch] for repeat in ceiling["oracle"]]
+            wall = _span([each["seconds"] for each in oracle], percent=True)
+            cells.append(f"{wall} ({_span([each['epochs'] for each in oracle], percent=True)})")
         done = results.get((space, "diagnosis"), [])
         wall = _span([row["time_to_best"] for row in done], percent=True) if done else "-"
         epochs = _span([row["epochs_to_best"] for row in done], percent=True) if done else "-"
@@ -379,8 +387,8 @@ def _print_ceilings(ceilings: dict, results: dict) -> None:
         print(" | ".join(cells))
     print(
         "the oracle knows every trial's final score and stops each one outside the top quarter after "
-        "that epoch; a stopped trial costs its fixed cost and its epochs, both fitted on the unpruned "
-        "search's trials (seconds = fixed + per epoch x epochs, each linear in the hidden layers)"
+        "that epoch; a stopped trial costs its fixed cost and its epochs, fitted on the space's "
+        "unpruned trials (`fitted_trial_costs`)"
     )
 
 
@@ -401,7 +409,7 @@ def main():
     # A saved run resumes: the searches already in the file are not run again.
     source = args.rescore or (args.save if args.save and os.path.exists(args.save) else None)
     saved = _load(source) if source else {}
-    results, ceilings = {}, {}
+    results, unpruned = {}, {}
     for repeat in range(args.repeats):
         for space in args.spaces:
             narrow = SPACES[space][1] is None
@@ -426,8 +434,8 @@ def main():
                     f"{runs[mode]['cpu']:.0f} s cpu, load average {runs[mode]['load']:.1f}",
                     flush=True,
                 )
-            if "none" in runs:
-                ceilings.setdefault(space, []).append(_ceiling(runs["none"]))
+            if "none" in runs and not narrow:
+                unpruned.setdefault(space, []).append(runs["none"])
             for mode in modes[1:]:
                 if "none" not in runs or mode not in runs:
                     continue
@@ -473,7 +481,7 @@ def main():
             )
         )
     print(f"\nmedian [min..max] over {args.repeats} repeats; same seeds in every mode of a repeat")
-    _print_ceilings(ceilings, results)
+    _print_ceilings(unpruned, results)
 
 
 if __name__ == "__main__":
