@@ -349,6 +349,62 @@ def _span(values, percent=False) -> str:
     return f"{show(middle)} [{show(min(values))}..{show(max(values))}]"
 
 
+WHERE_EPOCHS_WENT = (
+    "top-quarter trials",
+    "other trials' first epochs",
+    "the first trials, later epochs",
+    "pruned later, later epochs",
+    "never pruned, later epochs",
+    "the best trial",
+)
+"""Where a pruned search's epochs before it reaches the unpruned best went, in `epochs_before_best`."""
+
+
+def epochs_before_best(none: dict, other: dict) -> dict:
+    """The epochs `other` trained before a trial reached the unpruned search's best, by kind.
+
+    Top-quarter trials are what no pruner without false positives cuts; every other trial's
+    first `SLOW_MIN_EPOCHS` epochs are what the oracle after that epoch pays too. Past those,
+    the first `TOO_SLOW_WARMUP` trials (no finished trial to judge a pace against yet), the
+    trials pruned later, and those never pruned, are what better rules could cut.
+    """
+    from kerasforge.tuning.trial_pruning import TOO_SLOW_WARMUP
+
+    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
+    ranked = sorted(full, key=full.get)
+    top = set(ranked[: top_quarter_count(len(ranked))])
+    within = full[ranked[0]] * (1 + TOLERANCE)
+    spent = dict.fromkeys(WHERE_EPOCHS_WENT, 0)
+    for index, row in enumerate(other["rows"]):
+        reached = [epoch for epoch, value in enumerate(row["curve"], 1) if _score(value) <= within]
+        if reached:
+            spent["the best trial"] += reached[0]
+            break
+        if row["key"] in top:
+            spent["top-quarter trials"] += row["epochs"]
+            continue
+        spent["other trials' first epochs"] += min(row["epochs"], SLOW_MIN_EPOCHS)
+        later = max(row["epochs"] - SLOW_MIN_EPOCHS, 0)
+        if index < TOO_SLOW_WARMUP:
+            spent["the first trials, later epochs"] += later
+        elif row["status"] == "PRUNED":
+            spent["pruned later, later epochs"] += later
+        else:
+            spent["never pruned, later epochs"] += later
+    return spent
+
+
+def _print_epochs_before_best(runs_by_space: dict) -> None:
+    print("\nspace | " + " | ".join(WHERE_EPOCHS_WENT))
+    print(" | ".join("---" for _ in range(len(WHERE_EPOCHS_WENT) + 1)))
+    for space, pairs in runs_by_space.items():
+        spent = [epochs_before_best(none, diagnosis) for none, diagnosis in pairs]
+        total = sum(sum(each.values()) for each in spent)
+        shares = [sum(each[kind] for each in spent) / total for kind in WHERE_EPOCHS_WENT]
+        print(f"{space} | " + " | ".join(f"{share:.0%}" for share in shares))
+    print("shares of the epochs `diagnosis` trained before it reached the unpruned best, all repeats")
+
+
 def _ceilings(unpruned: dict) -> dict:
     """Per wide space, the fitted fixed cost and, per repeat, the oracle's time to the best."""
     ceilings = {}
@@ -409,7 +465,7 @@ def main():
     # A saved run resumes: the searches already in the file are not run again.
     source = args.rescore or (args.save if args.save and os.path.exists(args.save) else None)
     saved = _load(source) if source else {}
-    results, unpruned = {}, {}
+    results, unpruned, pairs = {}, {}, {}
     for repeat in range(args.repeats):
         for space in args.spaces:
             narrow = SPACES[space][1] is None
@@ -436,6 +492,8 @@ def main():
                 )
             if "none" in runs and not narrow:
                 unpruned.setdefault(space, []).append(runs["none"])
+                if "diagnosis" in runs:
+                    pairs.setdefault(space, []).append((runs["none"], runs["diagnosis"]))
             for mode in modes[1:]:
                 if "none" not in runs or mode not in runs:
                     continue
@@ -482,6 +540,7 @@ def main():
         )
     print(f"\nmedian [min..max] over {args.repeats} repeats; same seeds in every mode of a repeat")
     _print_ceilings(unpruned, results)
+    _print_epochs_before_best(pairs)
 
 
 if __name__ == "__main__":
