@@ -32,6 +32,11 @@ Per dataset and repeat, for each pruned mode against `none`:
 - time: the whole search's wall time, CPU time (`process_time`) and epochs
   trained over the unpruned search's; each search prints the load average.
 
+Under that table, per wide space: the ceiling no pruner passes (an oracle that knows every
+trial's final score and stops each one outside the top quarter after epoch 1 or 4, never one
+inside it), in wall time from a trial cost model fitted on the unpruned searches, and in epochs,
+next to `diagnosis`; and where `diagnosis`'s epochs before the unpruned best went.
+
 The defaults (24 epochs, patience 8) keep the bundled recipes' ratio of
 patience to epochs (50 and 15) at a length three repeats can afford; 30 trials
 make the top 10 a third of a search (of 15 it was two thirds, hopeless trials
@@ -230,6 +235,14 @@ def _score(value) -> float:
     return float(value) if value is not None and math.isfinite(float(value)) else math.inf
 
 
+def _ranked(none: dict) -> tuple[dict, list, set, float]:
+    """The unpruned search's completed trials: their scores, ranked keys, top quarter, and the
+    value (its best within `TOLERANCE`) a trial must reach to count as reaching the best."""
+    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
+    ranked = sorted(full, key=full.get)
+    return full, ranked, set(ranked[: top_quarter_count(len(ranked))]), full[ranked[0]] * (1 + TOLERANCE)
+
+
 def _time_to_best(rows: list[dict], within: float, cost: str = "seconds") -> float:
     """`cost` (seconds or epochs) of the trials, in order, until one reaches `within`; of that trial,
     the share up to the epoch it does (its epochs taken as equally long)."""
@@ -271,10 +284,7 @@ def oracle_time_to_best(none: dict, epoch: int, costs) -> dict:
     stopped after `epoch` epochs (no false positive, by construction), its time to the best over
     the unpruned search's, in seconds (a stopped trial costing its fitted fixed cost and `epoch`
     epochs, see `fitted_trial_costs`) and in epochs."""
-    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
-    ranked = sorted(full, key=full.get)
-    top = set(ranked[: top_quarter_count(len(ranked))])
-    within = full[ranked[0]] * (1 + TOLERANCE)
+    _, _, top, within = _ranked(none)
     stopped = [
         row
         if row["key"] in top or len(row["curve"]) <= epoch
@@ -293,15 +303,11 @@ def oracle_time_to_best(none: dict, epoch: int, costs) -> dict:
 
 
 def _compare(none: dict, other: dict) -> dict:
-    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
-    ranked = sorted(full, key=full.get)
+    full, ranked, top25, within = _ranked(none)
     best = full[ranked[0]]
-    top25 = set(ranked[: top_quarter_count(len(ranked))])
     tenth = full[ranked[min(10, len(ranked)) - 1]]
     total_none = sum(row["seconds"] for row in none["rows"])
     budget = BUDGET_SHARE * total_none
-
-    within = best * (1 + TOLERANCE)
 
     def time_to_best(search, cost="seconds"):
         return _time_to_best(search["rows"], within, cost)
@@ -370,10 +376,7 @@ def epochs_before_best(none: dict, other: dict) -> dict:
     """
     from kerasforge.tuning.trial_pruning import TOO_SLOW_WARMUP
 
-    full = {row["key"]: _score(row["val_loss"]) for row in none["rows"] if row["status"] == "COMPLETED"}
-    ranked = sorted(full, key=full.get)
-    top = set(ranked[: top_quarter_count(len(ranked))])
-    within = full[ranked[0]] * (1 + TOLERANCE)
+    _, _, top, within = _ranked(none)
     spent = dict.fromkeys(WHERE_EPOCHS_WENT, 0)
     for index, row in enumerate(other["rows"]):
         reached = [epoch for epoch, value in enumerate(row["curve"], 1) if _score(value) <= within]
