@@ -160,51 +160,64 @@ def run_trials(
 
 
 def _child(connection, job, options):
+    # The child was started with SIGINT blocked (`_sigint_blocked`): ignoring it discards a Ctrl-C
+    # that reached it meanwhile, and from now on the parent alone answers one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     connection.send(run_trials(job, **options))
     connection.close()
 
 
 @contextlib.contextmanager
-def _sigint_ignored():
-    """Ignores SIGINT meanwhile, so a child process started now inherits that (main thread only)."""
+def _sigint_blocked():
+    """Blocks SIGINT in this thread meanwhile, so a child process started now inherits the block.
+
+    Not ignored: a Ctrl-C while a child starts (which takes as long as the child needs to start
+    Python and read its pickled job) would be lost, and the search would run on to its end. A
+    blocked one waits, and is delivered when the block ends (or meanwhile to another thread, when
+    Python raises it in the main thread all the same).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _run_in_child(job: SearchJob, options: dict) -> SearchStatus:
     """Runs `run_trials` in a fresh (spawned) process, whose memory goes back to the system at its end.
 
-    The child starts with SIGINT ignored, so a Ctrl-C at the terminal (which
-    signals the whole process group) reaches only this process; this process
-    then stops the child with SIGTERM. So an interrupted search prints one
-    line, not a child's traceback, and `kill -INT` to this process stops the
-    child too instead of leaving it to run its share of trials.
+    The child ignores SIGINT (it starts with SIGINT blocked, and ignores it
+    first thing), so a Ctrl-C at the terminal (which signals the whole
+    process group) reaches only this process; this process then stops the
+    child with SIGTERM. So an interrupted search prints one line, not a
+    child's traceback, and `kill -INT` to this process stops the child too
+    instead of leaving it to run its share of trials.
     """
     context = multiprocessing.get_context("spawn")
     # A pipe, not a queue: a queue's semaphore makes multiprocessing start a
     # resource tracker that warns about "leaked semaphores" when interrupted.
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, job, options))
-    with _sigint_ignored():
-        process.start()
-    sender.close()
     try:
+        with _sigint_blocked():
+            process.start()
+        sender.close()
         outcome, answered = receiver.recv(), True
     except EOFError:
         outcome, answered = None, False  # the child died before it answered
     except BaseException:
-        process.terminate()
-        process.join(STOP_SECONDS)
-        if process.is_alive():
-            process.kill()
+        if process.pid is not None:
+            process.terminate()
+            process.join(STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
         raise
     finally:
+        sender.close()
         receiver.close()
     process.join()
     if process.exitcode is not None and process.exitcode < 0:

@@ -353,3 +353,57 @@ def test_a_search_killed_from_outside_keeps_every_finished_trial(fresh_env, tmp_
     # The files are written before a trial's line is printed: every printed trial is in them.
     assert len(_finished_rows(tmp_path / "s")) >= printed >= 2
     assert load_recipe(tmp_path / "s" / "best_recipe.yaml").search is None
+
+
+# A Ctrl-C that lands while the parent starts a trial child: the start takes as long as the child
+# needs to start Python and read its pickled job, and a SIGINT ignored meanwhile was lost (the
+# search ran on to its end, exit status 0).
+_CTRL_C_WHILE_A_CHILD_STARTS = """
+import multiprocessing, os, signal, sys
+from multiprocessing.context import SpawnProcess
+
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
+from kerasforge._stop_signals import Stopped, stop_signals_as_interrupts
+from kerasforge.recipes import load_recipe
+from kerasforge.tuning import run_search
+
+start = SpawnProcess.start
+
+
+def start_interrupted(self):
+    os.kill(os.getpid(), signal.SIGINT)
+    start(self)
+
+
+SpawnProcess.start = start_interrupted
+recipe = load_recipe(sys.argv[1], {"search.max_trials": 3, "training.epochs": 2})
+with stop_signals_as_interrupts():
+    try:
+        run_search(recipe, run_dir=sys.argv[2], verbose=0)
+        print("the search ran to its end")
+    except Stopped as stopped:
+        print("stopped by", stopped.signum)
+print("children left:", len(multiprocessing.active_children()))
+"""
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_while_a_trial_child_starts_stops_the_search(fresh_env, tmp_path):
+    (tmp_path / "search.yaml").write_text(SEARCH_RECIPE)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _CTRL_C_WHILE_A_CHILD_STARTS,
+            str(tmp_path / "search.yaml"),
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        env=fresh_env,
+        timeout=300,
+    )
+    assert (result.returncode, result.stdout) == (0, "stopped by 2\nchildren left: 0\n"), result.stderr[
+        -2000:
+    ]
