@@ -260,9 +260,9 @@ def fitted_trial_costs(searches: list[dict]):
 
     Non-negative least squares of `seconds = (a + b * layers) + (c + d * layers) * epochs`: the
     fixed part is what a trial pays however soon it stops (building the model, tracing its train
-    and test steps), and neither part falls with the hidden layers. One search alone (30 trials
-    whose times vary a fifth from run to run) can fit a fixed cost of zero; three pooled fit the
-    wide spaces' trial times with R2 0.4-0.8.
+    and test steps), and neither part falls with the hidden layers. One search alone (30 trials,
+    whose seconds vary from one search process to the next) can fit a fixed cost of zero, so the
+    repeats are pooled.
 
     Returns:
         A function of a trial's row: its (fixed, per_epoch) seconds.

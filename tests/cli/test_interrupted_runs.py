@@ -404,6 +404,5 @@ def test_a_ctrl_c_while_a_trial_child_starts_stops_the_search(fresh_env, tmp_pat
         env=fresh_env,
         timeout=300,
     )
-    assert (result.returncode, result.stdout) == (0, "stopped by 2\nchildren left: 0\n"), result.stderr[
-        -2000:
-    ]
+    stderr_tail = result.stderr[-2000:]
+    assert (result.returncode, result.stdout) == (0, "stopped by 2\nchildren left: 0\n"), stderr_tail
