@@ -47,6 +47,7 @@ Usage:
     python benchmarks/pruned_search.py --repeats 1 --trials 6 --epochs 6 --narrow-epochs 6   # a smoke run
     python benchmarks/pruned_search.py --save runs.json      # keep every search's trial table
     python benchmarks/pruned_search.py --rescore runs.json   # score them again, training nothing
+    python benchmarks/pruned_search.py --modes diagnosis     # none and diagnosis only (a rule change)
 """
 
 import argparse
@@ -464,7 +465,16 @@ def main():
         "--save", help="write every search's trial table to this JSON file as it ends (and resume from it)"
     )
     parser.add_argument("--rescore", help="score the searches saved in this JSON file; train nothing")
+    parser.add_argument(
+        "--modes",
+        nargs="*",
+        default=list(MODES),
+        choices=MODES,
+        metavar="MODE",
+        help="the modes to run (`none` always runs: it is what the others are measured against)",
+    )
     args = parser.parse_args()
+    chosen = ("none", *(mode for mode in MODES[1:] if mode in args.modes))
     # A saved run resumes: the searches already in the file are not run again.
     source = args.rescore or (args.save if args.save and os.path.exists(args.save) else None)
     saved = _load(source) if source else {}
@@ -475,7 +485,7 @@ def main():
             trials, epochs = (
                 (args.narrow_trials, args.narrow_epochs) if narrow else (args.trials, args.epochs)
             )
-            modes = ("none", "diagnosis") if narrow else MODES
+            modes = tuple(mode for mode in chosen if not narrow or mode != "median")
             shift = repeat % len(modes)
             runs = {}
             for mode in modes[shift:] + modes[:shift]:

@@ -137,7 +137,7 @@ def test_pruning_reads_only_completed_unpruned_trials_and_no_pruner_for_none(tmp
         (tmp_path / trial / "record.json").write_text(pd.Series(record).to_json(), encoding="utf-8")
     pruning = TrialPruning.from_folder("diagnosis", tmp_path, "record.json", "val_loss", "min")
     assert len(pruning.completed) == 2 and pruning.best == 0.3
-    assert pruning.pruned == [[0.2]] and pruning.target is None  # 3 finished trials: no third yet
+    assert pruning.pruned == [[0.2]] and pruning.target == 0.2  # the best of 3 finished trials
 
 
 def test_too_slow_is_judged_against_the_top_third_of_finished_trials():
@@ -145,7 +145,10 @@ def test_too_slow_is_judged_against_the_top_third_of_finished_trials():
         curves = [[final] for final in finals]
         return TrialPruning("diagnosis", "val_loss", direction, curves, [[value] for value in pruned]).target
 
-    assert target([0.5, 0.1, 0.3]) is None  # fewer than 4 finished
+    assert target([0.5]) is None  # fewer than 2 finished
+    assert target([], pruned=[0.4]) is None
+    assert target([0.5, 0.1, 0.3]) == 0.1  # the best of 2 and 3
+    assert target([0.5], pruned=[0.4]) == 0.4
     assert target([0.5, 0.1, 0.3, 0.2]) == 0.2  # the 2nd best of 4 to 6
     assert target([0.1, 0.3], pruned=[0.9, 0.8]) == 0.3
     # Pruned trials count: without them a trial would be ranked against the good ones only.
@@ -171,7 +174,8 @@ def test_the_reference_is_the_top_thirds_best_by_each_epoch():
     pruning = TrialPruning("diagnosis", "val_loss", "min", completed, pruned=[[1.5, math.nan]])
     # Five trials: the top third is the 2nd best; a shorter curve keeps its last best.
     assert pruning.reference == [1.0, 0.8, 0.7, 0.6]
-    assert TrialPruning("diagnosis", "val_loss", "min", completed[:3]).reference is None
+    assert TrialPruning("diagnosis", "val_loss", "min", completed[:2]).reference == [1.0, 0.5, 0.4]
+    assert TrialPruning("diagnosis", "val_loss", "min", completed[:1]).reference is None
     # Four trials: the 2nd best of each epoch.
     maximised = TrialPruning("diagnosis", "acc", "max", [[0.1, 0.5], [0.2, 0.3], [0.3], [0.0, 0.9]])
     assert maximised.reference == [0.2, 0.5]
