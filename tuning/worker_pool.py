@@ -23,7 +23,7 @@ from kerasforge.tuning.search_process import (
 )
 
 ORACLE_HOST = "127.0.0.1"
-_REPLACE, _RECORDED = "replace", "recorded"
+_REPLACE, _HANDLED = "replace", "handled"
 # Seconds between two looks at the workers: short next to a trial, long next to a poll.
 _POLL_SECONDS = 0.1
 _started_early: list[subprocess.Popen] = []
@@ -102,7 +102,9 @@ class WorkerPool:
     ends and a fresh process takes its place under the same id, so memory
     stays bounded as in a one-process search. A worker killed by a signal in a
     trial (out of memory) is replaced the same way and runs that trial again; a
-    trial killed `MAX_TRIAL_KILLS` times fails. Worker ids are `worker0`,
+    trial killed `MAX_TRIAL_KILLS` times fails. A worker killed outside a trial
+    (while it starts, or between two trials) is replaced too, while trials are
+    left, up to `MAX_TRIAL_KILLS` times per worker id. Worker ids are `worker0`,
     `worker1`, ... on every run, so a resumed worker gets back the trial it
     was running, and KerasTuner's oracle gives trials that were running when
     the search was stopped to the next worker that asks.
@@ -174,7 +176,7 @@ class WorkerPool:
                     f"{self.workers} workers with {self.threads} thread(s) each, "
                     f"oracle in this process on {address}"
                 )
-            running, kills = set(processes), {}
+            running, kills, idle_kills = set(processes), {}, {}
             while running and not failed_in_a_row:
                 time.sleep(_POLL_SECONDS)
                 for tuner_id in sorted(running):
@@ -182,14 +184,21 @@ class WorkerPool:
                     if code is None:
                         continue
                     running.discard(tuner_id)
-                    after_kill = self._after_kill(oracle, tuner_id, -code, kills) if code < 0 else None
+                    after_kill = (
+                        self._after_kill(oracle, tuner_id, -code, kills, idle_kills) if code < 0 else None
+                    )
                     if (code == EXIT_PAUSED and _trials_left(oracle)) or after_kill == _REPLACE:
                         processes[tuner_id] = _start_process(quiet=not self.job.verbose)
                         self._assign(processes[tuner_id], tuner_id, address, started)
                         running.add(tuner_id)
                     elif code == EXIT_FAILED_IN_A_ROW or after_kill == EXIT_FAILED_IN_A_ROW:
                         failed_in_a_row = True
-                    elif code not in (EXIT_FINISHED, EXIT_PAUSED) and after_kill != _RECORDED:
+                    elif code < 0 and after_kill is None:
+                        failures.append(
+                            f"{tuner_id} was killed by {signal_name(-code)} {idle_kills[tuner_id]} times "
+                            "outside a trial, and not started again"
+                        )
+                    elif code not in (EXIT_FINISHED, EXIT_PAUSED) and after_kill != _HANDLED:
                         failures.append(f"{tuner_id} exited with status {code}")
         finally:
             # Normally every worker has ended here; when this process is
@@ -205,24 +214,34 @@ class WorkerPool:
             return f"{self.job.space.section.max_consecutive_failures} trials failed in a row"
         return "; ".join(failures) or None
 
-    def _after_kill(self, oracle, tuner_id: str, signal_number: int, kills: dict) -> str | int | None:
-        """Handles a worker killed by a signal: `_REPLACE` it, `_RECORDED`, `EXIT_FAILED_IN_A_ROW`, or None.
+    def _after_kill(
+        self, oracle, tuner_id: str, signal_number: int, kills: dict, idle_kills: dict
+    ) -> str | int | None:
+        """Handles a worker killed by a signal: `_REPLACE` it, `_HANDLED`, `EXIT_FAILED_IN_A_ROW`, or None.
 
         The trial it was running stays the worker id's in the oracle, so a fresh
         process under that id runs it again; at its `MAX_TRIAL_KILLS`th kill the
         trial fails instead, with the reason in `trials.csv`, and the fresh
-        process takes the next trial. A worker killed before it had a trial is
-        not replaced (its process may not be able to start at all): None, and the
-        search reports it when it ends. `_RECORDED` is a failed trial with no other
-        to run.
+        process takes the next trial. A worker killed outside a trial (`kills`
+        counts per trial, `idle_kills` per worker id) lost nothing: it is replaced
+        while trials are left, but not after its `MAX_TRIAL_KILLS`th such kill
+        (its process may not be able to start at all): None, and the search
+        reports it when it ends. `_HANDLED`: nothing to start, nothing to report.
         """
         from kerasforge._keras_compat import print_msg
 
+        how = signal_name(signal_number)
         trial = oracle.ongoing_trials.get(tuner_id)
         if trial is None:
-            return None
+            idle_kills[tuner_id] = idle_kills.get(tuner_id, 0) + 1
+            if not _trials_left(oracle):
+                return _HANDLED
+            if idle_kills[tuner_id] >= MAX_TRIAL_KILLS:
+                return None
+            if self.job.verbose:
+                print_msg(f"[{tuner_id}] killed by {how} outside a trial; a fresh process takes its place")
+            return _REPLACE
         kills[trial.trial_id] = kills.get(trial.trial_id, 0) + 1
-        how = signal_name(signal_number)
         then = f"a fresh process runs trial {trial.trial_id} again"
         failed = kills[trial.trial_id] >= MAX_TRIAL_KILLS
         if failed:
@@ -244,7 +263,7 @@ class WorkerPool:
                 if CONSECUTIVE_FAILURES not in str(error):
                     raise
                 return EXIT_FAILED_IN_A_ROW
-        return _REPLACE if _trials_left(oracle) or tuner_id in oracle.ongoing_trials else _RECORDED
+        return _REPLACE if _trials_left(oracle) or tuner_id in oracle.ongoing_trials else _HANDLED
 
 
 def _trials_left(oracle) -> bool:

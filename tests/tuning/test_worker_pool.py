@@ -176,6 +176,49 @@ def test_a_killed_worker_is_replaced_and_its_trial_runs_again_until_a_second_kil
     assert record["pid"] not in kills and len(record["history"]["loss"]) == 200
 
 
+@pytest.mark.parametrize("times", [1, 2])
+@pytest.mark.slow
+def test_a_worker_killed_outside_a_trial_is_replaced_once_then_reported(tiny_recipe, tmp_path, times):
+    # Long enough for the fresh worker to start before the other one ends its trial.
+    recipe = _two_long_trials(tiny_recipe, 200 if times == 1 else 20)
+    folder = tmp_path / "s"
+    earlier = set(_children(os.getpid()))
+    kills, idle_at_kill = [], []
+
+    def kill_a_starting_worker():
+        def new_workers():
+            found = sorted(set(_children(os.getpid())) - earlier - set(kills))
+            return found if len(found) == 2 else None
+
+        # Both workers still import when the first is killed: it has had no trial.
+        target, other = _wait_for(new_workers)
+        idle_at_kill.append(not list((folder / "keras_tuner").glob("trial_*")))
+        os.kill(target, signal.SIGKILL)
+        kills.append(target)
+        if times == 2:  # and the process that replaced it, while it imports in turn
+            replacement = _wait_for(lambda: sorted(set(_children(os.getpid())) - earlier - {other, *kills}))
+            os.kill(replacement[0], signal.SIGKILL)
+            kills.append(replacement[0])
+
+    killer = threading.Thread(target=kill_a_starting_worker, daemon=True)
+    killer.start()
+    if times == 1:
+        result = run_search(recipe, workers=2, run_dir=folder, verbose=0, prune="none")
+        trials = result.trials
+    else:
+        reported = r"search stopped: worker\d was killed by SIGKILL 2 times outside a trial, and not started"
+        with pytest.raises(TuningError, match=reported):
+            run_search(recipe, workers=2, run_dir=folder, verbose=0, prune="none")
+        trials = load_trials(folder)
+    killer.join(timeout=1)
+    assert len(kills) == times and all(idle_at_kill), (kills, idle_at_kill)
+    assert sorted(trials["trial_id"]) == ["0", "1"] and (trials["status"] == "COMPLETED").all(), trials
+    records = _records(folder)
+    assert not {record["pid"] for record in records} & set(kills)
+    # Replaced once, both worker ids ran a trial; not replaced after a second kill, one ran both.
+    assert len({record["tuner_id"] for record in records}) == 3 - times, records
+
+
 def _kill_trial_children(folder: Path, kills: list[int], times: int) -> None:
     """SIGKILLs this process's trial child (a spawned one) `times` times: first mid-trial, then
     each fresh one as soon as it starts."""
