@@ -170,6 +170,7 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience
 
     from kerasforge.recipes import load_recipe
     from kerasforge.tuning import run_search
+    from kerasforge.tuning.trial_pruning import TOO_SLOW_WARMUP
     from kerasforge.tuning.trial_table import load_histories
 
     tf.get_logger().setLevel("ERROR")
@@ -203,7 +204,9 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience
                 "curve": curves.get(row["trial_id"], []),
             }
         )
-    return {"wall": wall, "cpu": cpu, "load": os.getloadavg()[0], "rows": rows}
+    # Saved with the runs, so a rescore splits the epochs by the warmup the search ran with.
+    load = os.getloadavg()[0]
+    return {"wall": wall, "cpu": cpu, "load": load, "rows": rows, "too_slow_warmup": TOO_SLOW_WARMUP}
 
 
 def _run(arguments) -> dict:
@@ -366,6 +369,9 @@ WHERE_EPOCHS_WENT = (
 )
 """Where a pruned search's epochs before it reaches the unpruned best went, in `epochs_before_best`."""
 
+FORMER_TOO_SLOW_WARMUP = 4
+"""`TOO_SLOW_WARMUP` before commit `286c290`, for the saved searches that do not record theirs."""
+
 
 def epochs_before_best(none: dict, other: dict) -> dict:
     """The epochs `other` trained before a trial reached the unpruned search's best, by kind.
@@ -373,10 +379,10 @@ def epochs_before_best(none: dict, other: dict) -> dict:
     Top-quarter trials are what no pruner without false positives cuts; every other trial's
     first `SLOW_MIN_EPOCHS` epochs are what the oracle after that epoch pays too. Past those,
     the first `TOO_SLOW_WARMUP` trials (no finished trial to judge a pace against yet), the
-    trials pruned later, and those never pruned, are what better rules could cut.
+    trials pruned later, and those never pruned, are what better rules could cut. The warmup is
+    the one `other` ran with (4 for searches saved before it was recorded).
     """
-    from kerasforge.tuning.trial_pruning import TOO_SLOW_WARMUP
-
+    warmup = other.get("too_slow_warmup", FORMER_TOO_SLOW_WARMUP)
     _, _, top, within = _ranked(none)
     spent = dict.fromkeys(WHERE_EPOCHS_WENT, 0)
     for index, row in enumerate(other["rows"]):
@@ -389,7 +395,7 @@ def epochs_before_best(none: dict, other: dict) -> dict:
             continue
         spent["other trials' first epochs"] += min(row["epochs"], SLOW_MIN_EPOCHS)
         later = max(row["epochs"] - SLOW_MIN_EPOCHS, 0)
-        if index < TOO_SLOW_WARMUP:
+        if index < warmup:
             spent["the first trials, later epochs"] += later
         elif row["status"] == "PRUNED":
             spent["pruned later, later epochs"] += later
