@@ -36,7 +36,7 @@ for a target taken from the trials finished so far. Replaying 9 unpruned wide se
 third 174, 6 of them, 3 lost either way, for 2 % more epochs to the best: a cheap margin."""
 
 TOO_SLOW_WARMUP = 2
-"""Finished trials (pruned ones included) before a trial is judged too slow. Up to 5, the top
+"""Finished trials (pruned ones included) before a trial is judged too slow. Of 2 or 3, the top
 third is the best one, and the better of two random trials lands, on average, in the top third
 of a search: the target `too_slow` aims at. Waiting for 4, the first 4 trials of the pruned
 searches of `benchmarks/pruned_search.py` ran past their 4th epoch with nothing to judge them
