@@ -6,7 +6,9 @@ at the rule's epoch would have cost.
 """
 
 import numpy as np
+import pytest
 
+from kerasforge.recipes.diagnosis import online_rules
 from kerasforge.recipes.diagnosis.online_rules import (
     DIVERGING_EPOCHS,
     SLOW_MIN_EPOCHS,
@@ -15,6 +17,8 @@ from kerasforge.recipes.diagnosis.online_rules import (
     behind_the_top,
     constant_prediction_rule,
     diverging_rule,
+    gain_decay,
+    gain_epochs,
     too_slow_rule,
 )
 
@@ -225,3 +229,80 @@ def test_too_slow_does_not_judge_a_run_in_its_last_epochs():
     assert rule(history, epoch, epoch + SLOW_MIN_LEFT - 1) is None  # a stop would save too little
     kind, evidence = rule(history, epoch, epoch + SLOW_MIN_LEFT)
     assert kind == "too_slow" and f"the {SLOW_MIN_LEFT} epochs left reach" in evidence
+
+
+# 30k synthetic rows, a 4-layer relu net at SGD 1.1e-3 (seed 201): smooth, each epoch's gain smaller
+# than the last; it ended at 0.700, rank 12 of 30 (the top quarter was at 0.408).
+SMOOTH_AND_FLATTENING = [
+    1.119, 1.052, 1.014, 0.9836, 0.9576, 0.9279, 0.9026, 0.8793, 0.8578, 0.8405, 0.8257, 0.8103,
+    0.798, 0.7865, 0.7766, 0.7662, 0.7563, 0.7475, 0.7396, 0.7308, 0.7241, 0.7148, 0.7072, 0.6999,
+]  # fmt: skip
+# The same search, a 6-layer sigmoid net at Adam 6.2e-4: a plateau, then the loss falls faster; it
+# ended at 0.399, in the top quarter.
+LEAVING_A_SIGMOID_PLATEAU = [
+    0.7884, 0.7701, 0.7652, 0.7575, 0.7402, 0.6808, 0.6512, 0.6287, 0.5912, 0.5588, 0.5252, 0.5036,
+    0.5016, 0.4729, 0.4655, 0.4576, 0.4471, 0.4371, 0.4292, 0.422, 0.4174, 0.417, 0.4056, 0.3994,
+]  # fmt: skip
+# The top third of the trials that search had finished before either of them (`TrialPruning.target`).
+TOP_THIRD_30K = 0.668
+
+
+def test_gain_epochs_credits_the_epochs_left_with_gains_falling_as_one_over_the_epoch():
+    assert gain_epochs(4, 24, decay=0) == 20
+    assert gain_epochs(4, 24, decay=1) == pytest.approx(4 * sum(1 / later for later in range(5, 25)))
+    assert gain_epochs(24, 24, decay=1) == 0
+    assert gain_epochs(4, 24, decay=2) < gain_epochs(4, 24, decay=1) < gain_epochs(4, 24, decay=0)
+
+
+def test_a_run_s_gains_fall_at_their_own_pace_at_most_as_one_over_the_epoch():
+    assert gain_decay(np.array([0.04, 0.035]), epoch=4) == pytest.approx(np.log(0.04 / 0.035) / np.log(4 / 3))
+    assert gain_decay(np.array([0.09, 0.01, 0.001]), epoch=4) == online_rules.GAIN_DECAY
+    assert gain_decay(np.array([0.03, 0.01, 0.0]), epoch=4) == online_rules.GAIN_DECAY
+    assert gain_decay(np.array([0.03, 0.03, 0.03]), epoch=4) == 0  # a straight line
+    assert gain_decay(np.array([0.03, 0.01, 0.02]), epoch=4) == 0  # rising again
+    assert gain_decay(np.array([0.0, 0.0]), epoch=3) == 0
+
+
+def test_too_slow_stops_a_flattening_run_when_its_falling_gains_cannot_reach_the_top(monkeypatch):
+    rule = too_slow_rule("val_loss", "min", target=TOP_THIRD_30K)
+    epoch, (kind, evidence) = _first_verdict(rule, SMOOTH_AND_FLATTENING)
+    assert (kind, epoch) == ("too_slow", SLOW_MIN_EPOCHS), evidence
+    assert "falling as 1/epoch" in evidence
+    # A straight line credits each of the 20 epochs left with the whole recent gain: it kept the same
+    # run 4 times as long.
+    monkeypatch.setattr(online_rules, "GAIN_DECAY", 0.0)
+    epoch, (_, evidence) = _first_verdict(rule, SMOOTH_AND_FLATTENING)
+    assert epoch >= 3 * SLOW_MIN_EPOCHS and "falling as" not in evidence
+
+
+def test_too_slow_credits_a_run_leaving_its_plateau_with_its_gains_in_full():
+    curve = LEAVING_A_SIGMOID_PLATEAU
+    assert _first_verdict(too_slow_rule("val_loss", "min", target=TOP_THIRD_30K), curve) is None
+    # By epoch 4 its gains went 0.018, 0.005, 0.008: rising again. Credited with gains falling as
+    # 1/epoch from there, it would have been stopped, though it went on to the top quarter.
+    gains = -np.diff(curve[:SLOW_MIN_EPOCHS])
+    assert gain_decay(gains, SLOW_MIN_EPOCHS) == 0
+    pace = (curve[0] - curve[SLOW_MIN_EPOCHS - 1]) / len(gains)
+    assert curve[SLOW_MIN_EPOCHS - 1] - pace * gain_epochs(SLOW_MIN_EPOCHS, EPOCHS, 1.0) > TOP_THIRD_30K
+
+
+@pytest.mark.parametrize("exponent", [0.05, 0.3, 1.0, 3.0])
+@pytest.mark.parametrize("scale", [0.1, 5.0, 3000.0])
+def test_too_slow_never_stops_a_power_law_or_exponential_curve_short_of_its_own_end(exponent, scale):
+    # A learning curve that levels off as a power law of the epochs (floor + scale / epoch ** b) loses
+    # its gains faster than 1/epoch; one that levels off exponentially, slowly (a low rate on a
+    # well-conditioned problem), can lose them slower for a while, as its own gains show. Either way
+    # the rule's line, aimed at where the curve really ends, never falls short of it.
+    epochs = np.arange(1, EPOCHS + 1)
+    for floor in (0.0, scale):
+        curve = list(floor + scale / epochs**exponent)
+        assert _first_verdict(too_slow_rule("val_loss", "min", target=curve[-1]), curve) is None
+    leveling = list(scale * (1 + np.exp(-exponent * epochs)))
+    assert _first_verdict(too_slow_rule("val_loss", "min", target=leveling[-1]), leveling) is None
+
+
+def test_credited_with_one_over_the_epoch_a_slow_exponential_would_stop_short(monkeypatch):
+    # The test above can fail: ignoring the run's own, slower fall stops a slow exponential early.
+    monkeypatch.setattr(online_rules, "gain_decay", lambda gains, epoch: 1.0)
+    leveling = list(1 + np.exp(-0.05 * np.arange(1, EPOCHS + 1)))
+    assert _first_verdict(too_slow_rule("val_loss", "min", target=leveling[-1]), leveling) is not None
