@@ -152,7 +152,7 @@ def _falling(decay: float) -> str:
     return ", falling as 1/epoch" if decay == 1 else f", falling as 1/epoch^{decay:.2g}"
 
 
-def gain_epochs(epoch: int, epochs: int, decay: float | None = None) -> float:
+def gain_epochs(epoch: int, epochs: int, decay: float) -> float:
     """How many of epoch `epoch`'s gains the epochs after it, up to `epochs`, take off at most.
 
     Epoch `later`'s gain is epoch `epoch`'s times `(epoch / later) ** decay`.
@@ -160,16 +160,15 @@ def gain_epochs(epoch: int, epochs: int, decay: float | None = None) -> float:
     Args:
         epoch: Integer. The epochs trained so far (at least 1).
         epochs: Integer. The epoch the run ends at.
-        decay: Float, or None for `GAIN_DECAY`. 0 gives the epochs left (a straight line).
+        decay: Float, as `gain_decay` gives it. 0 gives the epochs left (a straight line).
 
     Example:
 
     ```python
-    gain_epochs(4, 24)  # 6.77: 4 * (1/5 + 1/6 + ... + 1/24)
+    gain_epochs(4, 24, decay=1)  # 6.77: 4 * (1/5 + 1/6 + ... + 1/24)
     gain_epochs(4, 24, decay=0)  # 20.0
     ```
     """
-    decay = GAIN_DECAY if decay is None else decay
     return float(sum((epoch / later) ** decay for later in range(epoch + 1, epochs + 1)))
 
 
@@ -476,8 +475,8 @@ def too_slow_rule(
         return TOO_SLOW, (
             f"{objective} {sign * best[-1]:.4g} after {epoch} epochs; from its recent pace "
             f"({pace:.3g} per epoch over {len(gains)} epochs{_falling(decay)}){noise} the {left} "
-            f"epochs left reach "
-            f"{sign * reachable:.4g} at best, short of {target:.4g}, the top completed trials'"
+            f"epochs left reach {sign * reachable:.4g} at best, short of {target:.4g}, the top "
+            "completed trials'"
         )
 
     return rule
