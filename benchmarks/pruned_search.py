@@ -62,7 +62,7 @@ import time
 import numpy as np
 from scipy import optimize
 
-from kerasforge.recipes.diagnosis.online_rules import SLOW_MIN_EPOCHS
+from kerasforge.recipes.diagnosis.pace_rules import SLOW_MIN_EPOCHS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

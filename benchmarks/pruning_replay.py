@@ -26,7 +26,7 @@ Usage:
 
 The first line runs the wide digits and breast_cancer spaces of
 `pruned_search.py`, unpruned, 30 trials each, into `--folder`; the rule
-thresholds in `recipes/diagnosis/online_rules.py` cite this replay.
+thresholds in `recipes/diagnosis/online_rules.py` and `pace_rules.py` cite this replay.
 """
 
 import argparse
@@ -171,7 +171,7 @@ def main():
         nargs="*",
         default=[],
         metavar="NAME=VALUE",
-        help="replay with a threshold of online_rules or trial_pruning changed, e.g. TOP_SHARE=0.25",
+        help="replay with a threshold of a rule module changed, e.g. TOP_SHARE=0.25",
     )
     args = parser.parse_args()
     for change in args.what_if:
@@ -199,12 +199,12 @@ def main():
 
 def _what_if(parser: argparse.ArgumentParser, change: str) -> None:
     """Sets one rule threshold (a number) for this replay, in the module that defines it."""
-    from kerasforge.recipes.diagnosis import online_rules
+    from kerasforge.recipes.diagnosis import online_rules, pace_rules
     from kerasforge.tuning import trial_pruning
 
     thresholds = {
         key: module
-        for module in (online_rules, trial_pruning)
+        for module in (online_rules, pace_rules, trial_pruning)
         for key, held in vars(module).items()
         if key.isupper() and isinstance(held, int | float)
     }

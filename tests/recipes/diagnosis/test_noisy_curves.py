@@ -8,15 +8,17 @@ at the rule's epoch would have cost.
 import numpy as np
 import pytest
 
-from kerasforge.recipes.diagnosis import online_rules
+from kerasforge.recipes.diagnosis import pace_rules
 from kerasforge.recipes.diagnosis.online_rules import (
     DIVERGING_EPOCHS,
-    SLOW_MIN_EPOCHS,
-    SLOW_MIN_LEFT,
     STUCK_EPOCHS,
     behind_the_top,
     constant_prediction_rule,
     diverging_rule,
+)
+from kerasforge.recipes.diagnosis.pace_rules import (
+    SLOW_MIN_EPOCHS,
+    SLOW_MIN_LEFT,
     gain_decay,
     gain_epochs,
     too_slow_rule,
@@ -256,7 +258,7 @@ def test_gain_epochs_credits_the_epochs_left_with_gains_falling_as_one_over_the_
 
 def test_a_run_s_gains_fall_at_their_own_pace_at_most_as_one_over_the_epoch():
     assert gain_decay(np.array([0.04, 0.035]), epoch=4) == pytest.approx(np.log(0.04 / 0.035) / np.log(4 / 3))
-    assert gain_decay(np.array([0.09, 0.01, 0.001]), epoch=4) == online_rules.GAIN_DECAY
+    assert gain_decay(np.array([0.09, 0.01, 0.001]), epoch=4) == pace_rules.GAIN_DECAY
     assert gain_decay(np.array([0.03, 0.01, 0.0]), epoch=4) == 0  # no new best: bouncing, not falling
     assert gain_decay(np.array([0.03, 0.03, 0.03]), epoch=4) == 0  # a straight line
     assert gain_decay(np.array([0.03, 0.01, 0.02]), epoch=4) == 0  # rising again
@@ -270,7 +272,7 @@ def test_too_slow_stops_a_flattening_run_when_its_falling_gains_cannot_reach_the
     assert "falling as 1/epoch" in evidence
     # A straight line credits each of the 20 epochs left with the whole recent gain: it kept the same
     # run 4 times as long.
-    monkeypatch.setattr(online_rules, "GAIN_DECAY", 0.0)
+    monkeypatch.setattr(pace_rules, "GAIN_DECAY", 0.0)
     epoch, (_, evidence) = _first_verdict(rule, SMOOTH_AND_FLATTENING)
     assert epoch >= 3 * SLOW_MIN_EPOCHS and "falling as" not in evidence
 
@@ -303,7 +305,7 @@ def test_too_slow_never_stops_a_power_law_or_exponential_curve_short_of_its_own_
 
 def test_credited_with_one_over_the_epoch_a_slow_exponential_would_stop_short(monkeypatch):
     # The test above can fail: ignoring the run's own, slower fall stops a slow exponential early.
-    monkeypatch.setattr(online_rules, "gain_decay", lambda gains, epoch: 1.0)
+    monkeypatch.setattr(pace_rules, "gain_decay", lambda gains, epoch: 1.0)
     leveling = list(1 + np.exp(-0.05 * np.arange(1, EPOCHS + 1)))
     assert _first_verdict(too_slow_rule("val_loss", "min", target=leveling[-1]), leveling) is not None
 
@@ -322,6 +324,6 @@ def test_an_epoch_with_no_new_best_is_a_bounce_not_a_falling_gain(monkeypatch):
     rule = too_slow_rule("val_loss", "min", target=0.0607, reference=[0.3] * EPOCHS)
     assert _first_verdict(rule, BOUNCED_THEN_BEST) is None
     # Read as a gain fallen to 0 (at 1/epoch), the search's best trial was stopped at epoch 3.
-    monkeypatch.setattr(online_rules, "gain_decay", lambda gains, epoch: online_rules.GAIN_DECAY)
+    monkeypatch.setattr(pace_rules, "gain_decay", lambda gains, epoch: pace_rules.GAIN_DECAY)
     epoch, (kind, _) = _first_verdict(rule, BOUNCED_THEN_BEST)
     assert (kind, epoch) == ("too_slow", 3)

@@ -20,13 +20,13 @@ from kerasforge.recipes import (
 )
 from kerasforge.recipes.diagnosis.evidence import STILL_IMPROVING_RATE
 from kerasforge.recipes.diagnosis.online_rules import (
-    BEHIND_MIN_EPOCHS,
     CHECK_EVERY,
     ONLINE_KINDS,
     STUCK_EPOCHS,
     batch_rules,
     online_rules,
 )
+from kerasforge.recipes.diagnosis.pace_rules import BEHIND_MIN_EPOCHS
 from kerasforge.tuning.trial_pruning import running_best
 
 pytestmark = pytest.mark.slow
