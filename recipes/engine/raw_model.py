@@ -178,20 +178,36 @@ def encoded_dataset(preprocessing: keras.Model, raw: Any, batch_size: int | None
 _GRAPH_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+class _Preprocess:
+    """Calls a preprocessing model's layers with TensorFlow ops, holding the model weakly.
+
+    A callable object, not a closure: TensorFlow counts traces per code object,
+    so one closure per model read as one function retraced for every run of a
+    process ("5 out of the last 5 calls ... triggered tf.function retracing")
+    and warned. Weakly: `_GRAPH_FUNCTIONS` holds this object, and a value that
+    held its key would keep every run's model alive for the life of the process.
+    """
+
+    def __init__(self, preprocessing: keras.Model) -> None:
+        self._preprocessing = weakref.ref(preprocessing)
+
+    def __call__(self, inputs: Any) -> Any:
+        import tensorflow as tf
+
+        # Keras's preprocessing layers switch to TensorFlow ops inside a TensorFlow graph; the
+        # functional model's own call would convert the inputs to the backend's tensors first.
+        columns = {name: tf.reshape(values, (-1, 1)) for name, values in inputs.items()}
+        return call_layers_on(self._preprocessing(), columns)
+
+
 def _graph_function(preprocessing: keras.Model) -> Any:
     """The preprocessing as a `tf.function` of `{column: (batch,) tensor}`: TensorFlow ops on any backend."""
     import tensorflow as tf
 
     function = _GRAPH_FUNCTIONS.get(preprocessing)
     if function is None:
-
-        def preprocess(inputs: Any) -> Any:
-            # Keras's preprocessing layers switch to TensorFlow ops inside a TensorFlow graph; the
-            # functional model's own call would convert the inputs to the backend's tensors first.
-            columns = {name: tf.reshape(values, (-1, 1)) for name, values in inputs.items()}
-            return call_layers_on(preprocessing, columns)
-
-        function = _GRAPH_FUNCTIONS[preprocessing] = tf.function(preprocess, reduce_retracing=True)
+        function = tf.function(_Preprocess(preprocessing), reduce_retracing=True)
+        _GRAPH_FUNCTIONS[preprocessing] = function
     return function
 
 

@@ -1,6 +1,9 @@
 """The Keras preprocessing layers built from column statistics, and the checks `prepare_data` makes."""
 
+import gc
+import logging
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -27,6 +30,27 @@ TRAIN = pd.DataFrame(
 def encoded(normalize, rows=TRAIN, fill="mean"):
     statistics = column_statistics(TRAIN, fill=fill)
     return encode(build_preprocessing(statistics, normalize), raw_inputs(rows, statistics)), statistics
+
+
+def test_many_runs_in_one_process_trace_no_warning_and_free_each_preprocessing(caplog):
+    # A process that trains many runs (compare, the fault zoo, a notebook) builds a preprocessing
+    # model per run: each gets its own traced function, which neither reads as TensorFlow
+    # retracing one function nor keeps the model alive once the run is done.
+    tensorflow_log = logging.getLogger("tensorflow")
+    tensorflow_log.addHandler(caplog.handler)
+    models = []
+    try:
+        for run in range(8):
+            statistics = column_statistics(TRAIN.assign(age=TRAIN["age"] + run))
+            model = build_preprocessing(statistics)
+            assert encode(model, raw_inputs(TRAIN, statistics)).shape == (4, 8)
+            models.append(weakref.ref(model))
+            del model
+    finally:
+        tensorflow_log.removeHandler(caplog.handler)
+    gc.collect()
+    assert not [record.getMessage() for record in caplog.records if "retracing" in record.getMessage()]
+    assert [ref() for ref in models] == [None] * 8
 
 
 def test_standard_scaling_uses_train_statistics_and_fills_the_mean():
