@@ -14,11 +14,16 @@ written after two rules were adjusted on `held_out`'s misses):
 - the share of doctor fixes that lowered the validation loss;
 - false alarms: findings on the healthy controls.
 
+`--seed-shift N` trains every entry at its seed plus N: the same faults on other
+initial weights and splits, which no rule was set on.
+
 Usage:
-    python benchmarks/diagnosis_zoo.py [--set tuning|held_out|fresh|all] [--rounds N] [--json PATH] [NAME ...]
+    python benchmarks/diagnosis_zoo.py [--set tuning|held_out|fresh|all] [--rounds N] [--seed-shift N]
+        [--json PATH] [NAME ...]
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -91,6 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("names", nargs="*", help="only these entries")
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--rounds", type=int, default=1, help="doctor rounds per entry (default 1)")
+    parser.add_argument("--seed-shift", type=int, default=0, help="train every entry at its seed plus this")
     parser.add_argument("--json", type=Path, help="also write the rows and scores here")
     args = parser.parse_args(argv)
     chosen = SETS if args.set == "all" else {args.set: SETS[args.set]}
@@ -102,6 +108,7 @@ def main(argv=None) -> int:
             for entry in entries.values():
                 if args.names and entry.name not in args.names:
                     continue
+                entry = dataclasses.replace(entry, seed=entry.seed + args.seed_shift)
                 rows.append(run_entry(entry, args.rounds, Path(scratch)))
                 row = rows[-1]
                 print(
