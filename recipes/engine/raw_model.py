@@ -258,7 +258,17 @@ def predict_rows(model: keras.Model, raw: Mapping[str, np.ndarray], batch_size: 
     predict_rows(model, {"alcohol": np.array([12.1], "float32"), "region": np.array(["north"], object)})
     ```
     """
-    return predict_parts(split_raw_model(model), raw, batch_size)
+    parts = _SPLIT_MODELS.get(model)
+    if parts is None:
+        parts = _SPLIT_MODELS[model] = split_raw_model(model)
+    return predict_parts(parts, raw, batch_size)
+
+
+# A model's two parts, split once: splitting builds two new Keras models, so a caller predicting in
+# a loop would trace a new predict function every call (0.3-0.4 s for 5 rows of digits, and Keras's
+# "triggered tf.function retracing" warning from the 5th call). The parts hold the model's layers,
+# not the model, so the cache does not keep a model alive.
+_SPLIT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def predict_parts(

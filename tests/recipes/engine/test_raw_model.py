@@ -154,3 +154,25 @@ def test_a_column_name_with_a_slash_trains_saves_loads_and_predicts_without_a_wa
         predictions = predict_rows(run_model.model, raw_inputs(frame, run_model.statistics))
     assert predictions.shape == (len(frame), 1) and np.isfinite(predictions).all()
     assert "od280/od315" in run_model.model.input
+
+
+def test_predicting_in_a_loop_splits_the_model_once_and_keeps_it_only_while_the_caller_does(tmp_path, caplog):
+    frame = _frame()
+    recipe = load_recipe(_csv_recipe(tmp_path, frame).model_dump(), {"training.epochs": 1})
+    train(recipe, run_dir=tmp_path / "run", verbose=0)
+    run_model = load_run_model(tmp_path / "run")
+    model, rows = run_model.model, raw_inputs(frame.head(5), run_model.statistics)
+    tensorflow_log = logging.getLogger("tensorflow")
+    tensorflow_log.addHandler(caplog.handler)
+    try:
+        predictions = [predict_rows(model, rows) for _ in range(6)]
+    finally:
+        tensorflow_log.removeHandler(caplog.handler)
+    # A new split per call traced a new predict function per call: Keras warned from the 5th on.
+    assert not [record.getMessage() for record in caplog.records if "retracing" in record.getMessage()]
+    for each in predictions[1:]:
+        np.testing.assert_array_equal(each, predictions[0])
+    held = weakref.ref(model)
+    del model, run_model
+    gc.collect()
+    assert held() is None
