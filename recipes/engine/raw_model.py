@@ -274,9 +274,18 @@ _SPLIT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def predict_parts(
     parts: tuple[keras.Model, keras.Model], raw: Mapping[str, np.ndarray], batch_size: int = 4096
 ) -> np.ndarray:
-    """`predict_rows` with the model already split (`split_raw_model`), for many calls on one model."""
+    """`predict_rows` with the model already split (`split_raw_model`), for many calls on one model.
+
+    Rows that fit in one batch go through the network in one direct call, as
+    Keras advises for small inputs: `predict` sets up a data pipeline and a
+    loop around that same call.
+    """
     preprocessing, network = parts
-    predictions = network.predict(encoded_dataset(preprocessing, raw, batch_size), verbose=0)
+    rows = len(next(iter(raw.values()))) if raw else 0
+    if 0 < rows <= batch_size:
+        predictions = network(encode(preprocessing, raw), training=False)
+    else:
+        predictions = network.predict(encoded_dataset(preprocessing, raw, batch_size), verbose=0)
     return np.asarray(keras.ops.convert_to_numpy(predictions))
 
 
