@@ -83,9 +83,8 @@ def _gap_widened(loss: np.ndarray, val: np.ndarray) -> dict | None:
     around its minimum (each the median of 3 epochs, so one noisy epoch moves
     neither), the train loss fell to `GAP_TRAIN_FALL` of itself or less since,
     and the gap (val over train) grew `GAP_WIDENING` times to `GAP_WIDENING` or
-    more. A val loss that set its
-    minimum in the last epochs is still sliding down, however slowly: then
-    regularising stops what is still a gain.
+    more. A val loss that set its minimum in the last epochs is still sliding
+    down, however slowly: regularising it then stops what is still a gain.
     """
     start = int(np.argmin(val))
     window = len(val) - 1 - start
