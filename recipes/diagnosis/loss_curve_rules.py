@@ -149,20 +149,19 @@ def overfitting(run: RunEvidence) -> Finding | None:
         return None
     changes = _regularization_change(run.recipe) if run.recipe is not None else {"model.dropout": 0.3}
     if widened is not None:
-        (val_start, val_end), (gap_start, gap_end) = widened["val"], widened["gap"]
+        epoch, (val_start, val_end), (gap_start, gap_end) = widened["epoch"], widened["val"], widened["gap"]
         return Finding(
             "overfitting",
-            f"Overfitting from epoch {widened['epoch']}: the gap to the training loss widened",
-            f"from epoch {widened['epoch']} to {len(val)} val_loss held at its minimum or above "
-            f"({val_start:.4g} to {val_end:.4g}) while loss fell from {loss[widened['epoch'] - 1]:.4g} to "
-            f"{loss[-1]:.4g}: "
-            f"val/train {gap_start:.3g}x to {gap_end:.3g}x",
+            f"Overfitting from epoch {epoch}: the gap to the training loss widened",
+            f"from epoch {epoch} to {len(val)} val_loss held at its minimum or above ({val_start:.4g} to "
+            f"{val_end:.4g}) while loss fell from {loss[epoch - 1]:.4g} to {loss[-1]:.4g}: val/train "
+            f"{gap_start:.3g}x to {gap_end:.3g}x",
             changes,
-            epoch=widened["epoch"],
+            epoch=epoch,
             numbers={
                 "gap_before": gap_start,
                 "gap_after": gap_end,
-                "train_fall": float(1 - loss[-1] / loss[widened["epoch"] - 1]),
+                "train_fall": float(1 - loss[-1] / loss[epoch - 1]),
             },
         )
     return Finding(

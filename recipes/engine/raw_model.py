@@ -233,6 +233,13 @@ def split_raw_model(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     return preprocessing, network
 
 
+# A model's two parts, split once: splitting builds two new Keras models, so a caller predicting in
+# a loop would trace a new predict function every call (0.3-0.4 s for 5 rows of digits, and Keras's
+# "triggered tf.function retracing" warning from the 5th call). The parts hold the model's layers,
+# not the model, so the cache does not keep a model alive.
+_SPLIT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def predict_rows(model: keras.Model, raw: Mapping[str, np.ndarray], batch_size: int = 4096) -> np.ndarray:
     """A raw-rows model's predictions for raw columns, on any backend.
 
@@ -262,13 +269,6 @@ def predict_rows(model: keras.Model, raw: Mapping[str, np.ndarray], batch_size: 
     if parts is None:
         parts = _SPLIT_MODELS[model] = split_raw_model(model)
     return predict_parts(parts, raw, batch_size)
-
-
-# A model's two parts, split once: splitting builds two new Keras models, so a caller predicting in
-# a loop would trace a new predict function every call (0.3-0.4 s for 5 rows of digits, and Keras's
-# "triggered tf.function retracing" warning from the 5th call). The parts hold the model's layers,
-# not the model, so the cache does not keep a model alive.
-_SPLIT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def predict_parts(
