@@ -6,7 +6,10 @@ import keras
 import numpy as np
 
 from kerasforge._keras_compat import print_msg
+from kerasforge.data.updates_per_epoch import updates_per_epoch
+from kerasforge.recipes.engine.backend_settings import compile_options, save_model
 from kerasforge.recipes.engine.build_network import build_network
+from kerasforge.recipes.engine.prepare_data import array_batches
 from kerasforge.recipes.schema.recipe import Recipe
 from kerasforge.recipes.schema.training import ScheduleSection
 
@@ -53,21 +56,33 @@ def pretrain_autoencoder(
     )
     model = build_network(section, x_unlabelled.shape[1], x_unlabelled.shape[1])
     rate = recipe.training.learning_rate
+    updates = updates_per_epoch(len(x_unlabelled), recipe.training.batch_size)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3 if isinstance(rate, ScheduleSection) else rate),
         loss="mse",
+        # Many updates per compiled call, as the recipe's own training runs (see `array_batches`
+        # for the other half of the cost Keras's defaults carry on small batches).
+        **compile_options(recipe, updates),
     )
     has_val = x_val is not None and len(x_val)
     stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss" if has_val else "loss", patience=5, restore_best_weights=True
     )
+    training = recipe.training
     history = model.fit(
-        x_unlabelled,
-        x_unlabelled,
-        validation_data=(x_val, x_val) if has_val else None,
-        batch_size=recipe.training.batch_size,
-        epochs=recipe.training.epochs,
+        array_batches(
+            x_unlabelled,
+            x_unlabelled,
+            batch_size=training.batch_size,
+            shuffle=training.shuffle,
+            seed=recipe.seed,
+        ),
+        validation_data=(
+            array_batches(x_val, x_val, batch_size=max(training.batch_size, 256)) if has_val else None
+        ),
+        epochs=training.epochs,
         callbacks=[stopping],
+        shuffle=False,  # the batches shuffle themselves
         verbose=0,
     )
     if verbose:
@@ -77,5 +92,5 @@ def pretrain_autoencoder(
             f"mse {losses[0]:.4f} -> {min(losses):.4f} in {len(losses)} epochs; saved {path}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    save_model(model, path)
     return path
