@@ -9,9 +9,9 @@ JAX and torch tensors cannot hold strings, so on those backends the saved
 model cannot be called on text columns directly. Every backend therefore runs
 the preprocessing part (the layers up to `encoded`) as one TensorFlow graph
 function, where Keras's preprocessing layers compute with TensorFlow ops, and
-the network part on the backend: `encode` during training, `predict_rows` and
-`encoded_dataset` (inside `tf.data`) for a saved model. One path, so the
-backends agree.
+the network part on the backend: `encode` during training and in
+`predict_rows`, and `encoded_dataset` (inside `tf.data`, for a file's batches)
+for a saved model. One path, so the backends agree.
 """
 
 from __future__ import annotations
@@ -149,28 +149,23 @@ def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndar
     return np.concatenate(parts).astype("float32")
 
 
-def encoded_dataset(preprocessing: keras.Model, raw: Any, batch_size: int | None = None) -> Any:
+def encoded_dataset(preprocessing: keras.Model, batches: Any) -> Any:
     """A `tf.data.Dataset` of encoded batches, the preprocessing computed with TensorFlow ops.
 
     Args:
         preprocessing: The model from `build_preprocessing` (or `split_raw_model`).
-        raw: The raw input dict, or a `tf.data.Dataset` of batches `inputs` or `(inputs, labels)`.
-        batch_size: Integer. Rows per batch when `raw` is a dict.
+        batches: A `tf.data.Dataset` of raw batches, `inputs` or `(inputs, labels)`.
 
     Returns:
         A `tf.data.Dataset` of `(batch, features)` float32 batches (with their labels, if any).
     """
-    import tensorflow as tf
-
     preprocess = _graph_function(preprocessing)
 
     def run(inputs: Any, *labels: Any) -> Any:
         encoded = preprocess(inputs)
         return (encoded, *labels) if labels else encoded
 
-    if not isinstance(raw, tf.data.Dataset):
-        raw = tf.data.Dataset.from_tensor_slices(dict(raw)).batch(batch_size or ENCODE_ROWS)
-    return raw.map(run)
+    return batches.map(run)
 
 
 # One traced TensorFlow function per preprocessing model, reused by every call of `encode` (each
@@ -278,15 +273,28 @@ def predict_parts(
 
     Rows that fit in one batch go through the network in one direct call, as
     Keras advises for small inputs: `predict` sets up a data pipeline and a
-    loop around that same call.
+    loop around that same call. More rows are encoded and predicted
+    `ENCODE_ROWS` at a time, so memory stays bounded: encoded as whole arrays,
+    not sliced row by row into a `tf.data` pipeline, which took most of the
+    time of a large file's predictions (see `benchmarks/predict_file.py`).
     """
     preprocessing, network = parts
     rows = len(next(iter(raw.values()))) if raw else 0
-    if 0 < rows <= batch_size:
-        predictions = network(encode(preprocessing, raw), training=False)
-    else:
-        predictions = network.predict(encoded_dataset(preprocessing, raw, batch_size), verbose=0)
-    return np.asarray(keras.ops.convert_to_numpy(predictions))
+    if rows == 0:
+        return np.zeros((0, *network.output.shape[1:]), dtype="float32")
+    if rows <= batch_size:
+        return np.asarray(keras.ops.convert_to_numpy(network(encode(preprocessing, raw), training=False)))
+    return np.concatenate(
+        [
+            network.predict(encode(preprocessing, piece), batch_size=batch_size, verbose=0)
+            for piece in _row_pieces(raw, rows, ENCODE_ROWS)
+        ]
+    )
+
+
+def _row_pieces(raw: Mapping[str, np.ndarray], rows: int, size: int) -> Iterator[dict[str, np.ndarray]]:
+    for start in range(0, rows, size):
+        yield {name: values[start : start + size] for name, values in raw.items()}
 
 
 def raw_model(preprocessing: keras.Model, network: keras.Model, class_names: list | None) -> keras.Model:

@@ -13,6 +13,7 @@ from kerasforge.data.column_statistics import column_statistics
 from kerasforge.data.model_inputs import encoded_feature_names, raw_inputs
 from kerasforge.errors import DataError
 from kerasforge.recipes import load_recipe, predict_rows, train
+from kerasforge.recipes.engine import raw_model
 from kerasforge.recipes.engine.prepare_data import prepare_data
 from kerasforge.recipes.engine.raw_model import build_preprocessing, encode
 from kerasforge.recipes.engine.use_model import load_run_model
@@ -177,3 +178,21 @@ def test_predicting_in_a_loop_splits_the_model_once_and_keeps_it_only_while_the_
     del model, run_model
     gc.collect()
     assert held() is None
+
+
+def test_many_rows_are_predicted_in_pieces_as_one_direct_call_predicts_them_and_none_give_an_empty_array(
+    tmp_path, monkeypatch
+):
+    frame = _frame(rows=60)
+    recipe = load_recipe(_csv_recipe(tmp_path, frame).model_dump(), {"training.epochs": 1})
+    train(recipe, run_dir=tmp_path / "run", verbose=0)
+    run_model = load_run_model(tmp_path / "run")
+    rows = raw_inputs(frame, run_model.statistics)
+    whole = predict_rows(run_model.model, rows, batch_size=len(frame))  # one direct call
+    # 60 rows in pieces of 16 (the last one short), each predicted in batches of 5.
+    monkeypatch.setattr(raw_model, "ENCODE_ROWS", 16)
+    pieces = predict_rows(run_model.model, rows, batch_size=5)
+    np.testing.assert_allclose(pieces, whole, rtol=1e-5, atol=1e-6)
+    assert np.ptp(whole) > 0  # the rows differ, so a piece out of order would show
+    empty = predict_rows(run_model.model, {name: values[:0] for name, values in rows.items()})
+    assert empty.shape == (0, 1)
