@@ -35,3 +35,25 @@ def print_table(rows: list[dict], columns: list[str]) -> None:
     print("  ".join(c.ljust(widths[c]) for c in columns))
     for row in rows:
         print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+def print_against(seconds: dict[str, list[float]], rows: int | None = None) -> None:
+    """Prints each contender's median and range of seconds (and rows per second, given `rows`), then
+    the first contender's time over the second's: the median and range of the per-round ratios."""
+    table = []
+    for name, values in seconds.items():
+        row = {
+            "contender": name,
+            "median s": f"{statistics.median(values):.2f}",
+            "range s": f"{min(values):.2f}..{max(values):.2f}",
+        }
+        if rows is not None:
+            row["rows/s"] = f"{rows / statistics.median(values):,.0f}"
+        table.append(row)
+    print_table(table, list(table[0]))
+    ours, theirs = list(seconds)[:2]
+    ratios = [mine / other for mine, other in zip(seconds[ours], seconds[theirs], strict=True)]
+    print(
+        f"{ours} / {theirs}: {statistics.median(ratios):.2f} [{min(ratios):.2f}..{max(ratios):.2f}] "
+        f"(median [range] of {len(ratios)} interleaved rounds)"
+    )

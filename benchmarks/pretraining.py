@@ -15,7 +15,6 @@ each and the ratio kerasforge / Keras.
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _timing import interleaved, print_table
+from _timing import interleaved, print_against
 
 
 def main() -> int:
@@ -45,8 +44,7 @@ def main() -> int:
 
     def kerasforge() -> None:
         keras.utils.set_random_seed(recipe.seed)
-        path = Path(tempfile.mkdtemp()) / "autoencoder.keras"
-        pretrain_autoencoder(recipe, x, path, x_val=x_val, verbose=0)
+        pretrain_autoencoder(recipe, x, Path(folder) / "kerasforge.keras", x_val=x_val, verbose=0)
 
     def plain_keras() -> None:
         keras.utils.set_random_seed(recipe.seed)
@@ -62,27 +60,12 @@ def main() -> int:
             callbacks=[keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True)],
             verbose=0,
         )
-        model.save(Path(tempfile.mkdtemp()) / "autoencoder.keras")
+        model.save(Path(folder) / "keras.keras")
 
-    seconds = interleaved({"kerasforge": kerasforge, "plain Keras": plain_keras}, args.repeats)
-    pairs = zip(seconds["kerasforge"], seconds["plain Keras"], strict=True)
-    ratios = [ours / theirs for ours, theirs in pairs]
+    with tempfile.TemporaryDirectory() as folder:
+        seconds = interleaved({"kerasforge": kerasforge, "plain Keras": plain_keras}, args.repeats)
     print(f"backend {keras.backend.backend()}, {len(x)} rows, batch {recipe.training.batch_size}")
-    print_table(
-        [
-            {
-                "contender": name,
-                "median s": f"{statistics.median(values):.2f}",
-                "range s": f"{min(values):.2f}..{max(values):.2f}",
-            }
-            for name, values in seconds.items()
-        ],
-        ["contender", "median s", "range s"],
-    )
-    print(
-        f"kerasforge / plain Keras: {statistics.median(ratios):.2f} "
-        f"[{min(ratios):.2f}..{max(ratios):.2f}] (median [range] of {args.repeats} interleaved rounds)"
-    )
+    print_against(seconds)
     return 0
 
 
