@@ -55,20 +55,19 @@ def pretrain_autoencoder(
         update={"task": "regression", "init_from": None, "freeze": 0, "dropout": 0.0}
     )
     model = build_network(section, x_unlabelled.shape[1], x_unlabelled.shape[1])
-    rate = recipe.training.learning_rate
-    updates = updates_per_epoch(len(x_unlabelled), recipe.training.batch_size)
+    training = recipe.training
+    rate = training.learning_rate
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3 if isinstance(rate, ScheduleSection) else rate),
         loss="mse",
         # Many updates per compiled call, as the recipe's own training runs (see `array_batches`
         # for the other half of the cost Keras's defaults carry on small batches).
-        **compile_options(recipe, updates),
+        **compile_options(recipe, updates_per_epoch(len(x_unlabelled), training.batch_size)),
     )
     has_val = x_val is not None and len(x_val)
     stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss" if has_val else "loss", patience=5, restore_best_weights=True
     )
-    training = recipe.training
     history = model.fit(
         array_batches(
             x_unlabelled,
