@@ -1,6 +1,5 @@
 """`RecipeTuner`: what every kerasforge tuner adds to KerasTuner's, and the tuner factory."""
 
-import functools
 import gc
 import json
 import math
@@ -39,17 +38,19 @@ def resident_memory_mb() -> float | None:
     return None
 
 
-@functools.cache
 def _freeze_long_lived_objects() -> None:
-    """Moves every object alive now out of the garbage collector's reach, once per process.
+    """Moves every object alive now out of the garbage collector's reach, for one search.
 
     KerasTuner runs two full garbage collections before each trial
     (`clear_session` and its own `gc.collect`), and each one walks every
     object of TensorFlow, Keras and pandas: about 0.3 s apiece here, which
     made a search trial slower than the same fit run directly. What is alive
-    when the search begins (the imports, the prepared data) lives as long as
-    the process, so it is frozen (`gc.freeze`); objects of later trials are
-    collected as before.
+    when the search begins (the imports, the prepared data) outlives the
+    search, so it is frozen (`gc.freeze`) while the search runs; objects of
+    its trials are collected as before. `RecipeTuner.search` unfreezes them
+    when it ends, however it ends: in a process that goes on (a notebook, a
+    test run), an object frozen for good is never collected, even once it
+    is garbage.
     """
     gc.collect()
     gc.freeze()
@@ -100,6 +101,12 @@ class RecipeTuner:
     prune = "none"
     after_trial = None
     _trials_here = 0
+
+    def search(self, *args, **kwargs):
+        try:
+            return super().search(*args, **kwargs)
+        finally:
+            gc.unfreeze()
 
     def on_search_begin(self):
         _freeze_long_lived_objects()

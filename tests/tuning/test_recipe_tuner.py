@@ -1,6 +1,12 @@
+import gc
+import signal
+import weakref
+
+import keras
 import keras_tuner as kt
 import pytest
 
+from kerasforge._stop_signals import Stopped
 from kerasforge.errors import TuningError
 from kerasforge.recipes import prepare_data
 from kerasforge.tuning import RecipeHyperModel, RecipeTuner, SearchSpace, make_tuner
@@ -38,3 +44,35 @@ def test_make_tuner_rejects_an_unknown_tuner(tiny_recipe, tmp_path):
         make_tuner(
             "evolution", _hypermodel(tiny_recipe()), kt.Objective("val_loss", "min"), 3, tmp_path, "p", 1
         )
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self  # only the cycle collector frees it
+
+
+class _Interrupts(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        raise Stopped(signal.SIGINT)  # as Ctrl+C does: the search ends by raising
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_a_search_unfreezes_what_it_froze_so_a_later_garbage_cycle_is_collected(
+    interrupted, tiny_recipe, tmp_path
+):
+    # The search freezes what is alive when it begins (its trials' collections skip it); a process
+    # that goes on after the search (a notebook, a test run) must get those objects back.
+    recipe = tiny_recipe(training={"epochs": 1}, search={"max_trials": 1})
+    objective = kt.Objective("val_loss", "min")
+    tuner = make_tuner("random", _hypermodel(recipe), objective, 1, tmp_path, "p", seed=1)
+    alive_before = _Cycle()
+    held = weakref.ref(alive_before)
+    if interrupted:
+        with pytest.raises(Stopped, match="SIGINT"):
+            tuner.search(callbacks=[_Interrupts()])
+    else:
+        tuner.search()
+    assert gc.get_freeze_count() == 0
+    del alive_before
+    gc.collect()
+    assert held() is None
