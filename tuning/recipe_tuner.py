@@ -47,10 +47,10 @@ def _freeze_long_lived_objects() -> None:
     made a search trial slower than the same fit run directly. What is alive
     when the search begins (the imports, the prepared data) outlives the
     search, so it is frozen (`gc.freeze`) while the search runs; objects of
-    its trials are collected as before. `RecipeTuner.search` unfreezes them
-    when it ends, however it ends: in a process that goes on (a notebook, a
-    test run), an object frozen for good is never collected, even once it
-    is garbage.
+    its trials are collected as before. `RecipeTuner.search` freezes them and
+    unfreezes them when it ends, however it ends: in a process that goes on
+    (a notebook, a test run), an object frozen for good is never collected,
+    even once it is garbage.
     """
     gc.collect()
     gc.freeze()
@@ -103,13 +103,13 @@ class RecipeTuner:
     _trials_here = 0
 
     def search(self, *args, **kwargs):
+        _freeze_long_lived_objects()
         try:
             return super().search(*args, **kwargs)
         finally:
             gc.unfreeze()
 
     def on_search_begin(self):
-        _freeze_long_lived_objects()
         if self.search_started is None:
             self.search_started = time.time()
         super().on_search_begin()

@@ -140,12 +140,10 @@ def encode(preprocessing: keras.Model, raw: Mapping[str, np.ndarray]) -> np.ndar
     import tensorflow as tf
 
     preprocess = _graph_function(preprocessing)
-    parts = []
-    for start in range(0, rows, ENCODE_ROWS):
-        chunk = {
-            name: tf.convert_to_tensor(values[start : start + ENCODE_ROWS]) for name, values in raw.items()
-        }
-        parts.append(preprocess(chunk).numpy())
+    parts = [
+        preprocess({name: tf.convert_to_tensor(values) for name, values in piece.items()}).numpy()
+        for piece in _row_pieces(raw, rows, ENCODE_ROWS)
+    ]
     return np.concatenate(parts).astype("float32")
 
 
