@@ -48,6 +48,11 @@ Usage:
     python benchmarks/pruned_search.py --save runs.json      # keep every search's trial table
     python benchmarks/pruned_search.py --rescore runs.json   # score them again, training nothing
     python benchmarks/pruned_search.py --modes diagnosis     # none and diagnosis only (a rule change)
+    KERAS_BACKEND=torch python benchmarks/pruned_search.py --modes diagnosis   # on another backend
+
+Each saved search records the Keras backend it trained on; a `--save` file
+resumes only on the backend its searches ran on (files from before the
+backend was recorded are TensorFlow's).
 """
 
 import argparse
@@ -70,6 +75,8 @@ MODES = ("none", "median", "diagnosis")
 TOLERANCE = 0.01
 TOP_SHARE = 0.25
 BUDGET_SHARE = 0.5
+EARLIEST_BACKEND = "tensorflow"
+"""The backend of a saved search that does not record one: every search saved before it was recorded."""
 ORACLE_EPOCHS = (1, SLOW_MIN_EPOCHS)
 """Epochs after which the ceiling's oracle stops the trials outside the top quarter: after the first,
 and after `SLOW_MIN_EPOCHS`, the first a pace can be judged on (three gains)."""
@@ -166,6 +173,7 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience
     import logging
     import warnings
 
+    import keras
     import tensorflow as tf
 
     from kerasforge.recipes import load_recipe
@@ -206,7 +214,14 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience
         )
     # Saved with the runs, so a rescore splits the epochs by the warmup the search ran with.
     load = os.getloadavg()[0]
-    return {"wall": wall, "cpu": cpu, "load": load, "rows": rows, "too_slow_warmup": TOO_SLOW_WARMUP}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "load": load,
+        "rows": rows,
+        "too_slow_warmup": TOO_SLOW_WARMUP,
+        "backend": keras.backend.backend(),
+    }
 
 
 def _run(arguments) -> dict:
@@ -225,9 +240,14 @@ def _load(path: str) -> dict:
     with open(path, encoding="utf-8") as file:
         runs = json.load(file)
     for run in runs.values():
+        run.setdefault("backend", EARLIEST_BACKEND)
         for row in run["rows"]:
             row["key"] = tuple(tuple(pair) for pair in row["key"])
     return runs
+
+
+def _backends(runs: dict) -> str:
+    return ", ".join(sorted({run["backend"] for run in runs.values()})) or "none"
 
 
 def top_quarter_count(completed: int) -> int:
@@ -484,6 +504,15 @@ def main():
     # A saved run resumes: the searches already in the file are not run again.
     source = args.rescore or (args.save if args.save and os.path.exists(args.save) else None)
     saved = _load(source) if source else {}
+    if saved and not args.rescore:
+        import keras  # here: a rescore trains nothing and needs no backend
+
+        current = keras.config.backend()
+        if _backends(saved) != current:
+            parser.error(
+                f"--save {args.save}: its searches ran on {_backends(saved)}, this process would train on "
+                f"{current} (KERAS_BACKEND); resume with the same backend or save to another file"
+            )
     results, unpruned, pairs = {}, {}, {}
     for repeat in range(args.repeats):
         for space in args.spaces:
@@ -504,9 +533,10 @@ def main():
                     runs[mode] = saved[key] = _run((space, mode, 100 + repeat, trials, epochs, args.patience))
                     if args.save:
                         _save(args.save, saved)
+                run = runs[mode]
                 print(
-                    f"repeat {repeat + 1} {space} {mode}: {runs[mode]['wall']:.0f} s wall, "
-                    f"{runs[mode]['cpu']:.0f} s cpu, load average {runs[mode]['load']:.1f}",
+                    f"repeat {repeat + 1} {space} {mode} ({run['backend']}): {run['wall']:.0f} s wall, "
+                    f"{run['cpu']:.0f} s cpu, load average {run['load']:.1f}",
                     flush=True,
                 )
             if "none" in runs and not narrow:
@@ -557,7 +587,10 @@ def main():
                 ]
             )
         )
-    print(f"\nmedian [min..max] over {args.repeats} repeats; same seeds in every mode of a repeat")
+    print(
+        f"\nmedian [min..max] over {args.repeats} repeats; same seeds in every mode of a repeat; "
+        f"backend: {_backends(saved)}"
+    )
     _print_ceilings(unpruned, results)
     _print_epochs_before_best(pairs)
 
