@@ -90,7 +90,7 @@ def test_the_lock_is_held_while_the_run_writes_and_gone_once_published(tmp_path)
     with RunFolder("digits", tmp_path / "run") as folder:
         owner = json.loads((folder.staging / LOCK_NAME).read_text())
         assert owner["pid"] == os.getpid()
-        with open(folder.staging / LOCK_NAME) as other, pytest.raises(BlockingIOError):
+        with open(folder.staging / LOCK_NAME) as other, pytest.raises(BlockingIOError, match=r"Errno \d+"):
             fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
         path = folder.commit()
     assert not (path / LOCK_NAME).exists()
@@ -98,7 +98,7 @@ def test_the_lock_is_held_while_the_run_writes_and_gone_once_published(tmp_path)
 
 def test_check_and_a_failed_run_leave_no_folder_behind(tmp_path):
     RunFolder("digits", tmp_path / "a" / "b" / "run").check()
-    with pytest.raises(KeyError), RunFolder("digits", root=tmp_path / "runs"):
+    with pytest.raises(KeyError, match="the run failed"), RunFolder("digits", root=tmp_path / "runs"):
         raise KeyError("the run failed")
     assert list(tmp_path.iterdir()) == []
 
