@@ -220,7 +220,7 @@ def _search(space: str, mode: str, seed: int, trials: int, epochs: int, patience
         "load": load,
         "rows": rows,
         "too_slow_warmup": TOO_SLOW_WARMUP,
-        "backend": keras.backend.backend(),
+        "backend": keras.config.backend(),
     }
 
 

@@ -49,7 +49,7 @@ def test_a_lost_stop_ends_the_fit_by_the_next_epoch(tiny_recipe, how):
         fit_model(recipe, build_model(recipe, data), data, [losing], verbose=0)
     turned = isinstance(stopped.value.__cause__, TypeError)
     # The exception's traceback holds this frame, which holds it: a cycle that only the collector
-    # frees, and a tf.data iterator in `fit`'s frames then holds that collection up to 60 s.
+    # frees, and a tf.data iterator in `fit`'s frames can then hold that collection up to 60 s.
     del stopped
     assert losing.epochs_begun == [0]
     assert turned == (how == "turned")
