@@ -103,11 +103,15 @@ class RecipeTuner:
     _trials_here = 0
 
     def search(self, *args, **kwargs):
-        _freeze_long_lived_objects()
+        # Python unfreezes all or nothing, so objects the caller froze itself are left to it.
+        freezing = gc.get_freeze_count() == 0
+        if freezing:
+            _freeze_long_lived_objects()
         try:
             return super().search(*args, **kwargs)
         finally:
-            gc.unfreeze()
+            if freezing:
+                gc.unfreeze()
 
     def on_search_begin(self):
         if self.search_started is None:

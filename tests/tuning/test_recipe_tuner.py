@@ -76,3 +76,21 @@ def test_a_search_unfreezes_what_it_froze_so_a_later_garbage_cycle_is_collected(
     del alive_before
     gc.collect()
     assert held() is None
+
+
+def test_a_search_leaves_what_its_caller_froze_frozen(tiny_recipe, tmp_path):
+    recipe = tiny_recipe(training={"epochs": 1}, search={"max_trials": 1})
+    objective = kt.Objective("val_loss", "min")
+    tuner = make_tuner("random", _hypermodel(recipe), objective, 1, tmp_path, "p", seed=1)
+    cycle = _Cycle()
+    garbage = weakref.ref(cycle)
+    gc.freeze()
+    del cycle  # garbage now, but frozen: no collection may free it until the caller unfreezes
+    try:
+        tuner.search()
+        gc.collect()
+        assert garbage() is not None
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    assert garbage() is None
